@@ -1,0 +1,319 @@
+//! Authentication, authorization and rate limiting for the four API families (SPEC §4).
+//!
+//! Order of checks: client id present and well-formed → credentials (an unknown id still costs
+//! one argon2 verification against a dummy hash, so "unknown" and "wrong secret" look the same
+//! by message and by time) → client type allowed for the family → project scope → rate limit.
+
+pub mod cache;
+pub mod ratelimit;
+pub mod throttle;
+
+use std::sync::Arc;
+
+use crate::domain::access::Family;
+use crate::domain::cors;
+use crate::domain::deletion;
+use crate::domain::model::ClientType;
+use crate::domain::secret::Verification;
+use crate::error::Error;
+use crate::options::{Options, RateLimits};
+use crate::store::Db;
+use cache::{CachedClient, CredentialCache};
+use ratelimit::{Decision, RateLimiter};
+use throttle::Throttle;
+
+/// Failed verifications allowed per client id per minute.
+pub const FAILURES_PER_CLIENT: usize = 10;
+/// Failed verifications allowed per source address per minute.
+pub const FAILURES_PER_SOURCE: usize = 100;
+const FAILURE_WINDOW_MS: i64 = 60_000;
+
+/// One request to authenticate. Every field but `family` may be absent.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthRequest<'a> {
+    pub family: Family,
+    pub client_id: Option<&'a str>,
+    /// Never logged or echoed.
+    pub client_secret: Option<&'a str>,
+    /// The request's `Origin` header (Track without a secret).
+    pub origin: Option<&'a str>,
+    /// The project the request is about, when it names one.
+    pub project_id: Option<&'a str>,
+    /// The caller's network address, when the host knows it (throttles failures per source).
+    pub source: Option<&'a str>,
+}
+
+impl<'a> AuthRequest<'a> {
+    pub fn new(family: Family) -> Self {
+        AuthRequest {
+            family,
+            client_id: None,
+            client_secret: None,
+            origin: None,
+            project_id: None,
+            source: None,
+        }
+    }
+}
+
+/// Who is calling, what they may reach, and the rate-limit decision for this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub client_id: String,
+    pub organization_id: String,
+    pub client_type: ClientType,
+    /// The client's own project (None: an organization-level client).
+    pub client_project_id: Option<String>,
+    /// The project this request may act on: the requested one if allowed, else the client's.
+    pub project_id: Option<String>,
+    pub rate: Decision,
+}
+
+/// Why a request was refused. `message()` is the exact text a caller sees.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// 401: missing id, unknown id, wrong or missing secret, origin not allowed.
+    #[error("Invalid client credentials")]
+    InvalidCredentials,
+    /// 401: the id is not a UUID.
+    #[error("Malformed client ID (must be a valid UUIDv4)")]
+    MalformedClientId,
+    /// 401: valid credentials of a type the family refuses.
+    #[error("{}", .0.denied_message())]
+    WrongType(Family),
+    /// 403: a client asking for a project outside its scope.
+    #[error("You do not have access to this project")]
+    ProjectForbidden,
+    /// 429: too many failed verifications for this client id or source; no argon2 ran.
+    #[error("Too many failed authentication attempts")]
+    Throttled { retry_after_seconds: u64 },
+    /// 429: the client's rate limit for this family is used up.
+    #[error("Rate limit exceeded")]
+    RateLimited(Decision),
+    /// 500: the store failed; details are for logs, never for the caller.
+    #[error("storage failure")]
+    Storage(#[source] Error),
+}
+
+impl AuthError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::InvalidCredentials
+            | AuthError::MalformedClientId
+            | AuthError::WrongType(_) => 401,
+            AuthError::ProjectForbidden => 403,
+            AuthError::Throttled { .. } | AuthError::RateLimited(_) => 429,
+            AuthError::Storage(_) => 500,
+        }
+    }
+}
+
+/// Authentication state for one store handle: the credential cache, the failed-attempt
+/// throttles and the rate limiter. Thread-safe.
+pub struct Authenticator {
+    db: Db,
+    limits: RateLimits,
+    cache: CredentialCache,
+    by_client: Throttle<String>,
+    by_source: Throttle<String>,
+    limiter: RateLimiter<(Arc<str>, Family)>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator").finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    pub fn new(db: Db, options: &Options) -> Self {
+        Authenticator {
+            db,
+            limits: options.rate_limits,
+            cache: CredentialCache::new(options.credential_cache_capacity),
+            by_client: Throttle::new(FAILURES_PER_CLIENT, FAILURE_WINDOW_MS, 100_000),
+            by_source: Throttle::new(FAILURES_PER_SOURCE, FAILURE_WINDOW_MS, 100_000),
+            limiter: RateLimiter::new(),
+        }
+    }
+
+    /// How many verified credentials are cached.
+    pub fn cached_credentials(&self) -> usize {
+        self.cache.len()
+    }
+
+    pub fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
+        let client = self.identify(req)?;
+        if !req.family.allows(client.client_type) {
+            return Err(AuthError::WrongType(req.family));
+        }
+        let project_id = self.scope(req, &client)?;
+        let now = self.db.now().millis();
+        let rate = self.limiter.check(
+            &(client.client_id.clone(), req.family),
+            self.limits.for_family(req.family),
+            now,
+        );
+        if !rate.allowed {
+            return Err(AuthError::RateLimited(rate));
+        }
+        Ok(Principal {
+            client_id: client.client_id.to_string(),
+            organization_id: client.organization_id.to_string(),
+            client_type: client.client_type,
+            client_project_id: client.project_id.as_deref().map(str::to_owned),
+            project_id,
+            rate,
+        })
+    }
+
+    /// Steps 1–2: who is this? Credentials only; type and scope come after.
+    fn identify(&self, req: &AuthRequest<'_>) -> Result<CachedClient, AuthError> {
+        let id = match req.client_id.map(str::trim) {
+            None | Some("") => return Err(AuthError::InvalidCredentials),
+            Some(id) => id,
+        };
+        if uuid::Uuid::parse_str(id).is_err() || id.len() != 36 {
+            return Err(AuthError::MalformedClientId);
+        }
+        let id = id.to_ascii_lowercase();
+        let now = self.db.now();
+        let revision = self.db.access_revision().map_err(AuthError::Storage)?;
+        let secret = req.client_secret.filter(|s| !s.is_empty());
+
+        let Some(secret) = secret else {
+            return self.identify_without_secret(req, &id, now);
+        };
+        let key = self.cache.key(&id, secret);
+        if let Some(hit) = self.cache.get(&key, revision) {
+            if deletion::is_gone(hit.project_delete_at, now) {
+                return Err(AuthError::InvalidCredentials);
+            }
+            return Ok(hit);
+        }
+
+        let client_key = id.clone();
+        let source_key = req.source.map(str::to_owned);
+        let blocked = self
+            .by_client
+            .blocked_for(&client_key, now.millis())
+            .into_iter()
+            .chain(
+                source_key
+                    .as_ref()
+                    .and_then(|s| self.by_source.blocked_for(s, now.millis())),
+            )
+            .max();
+        if let Some(retry_after_seconds) = blocked {
+            return Err(AuthError::Throttled {
+                retry_after_seconds,
+            });
+        }
+
+        let creds = self
+            .db
+            .client_credentials(&id)
+            .map_err(AuthError::Storage)?;
+        let verified = match &creds {
+            Some(c) if !deletion::is_gone(c.project_delete_at, now) => {
+                match self.db.hasher().verify(&c.secret_hash, secret) {
+                    Verification::Valid { needs_rehash } => Some(needs_rehash),
+                    Verification::Invalid => None,
+                }
+            }
+            _ => {
+                self.db.hasher().verify_dummy(secret);
+                None
+            }
+        };
+        let (Some(needs_rehash), Some(creds)) = (verified, creds) else {
+            self.by_client.record_failure(&client_key, now.millis());
+            if let Some(s) = &source_key {
+                self.by_source.record_failure(s, now.millis());
+            }
+            return Err(AuthError::InvalidCredentials);
+        };
+        self.by_client.clear(&client_key);
+        if needs_rehash {
+            let plain = crate::domain::secret::Secret::from_plaintext(secret.to_owned());
+            if let Ok(new_hash) = self.db.hasher().hash(&plain) {
+                // Best effort: the old hash keeps working if this write fails.
+                let _ = self
+                    .db
+                    .upgrade_secret_hash(&id, &creds.secret_hash, &new_hash);
+            }
+        }
+        let client = to_cached(&creds);
+        self.cache.insert(key, revision, client.clone());
+        Ok(client)
+    }
+
+    /// Track may omit the secret when the request's Origin matches the project's CORS list,
+    /// or when the client is marked `ignoreCorsAndSecret`. Every other family needs it.
+    fn identify_without_secret(
+        &self,
+        req: &AuthRequest<'_>,
+        id: &str,
+        now: crate::Timestamp,
+    ) -> Result<CachedClient, AuthError> {
+        if req.family != Family::Track {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let creds = self
+            .db
+            .client_credentials(id)
+            .map_err(AuthError::Storage)?
+            .ok_or(AuthError::InvalidCredentials)?;
+        if creds.client.project_id.is_none() || deletion::is_gone(creds.project_delete_at, now) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        if !creds.client.ignore_cors_and_secret
+            && !cors::origin_allowed(&creds.project_cors, req.origin)
+        {
+            return Err(AuthError::InvalidCredentials);
+        }
+        Ok(to_cached(&creds))
+    }
+
+    /// Steps 3–4: the project this request may act on.
+    fn scope(
+        &self,
+        req: &AuthRequest<'_>,
+        client: &CachedClient,
+    ) -> Result<Option<String>, AuthError> {
+        let own = client.project_id.as_deref();
+        if req.family == Family::Track && client.client_type != ClientType::Root && own.is_none() {
+            // A Track client must belong to a project.
+            return Err(AuthError::InvalidCredentials);
+        }
+        let Some(wanted) = req.project_id.filter(|p| !p.is_empty()) else {
+            return Ok(own.map(str::to_owned));
+        };
+        match own {
+            Some(own) if client.client_type != ClientType::Root => {
+                if own == wanted {
+                    Ok(Some(own.to_owned()))
+                } else {
+                    Err(AuthError::ProjectForbidden)
+                }
+            }
+            // Root and organization-level clients reach any live project of their org.
+            _ => match self.db.get_project(&client.organization_id, wanted) {
+                Ok(p) => Ok(Some(p.id)),
+                Err(Error::NotFound(_)) => Err(AuthError::ProjectForbidden),
+                Err(e) => Err(AuthError::Storage(e)),
+            },
+        }
+    }
+}
+
+fn to_cached(c: &crate::store::ClientCredentials) -> CachedClient {
+    CachedClient {
+        client_id: c.client.id.as_str().into(),
+        organization_id: c.client.organization_id.as_str().into(),
+        client_type: c.client.client_type,
+        project_id: c.client.project_id.as_deref().map(Into::into),
+        ignore_cors_and_secret: c.client.ignore_cors_and_secret,
+        project_delete_at: c.project_delete_at,
+    }
+}

@@ -1,0 +1,72 @@
+//! The library's error type: one enum for every public operation of [`crate::Store`].
+
+use crate::domain::validate::FieldError;
+
+/// Which kind of resource a [`Error::NotFound`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Organization,
+    Project,
+    Client,
+    Reference,
+}
+
+impl Resource {
+    /// The message a caller sees, e.g. `Project not found`.
+    pub fn not_found_message(self) -> &'static str {
+        match self {
+            Resource::Organization => "Organization not found",
+            Resource::Project => "Project not found",
+            Resource::Client => "Client not found",
+            Resource::Reference => "Reference not found",
+        }
+    }
+}
+
+/// Everything a store operation can fail with. No variant ever carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input broke one or more rules; every offending field is listed.
+    #[error("invalid input: {}", join(.0))]
+    Validation(Vec<FieldError>),
+    /// The resource does not exist in the caller's organization (or is past its deletion time).
+    #[error("{}", .0.not_found_message())]
+    NotFound(Resource),
+    /// The request is well-formed but refused by a rule on the stored state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The options given to `open` are invalid.
+    #[error("invalid options: {0}")]
+    Options(String),
+    /// The file cannot be opened as an opcore store (not SQLite, not opcore, newer schema,
+    /// unwritable). The file is left untouched.
+    #[error("cannot open store: {0}")]
+    Open(String),
+    /// Another connection held the database lock for longer than the busy timeout, even
+    /// after retries.
+    #[error("database is busy: another connection held the lock too long")]
+    Busy,
+    /// SQLite failed in a way the caller cannot fix by changing the request.
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => Error::Busy,
+            _ => Error::Storage(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,39 @@
+//! # opcore
+//!
+//! An embedded storage-and-auth core: an analytics platform's organizations, projects, API
+//! clients and references in one SQLite file; client-credential authentication, authorization
+//! by client type and rate limiting; and the whole Manage API as a function
+//! ([`manage::handle`]), a C call (`opc_handle`) and an HTTP server (`opcore serve`).
+//!
+//! ```no_run
+//! use opcore::{NewProject, Options, Store};
+//!
+//! let store = Store::open("opcore.db", Options::default())?;
+//! let boot = store.create_organization("Acme")?;
+//! let project = store.create_project(
+//!     &boot.organization.id,
+//!     &NewProject { name: "My Project".into(), ..Default::default() },
+//! )?;
+//! assert_eq!(project.project.id, "my-project");
+//! # Ok::<(), opcore::Error>(())
+//! ```
+
+pub mod auth;
+pub mod domain;
+mod error;
+mod handle;
+pub mod options;
+pub mod store;
+
+pub use auth::{AuthError, AuthRequest, Principal};
+pub use domain::access::Family;
+pub use domain::model::{Client, ClientType, Organization, Project, ProjectType, Reference};
+pub use domain::secret::Secret;
+pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::{Error, Resource, Result};
+pub use handle::Store;
+pub use options::{Options, RateLimit, RateLimits, Synchronous};
+pub use store::{
+    Bootstrap, ClientChanges, CreatedClient, CreatedProject, NewClient, NewProject, NewReference,
+    ProjectChanges, ReferenceChanges,
+};

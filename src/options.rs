@@ -1,0 +1,218 @@
+//! Options a store is opened with. The same keys are accepted as JSON by `opc_store_open`
+//! and the CLI's `--options`.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::domain::access::Family;
+use crate::domain::deletion::DEFAULT_GRACE_SECONDS;
+use crate::domain::secret::Argon2Params;
+use crate::domain::time::{Clock, SystemClock};
+use crate::error::Error;
+
+/// SQLite's `synchronous` setting. `Full` (the default) survives power loss; `Normal` survives
+/// a killed process but may lose the last transactions on power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    #[default]
+    Full,
+    Normal,
+}
+
+/// At most `limit` requests in any window of `window_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub limit: u32,
+    pub window_seconds: u32,
+}
+
+impl RateLimit {
+    pub const fn new(limit: u32, window_seconds: u32) -> Self {
+        RateLimit {
+            limit,
+            window_seconds,
+        }
+    }
+}
+
+/// Per-family rate limits (SPEC §4 defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub track: RateLimit,
+    pub export: RateLimit,
+    pub insights: RateLimit,
+    pub manage: RateLimit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            track: RateLimit::new(1000, 10),
+            export: RateLimit::new(100, 10),
+            insights: RateLimit::new(100, 10),
+            manage: RateLimit::new(20, 10),
+        }
+    }
+}
+
+impl RateLimits {
+    pub fn for_family(&self, family: Family) -> RateLimit {
+        match family {
+            Family::Track => self.track,
+            Family::Export => self.export,
+            Family::Insights => self.insights,
+            Family::Manage => self.manage,
+        }
+    }
+}
+
+/// How a store behaves. `Options::default()` is what `opcore serve` and a NULL
+/// `options_json` use.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// argon2id parameters for new secret hashes (older hashes still verify and are upgraded).
+    pub argon2: Argon2Params,
+    /// Grace between a project's DELETE and its disappearance (default 24 h).
+    pub deletion_grace_seconds: i64,
+    pub synchronous: Synchronous,
+    pub rate_limits: RateLimits,
+    /// How stale this process's view of deletions made by *other processes* may be
+    /// (default 1000 ms; 0 checks on every call). Deletions in this process apply at once.
+    pub cross_process_staleness_ms: u64,
+    /// How many verified credentials are kept in memory (default 100,000).
+    pub credential_cache_capacity: usize,
+    /// How long SQLite waits on a lock held by another connection before retrying.
+    pub busy_timeout_ms: u64,
+    /// Where "now" comes from; tests inject a manual clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            argon2: Argon2Params::default(),
+            deletion_grace_seconds: DEFAULT_GRACE_SECONDS,
+            synchronous: Synchronous::Full,
+            rate_limits: RateLimits::default(),
+            cross_process_staleness_ms: 1000,
+            credential_cache_capacity: 100_000,
+            busy_timeout_ms: 10_000,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionsJson {
+    argon2: Option<Argon2Params>,
+    deletion_grace_seconds: Option<i64>,
+    synchronous: Option<Synchronous>,
+    rate_limits: Option<RateLimits>,
+    cross_process_staleness_ms: Option<u64>,
+    credential_cache_capacity: Option<usize>,
+    busy_timeout_ms: Option<u64>,
+}
+
+impl Options {
+    /// Parses the JSON form (`opc_store_open`, `--options`). Unknown keys are an error so a
+    /// typo never silently falls back to a default.
+    pub fn from_json(json: &str) -> Result<Options, Error> {
+        let parsed: OptionsJson =
+            serde_json::from_str(json).map_err(|e| Error::Options(e.to_string()))?;
+        let mut options = Options::default();
+        if let Some(v) = parsed.argon2 {
+            options.argon2 = v;
+        }
+        if let Some(v) = parsed.deletion_grace_seconds {
+            options.deletion_grace_seconds = v;
+        }
+        if let Some(v) = parsed.synchronous {
+            options.synchronous = v;
+        }
+        if let Some(v) = parsed.rate_limits {
+            options.rate_limits = v;
+        }
+        if let Some(v) = parsed.cross_process_staleness_ms {
+            options.cross_process_staleness_ms = v;
+        }
+        if let Some(v) = parsed.credential_cache_capacity {
+            options.credential_cache_capacity = v;
+        }
+        if let Some(v) = parsed.busy_timeout_ms {
+            options.busy_timeout_ms = v;
+        }
+        options.validate()?;
+        Ok(options)
+    }
+
+    /// Checks every value; the error names the offending key.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.argon2
+            .validate()
+            .map_err(|e| Error::Options(format!("argon2: {e}")))?;
+        if self.deletion_grace_seconds < 0 {
+            return Err(Error::Options(
+                "deletion_grace_seconds must not be negative".into(),
+            ));
+        }
+        for family in Family::ALL {
+            let l = self.rate_limits.for_family(family);
+            if l.limit == 0 || l.window_seconds == 0 {
+                return Err(Error::Options(format!(
+                    "rate_limits.{}: limit and window_seconds must be at least 1",
+                    family.as_str()
+                )));
+            }
+        }
+        if self.credential_cache_capacity == 0 {
+            return Err(Error::Options(
+                "credential_cache_capacity must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keys_override_defaults() {
+        let o = Options::from_json(
+            r#"{"argon2":{"m_cost":8,"t_cost":1,"p_cost":1},"deletion_grace_seconds":60,
+                "synchronous":"normal","rate_limits":{"manage":{"limit":5,"window_seconds":1}},
+                "cross_process_staleness_ms":0}"#,
+        )
+        .unwrap();
+        assert_eq!(o.argon2.m_cost, 8);
+        assert_eq!(o.deletion_grace_seconds, 60);
+        assert_eq!(o.synchronous, Synchronous::Normal);
+        assert_eq!(o.rate_limits.manage, RateLimit::new(5, 1));
+        assert_eq!(o.rate_limits.track, RateLimit::new(1000, 10));
+        assert_eq!(o.cross_process_staleness_ms, 0);
+    }
+
+    #[test]
+    fn bad_json_names_the_problem() {
+        let cases = [
+            (r#"{"argon":{}}"#, "unknown field `argon`"),
+            (r#"{"synchronous":"off"}"#, "unknown variant `off`"),
+            (r#"{"deletion_grace_seconds":-1}"#, "deletion_grace_seconds"),
+            (
+                r#"{"rate_limits":{"track":{"limit":0,"window_seconds":1}}}"#,
+                "rate_limits.track",
+            ),
+            ("[", "EOF"),
+        ];
+        for (json, needle) in cases {
+            let e = Options::from_json(json).unwrap_err().to_string();
+            assert!(e.contains(needle), "{json}: {e}");
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! API clients: the secret is generated here, hashed before the write transaction (argon2 is
+//! slow; the write lock is not held for it), returned once and never stored in plaintext.
+
+use rusqlite::{OptionalExtension, Row, Transaction};
+use serde::Serialize;
+
+use super::inputs::{ClientChanges, NewClient};
+use super::{ts, Db};
+use crate::domain::deletion;
+use crate::domain::model::{Client, ClientType};
+use crate::domain::secret::Secret;
+use crate::domain::time::Timestamp;
+use crate::domain::validate::{self, FieldError};
+use crate::error::{Error, Resource, Result};
+
+/// A client as returned by its create call: the client read plus its secret, once.
+#[derive(Debug, Serialize)]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: Client,
+    pub secret: Secret,
+}
+
+/// What authentication needs to know about a client id.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    pub client: Client,
+    pub secret_hash: String,
+    /// The client's project's `deleteAt` (None when it has no project or is not scheduled).
+    pub project_delete_at: Option<Timestamp>,
+    /// The client's project's normalized CORS entries (empty without a project).
+    pub project_cors: Vec<String>,
+}
+
+/// A validated client ready to insert; the secret was generated and hashed outside the
+/// transaction.
+pub(crate) struct PreparedClient {
+    name: String,
+    project_id: Option<String>,
+    client_type: ClientType,
+    ignore_cors_and_secret: bool,
+    secret: Secret,
+    hash: String,
+}
+
+const CLIENT_COLUMNS: &str = "id, name, type, project_id, organization_id, \
+                              ignore_cors_and_secret, created_at, updated_at";
+
+fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
+    let ty: String = r.get(2)?;
+    Ok(Client {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        client_type: ClientType::parse(&ty).unwrap_or(ClientType::Read),
+        project_id: r.get(3)?,
+        organization_id: r.get(4)?,
+        ignore_cors_and_secret: r.get(5)?,
+        created_at: ts(r.get(6)?),
+        updated_at: ts(r.get(7)?),
+    })
+}
+
+/// Well-formed client ids are lowercase hyphenated UUIDs; anything else cannot exist.
+pub(crate) fn canonical_uuid(id: &str) -> Option<String> {
+    uuid::Uuid::parse_str(id)
+        .ok()
+        .filter(|_| id.len() == 36)
+        .map(|u| u.hyphenated().to_string())
+}
+
+impl Db {
+    pub(crate) fn prepare_client(&self, input: &NewClient) -> Result<PreparedClient> {
+        let name = validate::text("name", &input.name).map_err(|e| Error::Validation(vec![e]))?;
+        let secret = Secret::generate();
+        let hash = self
+            .hasher()
+            .hash(&secret)
+            .map_err(|e| Error::Storage(format!("hashing the secret failed: {e}")))?;
+        Ok(PreparedClient {
+            name,
+            project_id: input.project_id.clone().filter(|p| !p.is_empty()),
+            client_type: input.client_type,
+            ignore_cors_and_secret: input.ignore_cors_and_secret,
+            secret,
+            hash,
+        })
+    }
+
+    pub(crate) fn insert_client(
+        &self,
+        tx: &Transaction<'_>,
+        organization_id: &str,
+        project_id: Option<&str>,
+        p: &PreparedClient,
+        now: Timestamp,
+    ) -> Result<CreatedClient> {
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        tx.prepare_cached(
+            "INSERT INTO clients (id, organization_id, project_id, name, type, secret_hash,
+                                  ignore_cors_and_secret, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        )?
+        .execute((
+            &id,
+            organization_id,
+            project_id,
+            &p.name,
+            p.client_type.as_str(),
+            &p.hash,
+            p.ignore_cors_and_secret,
+            now.millis(),
+        ))?;
+        Ok(CreatedClient {
+            client: Client {
+                id,
+                name: p.name.clone(),
+                client_type: p.client_type,
+                project_id: project_id.map(str::to_owned),
+                organization_id: organization_id.to_owned(),
+                ignore_cors_and_secret: p.ignore_cors_and_secret,
+                created_at: now,
+                updated_at: now,
+            },
+            secret: Secret::from_plaintext(p.secret.expose().to_owned()),
+        })
+    }
+
+    /// Creates a client; its secret is in the result and nowhere else, ever.
+    pub fn create_client(&self, organization_id: &str, input: &NewClient) -> Result<CreatedClient> {
+        let prepared = self.prepare_client(input)?;
+        let now = self.now();
+        self.write(|tx| {
+            if let Some(project) = &prepared.project_id {
+                if !live_project_exists(tx, organization_id, project)? {
+                    return Err(unknown_project());
+                }
+            }
+            self.insert_client(
+                tx,
+                organization_id,
+                prepared.project_id.as_deref(),
+                &prepared,
+                now,
+            )
+        })
+    }
+
+    pub fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Client));
+        };
+        let now = self.now();
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {CLIENT_COLUMNS} FROM clients c
+                 WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
+            ))?
+            .query_row((&id, organization_id, now.millis()), client_from_row)
+            .optional()?
+            .ok_or(Error::NotFound(Resource::Client))
+        })
+    }
+
+    /// The organization's clients, newest first, optionally of one project.
+    pub fn list_clients(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+    ) -> Result<Vec<Client>> {
+        let now = self.now();
+        self.read(|c| {
+            if let Some(p) = project_id {
+                if !super::projects::project_visible(c, organization_id, p, now)? {
+                    return Err(Error::NotFound(Resource::Project));
+                }
+            }
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CLIENT_COLUMNS} FROM clients c
+                 WHERE organization_id = ?1 AND {VISIBLE} AND (?2 IS NULL OR project_id = ?2)
+                 ORDER BY created_at DESC, rowid DESC"
+            ))?;
+            let rows =
+                stmt.query_map((organization_id, project_id, now.millis()), client_from_row)?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn update_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        changes: &ClientChanges,
+    ) -> Result<Client> {
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Client));
+        };
+        let name = match &changes.name {
+            Some(n) => Some(validate::text("name", n).map_err(|e| Error::Validation(vec![e]))?),
+            None => None,
+        };
+        let now = self.now();
+        self.write(|tx| {
+            let current = tx
+                .prepare_cached(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients c
+                     WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
+                ))?
+                .query_row((&id, organization_id, now.millis()), client_from_row)
+                .optional()?
+                .ok_or(Error::NotFound(Resource::Client))?;
+            let mut errors = Vec::new();
+            if changes.client_type.is_some_and(|t| t != current.client_type) {
+                errors.push(FieldError::new(
+                    "type",
+                    "The client type cannot be changed; delete the client and create a new one",
+                ));
+            }
+            if let Some(p) = &changes.project_id {
+                let wanted = p.as_deref().filter(|p| !p.is_empty());
+                if wanted != current.project_id.as_deref() {
+                    errors.push(FieldError::new(
+                        "projectId",
+                        "The client's project cannot be changed; delete the client and create a new one",
+                    ));
+                }
+            }
+            if !errors.is_empty() {
+                return Err(Error::Validation(errors));
+            }
+            let mut updated = current;
+            if let Some(n) = &name {
+                updated.name = n.clone();
+            }
+            if let Some(flag) = changes.ignore_cors_and_secret {
+                updated.ignore_cors_and_secret = flag;
+            }
+            updated.updated_at = now;
+            tx.prepare_cached(
+                "UPDATE clients SET name = ?2, ignore_cors_and_secret = ?3, updated_at = ?4 WHERE id = ?1",
+            )?
+            .execute((&updated.id, &updated.name, updated.ignore_cors_and_secret, now.millis()))?;
+            Ok(updated)
+        })
+    }
+
+    /// Deletes a client for good; it loses access at once in this process and within the
+    /// staleness bound in others. The organization's last root client cannot be deleted.
+    pub fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Client));
+        };
+        let now = self.now();
+        self.write(|tx| {
+            let ty: String = tx
+                .prepare_cached(&format!(
+                    "SELECT type FROM clients c WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
+                ))?
+                .query_row((&id, organization_id, now.millis()), |r| r.get(0))
+                .optional()?
+                .ok_or(Error::NotFound(Resource::Client))?;
+            if ty == ClientType::Root.as_str() {
+                let roots: i64 = tx
+                    .prepare_cached(
+                        "SELECT count(*) FROM clients WHERE organization_id = ?1 AND type = 'root'",
+                    )?
+                    .query_row([organization_id], |r| r.get(0))?;
+                if roots <= 1 {
+                    return Err(Error::Conflict(
+                        "Cannot delete the last root client of the organization".into(),
+                    ));
+                }
+            }
+            tx.prepare_cached("DELETE FROM clients WHERE id = ?1")?.execute([&id])?;
+            self.bump_access_revision(tx)
+        })?;
+        self.revision_committed();
+        Ok(())
+    }
+
+    /// Everything authentication needs about a client id, or None when no such client exists
+    /// (including a malformed id).
+    pub fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
+        let Some(id) = canonical_uuid(id) else {
+            return Ok(None);
+        };
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT c.id, c.name, c.type, c.project_id, c.organization_id,
+                        c.ignore_cors_and_secret, c.created_at, c.updated_at,
+                        c.secret_hash, p.delete_at, p.cors
+                 FROM clients c LEFT JOIN projects p ON p.id = c.project_id
+                 WHERE c.id = ?1",
+            )?
+            .query_row([&id], |r| {
+                let cors: Option<String> = r.get(10)?;
+                Ok(ClientCredentials {
+                    client: client_from_row(r)?,
+                    secret_hash: r.get(8)?,
+                    project_delete_at: r.get::<_, Option<i64>>(9)?.map(ts),
+                    project_cors: cors.map(|c| super::json_column(&c)).unwrap_or_default(),
+                })
+            })
+            .optional()
+            .map_err(Error::from)
+        })
+    }
+
+    /// Replaces a secret hash after a successful verification with outdated parameters, unless
+    /// another caller already did.
+    pub fn upgrade_secret_hash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE clients SET secret_hash = ?3 WHERE id = ?1 AND secret_hash = ?2",
+            )?
+            .execute((id, old_hash, new_hash))?;
+            Ok(())
+        })
+    }
+
+    /// Whether a client's project (if any) is past its deletion time.
+    pub fn project_gone(&self, delete_at: Option<Timestamp>) -> bool {
+        deletion::is_gone(delete_at, self.now())
+    }
+}
+
+/// A client is visible unless its project is past its deletion time (then it is gone).
+const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
+    SELECT 1 FROM projects p WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?3))";
+
+pub(crate) fn live_project_exists(
+    tx: &Transaction<'_>,
+    organization_id: &str,
+    project_id: &str,
+) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2 AND delete_at IS NULL",
+        )?
+        .query_row((project_id, organization_id), |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+pub(crate) fn unknown_project() -> Error {
+    Error::Validation(vec![FieldError::new(
+        "projectId",
+        "Project not found in this organization (or scheduled for deletion)",
+    )])
+}

@@ -1,0 +1,108 @@
+//! Organizations: created by bootstrap together with their first root client.
+
+use rusqlite::OptionalExtension;
+use serde::Serialize;
+
+use super::clients::CreatedClient;
+use super::ids::ORGANIZATION_NS;
+use super::inputs::NewClient;
+use super::{ts, Db};
+use crate::domain::model::{ClientType, Organization};
+use crate::domain::slug;
+use crate::domain::validate;
+use crate::error::{Error, Resource, Result};
+
+/// What bootstrap returns: the organization and its first root client with the secret,
+/// serialized as `{"organization":{…},"client":{…,"secret":"sec_…"}}`. The only place that
+/// secret ever appears.
+#[derive(Debug, Serialize)]
+pub struct Bootstrap {
+    pub organization: Organization,
+    pub client: CreatedClient,
+}
+
+impl Db {
+    /// Creates an organization and its first `root` client (named `Root client`).
+    pub fn create_organization(&self, name: &str) -> Result<Bootstrap> {
+        let name = validate::text("name", name).map_err(|e| Error::Validation(vec![e]))?;
+        let base = slug::project_id_base(&name);
+        let prepared = self.prepare_client(&NewClient {
+            name: "Root client".into(),
+            client_type: ClientType::Root,
+            ..NewClient::default()
+        })?;
+        let now = self.now();
+        self.write(|tx| {
+            let id = self.issue_id(tx, ORGANIZATION_NS, &base)?;
+            tx.prepare_cached(
+                "INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+            )?
+            .execute((&id, &name, now.millis()))?;
+            let client = self.insert_client(tx, &id, None, &prepared, now)?;
+            Ok(Bootstrap {
+                organization: Organization {
+                    id: id.clone(),
+                    name: name.clone(),
+                    created_at: now,
+                    updated_at: now,
+                },
+                client,
+            })
+        })
+    }
+
+    pub fn get_organization(&self, id: &str) -> Result<Organization> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(Organization {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: ts(r.get(2)?),
+                    updated_at: ts(r.get(3)?),
+                })
+            })
+            .optional()?
+            .ok_or(Error::NotFound(Resource::Organization))
+        })
+    }
+
+    /// Every organization, oldest first.
+    pub fn list_organizations(&self) -> Result<Vec<Organization>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name, created_at, updated_at FROM organizations
+                 ORDER BY created_at, rowid",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Organization {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: ts(r.get(2)?),
+                    updated_at: ts(r.get(3)?),
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Removes an organization and everything in it. Its clients lose access at once.
+    pub fn delete_organization(&self, id: &str) -> Result<()> {
+        let n = self.write(|tx| {
+            let n = tx
+                .prepare_cached("DELETE FROM organizations WHERE id = ?1")?
+                .execute([id])?;
+            if n > 0 {
+                self.bump_access_revision(tx)?;
+            }
+            Ok(n)
+        })?;
+        if n == 0 {
+            return Err(Error::NotFound(Resource::Organization));
+        }
+        self.revision_committed();
+        Ok(())
+    }
+}

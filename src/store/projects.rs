@@ -1,0 +1,266 @@
+//! Projects: slug ids, the default `First client` in the same transaction, soft deletion.
+
+use rusqlite::{OptionalExtension, Row, Transaction};
+use serde::Serialize;
+
+use super::ids::PROJECT_NS;
+use super::inputs::{NewClient, NewProject, ProjectChanges};
+use super::{json_column, ts, Db};
+use crate::domain::deletion;
+use crate::domain::model::{ClientType, Project, ProjectType};
+use crate::domain::secret::Secret;
+use crate::domain::slug;
+use crate::domain::time::Timestamp;
+use crate::error::{Error, Resource, Result};
+
+/// A created project with its default client's id and secret (returned once), serialized as
+/// the project read plus `"client": {"id", "secret"}`.
+#[derive(Debug, Serialize)]
+pub struct CreatedProject {
+    #[serde(flatten)]
+    pub project: Project,
+    pub client: DefaultClient,
+}
+
+/// The `write` client created with a project.
+#[derive(Debug, Serialize)]
+pub struct DefaultClient {
+    pub id: String,
+    pub secret: Secret,
+}
+
+const PROJECT_COLUMNS: &str = "id, name, organization_id, domain, cors, cross_domain, \
+     allow_unsafe_revenue_tracking, filters, types, events_count, created_at, updated_at, delete_at";
+
+fn project_from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
+    let cors: String = r.get(4)?;
+    let filters: String = r.get(7)?;
+    let types: String = r.get(8)?;
+    Ok(Project {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        organization_id: r.get(2)?,
+        domain: r.get(3)?,
+        cors: json_column(&cors),
+        cross_domain: r.get(5)?,
+        allow_unsafe_revenue_tracking: r.get(6)?,
+        filters: serde_json::from_str(&filters).unwrap_or(serde_json::Value::Array(Vec::new())),
+        types: json_column::<Vec<ProjectType>>(&types),
+        events_count: r.get(9)?,
+        created_at: ts(r.get(10)?),
+        updated_at: ts(r.get(11)?),
+        delete_at: r.get::<_, Option<i64>>(12)?.map(ts),
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
+impl Db {
+    /// Creates a project and its default `write` client (`First client`) in one transaction.
+    pub fn create_project(
+        &self,
+        organization_id: &str,
+        input: &NewProject,
+    ) -> Result<CreatedProject> {
+        let valid = input.validate()?;
+        let base = slug::project_id_base(&valid.name);
+        let client = self.prepare_client(&NewClient {
+            name: "First client".into(),
+            client_type: ClientType::Write,
+            ..NewClient::default()
+        })?;
+        let now = self.now();
+        self.write(|tx| {
+            organization_exists(tx, organization_id)?;
+            let id = self.issue_id(tx, PROJECT_NS, &base)?;
+            tx.prepare_cached(
+                "INSERT INTO projects (id, organization_id, name, domain, cors, cross_domain,
+                                       allow_unsafe_revenue_tracking, filters, types,
+                                       events_count, created_at, updated_at, delete_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]', ?7, 0, ?8, ?8, NULL)",
+            )?
+            .execute((
+                &id,
+                organization_id,
+                &valid.name,
+                &valid.domain,
+                to_json(&valid.cors),
+                valid.cross_domain,
+                to_json(&valid.types),
+                now.millis(),
+            ))?;
+            let created = self.insert_client(tx, organization_id, Some(&id), &client, now)?;
+            Ok(CreatedProject {
+                project: Project {
+                    id: id.clone(),
+                    name: valid.name.clone(),
+                    organization_id: organization_id.to_owned(),
+                    domain: valid.domain.clone(),
+                    cors: valid.cors.clone(),
+                    cross_domain: valid.cross_domain,
+                    allow_unsafe_revenue_tracking: false,
+                    filters: serde_json::Value::Array(Vec::new()),
+                    types: valid.types.clone(),
+                    events_count: 0,
+                    created_at: now,
+                    updated_at: now,
+                    delete_at: None,
+                },
+                client: DefaultClient {
+                    id: created.client.id,
+                    secret: created.secret,
+                },
+            })
+        })
+    }
+
+    /// A project of the organization, also while scheduled for deletion; gone (404) once
+    /// past `deleteAt`.
+    pub fn get_project(&self, organization_id: &str, id: &str) -> Result<Project> {
+        let now = self.now();
+        self.read(|c| fetch_project(c, organization_id, id, now))
+    }
+
+    /// The organization's live projects (not scheduled for deletion), newest first.
+    pub fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PROJECT_COLUMNS} FROM projects
+                 WHERE organization_id = ?1 AND delete_at IS NULL
+                 ORDER BY created_at DESC, rowid DESC"
+            ))?;
+            let rows = stmt.query_map([organization_id], project_from_row)?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Applies the given changes. A successful update of a project scheduled for deletion
+    /// cancels the deletion. The id never changes.
+    pub fn update_project(
+        &self,
+        organization_id: &str,
+        id: &str,
+        changes: &ProjectChanges,
+    ) -> Result<Project> {
+        let valid = changes.validate()?;
+        let now = self.now();
+        let (project, cancelled) = self.write(|tx| {
+            let mut p = fetch_project(tx, organization_id, id, now)?;
+            let cancelled = p.delete_at.is_some();
+            if let Some(n) = &valid.name {
+                p.name = n.clone();
+            }
+            if let Some(d) = &valid.domain {
+                p.domain = d.clone();
+            }
+            if let Some(c) = &valid.cors {
+                p.cors = c.clone();
+            }
+            if let Some(v) = changes.cross_domain {
+                p.cross_domain = v;
+            }
+            if let Some(v) = changes.allow_unsafe_revenue_tracking {
+                p.allow_unsafe_revenue_tracking = v;
+            }
+            p.updated_at = now;
+            p.delete_at = None;
+            tx.prepare_cached(
+                "UPDATE projects SET name = ?2, domain = ?3, cors = ?4, cross_domain = ?5,
+                        allow_unsafe_revenue_tracking = ?6, updated_at = ?7, delete_at = NULL
+                 WHERE id = ?1",
+            )?
+            .execute((
+                &p.id,
+                &p.name,
+                &p.domain,
+                to_json(&p.cors),
+                p.cross_domain,
+                p.allow_unsafe_revenue_tracking,
+                now.millis(),
+            ))?;
+            if cancelled {
+                self.bump_access_revision(tx)?;
+            }
+            Ok((p, cancelled))
+        })?;
+        if cancelled {
+            self.revision_committed();
+        }
+        Ok(project)
+    }
+
+    /// Schedules the project for deletion `deletion_grace_seconds` from now; repeating it
+    /// keeps the first schedule. Returns the `deleteAt`.
+    pub fn delete_project(&self, organization_id: &str, id: &str) -> Result<Timestamp> {
+        let now = self.now();
+        let grace = self.grace_seconds();
+        let at = self.write(|tx| {
+            let p = fetch_project(tx, organization_id, id, now)?;
+            let at = deletion::schedule(p.delete_at, now, grace);
+            if p.delete_at.is_none() {
+                tx.prepare_cached(
+                    "UPDATE projects SET delete_at = ?2, updated_at = ?3 WHERE id = ?1",
+                )?
+                .execute((&p.id, at.millis(), now.millis()))?;
+                self.bump_access_revision(tx)?;
+            }
+            Ok(at)
+        })?;
+        self.revision_committed();
+        Ok(at)
+    }
+
+    /// Adds `n` to the project's `eventsCount` atomically; returns the new count.
+    pub fn increment_events_count(&self, organization_id: &str, id: &str, n: i64) -> Result<i64> {
+        let now = self.now();
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE projects SET events_count = events_count + ?3
+                 WHERE id = ?1 AND organization_id = ?2 AND (delete_at IS NULL OR delete_at > ?4)
+                 RETURNING events_count",
+            )?
+            .query_row((id, organization_id, n, now.millis()), |r| r.get(0))
+            .optional()?
+            .ok_or(Error::NotFound(Resource::Project))
+        })
+    }
+}
+
+fn fetch_project(
+    c: &rusqlite::Connection,
+    organization_id: &str,
+    id: &str,
+    now: Timestamp,
+) -> Result<Project> {
+    c.prepare_cached(&format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects
+         WHERE id = ?1 AND organization_id = ?2 AND (delete_at IS NULL OR delete_at > ?3)"
+    ))?
+    .query_row((id, organization_id, now.millis()), project_from_row)
+    .optional()?
+    .ok_or(Error::NotFound(Resource::Project))
+}
+
+fn organization_exists(tx: &Transaction<'_>, organization_id: &str) -> Result<()> {
+    tx.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1")?
+        .query_row([organization_id], |_| Ok(()))
+        .optional()?
+        .ok_or(Error::NotFound(Resource::Organization))
+}
+
+pub(crate) fn project_visible(
+    c: &rusqlite::Connection,
+    organization_id: &str,
+    id: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    Ok(c.prepare_cached(
+        "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
+             AND (delete_at IS NULL OR delete_at > ?3)",
+    )?
+    .query_row((id, organization_id, now.millis()), |_| Ok(()))
+    .optional()?
+    .is_some())
+}

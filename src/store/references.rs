@@ -1,0 +1,165 @@
+//! References: markers on a project's timeline, scoped through their project's organization.
+
+use rusqlite::{OptionalExtension, Row};
+
+use super::clients::{canonical_uuid, live_project_exists, unknown_project};
+use super::inputs::{NewReference, ReferenceChanges};
+use super::projects::project_visible;
+use super::{ts, Db};
+use crate::domain::model::Reference;
+use crate::domain::time::Timestamp;
+use crate::error::{Error, Resource, Result};
+
+const REFERENCE_COLUMNS: &str =
+    "r.id, r.project_id, r.title, r.description, r.date, r.created_at, r.updated_at";
+
+/// A reference is visible when its project belongs to the organization (?2) and is not past
+/// its deletion time (?3).
+const SCOPED: &str = "JOIN projects p ON p.id = r.project_id
+    WHERE p.organization_id = ?2 AND (p.delete_at IS NULL OR p.delete_at > ?3)";
+
+fn reference_from_row(r: &Row<'_>) -> rusqlite::Result<Reference> {
+    Ok(Reference {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        title: r.get(2)?,
+        description: r.get(3)?,
+        date: ts(r.get(4)?),
+        created_at: ts(r.get(5)?),
+        updated_at: ts(r.get(6)?),
+    })
+}
+
+impl Db {
+    pub fn create_reference(
+        &self,
+        organization_id: &str,
+        input: &NewReference,
+    ) -> Result<Reference> {
+        let valid = input.validate()?;
+        let now = self.now();
+        let reference = Reference {
+            id: uuid::Uuid::new_v4().hyphenated().to_string(),
+            project_id: input.project_id.clone(),
+            title: valid.title,
+            description: valid.description,
+            date: valid.date.unwrap_or(now),
+            created_at: now,
+            updated_at: now,
+        };
+        self.write(|tx| {
+            if !live_project_exists(tx, organization_id, &reference.project_id)? {
+                return Err(unknown_project());
+            }
+            tx.prepare_cached(
+                "INSERT INTO project_references (id, project_id, title, description, date,
+                                                 created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )?
+            .execute((
+                &reference.id,
+                &reference.project_id,
+                &reference.title,
+                &reference.description,
+                reference.date.millis(),
+                now.millis(),
+            ))?;
+            Ok(())
+        })?;
+        Ok(reference)
+    }
+
+    pub fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Reference));
+        };
+        let now = self.now();
+        self.read(|c| fetch(c, organization_id, &id, now))
+    }
+
+    /// References of the organization's projects, newest first; with `project_id`, of that
+    /// project only (404 when it is not a project of the organization).
+    pub fn list_references(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+    ) -> Result<Vec<Reference>> {
+        let now = self.now();
+        self.read(|c| {
+            if let Some(p) = project_id {
+                if !project_visible(c, organization_id, p, now)? {
+                    return Err(Error::NotFound(Resource::Project));
+                }
+            }
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {REFERENCE_COLUMNS} FROM project_references r {SCOPED}
+                 AND (?1 IS NULL OR r.project_id = ?1)
+                 ORDER BY r.created_at DESC, r.rowid DESC"
+            ))?;
+            let rows = stmt.query_map(
+                (project_id, organization_id, now.millis()),
+                reference_from_row,
+            )?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn update_reference(
+        &self,
+        organization_id: &str,
+        id: &str,
+        changes: &ReferenceChanges,
+    ) -> Result<Reference> {
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Reference));
+        };
+        let valid = changes.validate()?;
+        let now = self.now();
+        self.write(|tx| {
+            let mut r = fetch(tx, organization_id, &id, now)?;
+            if let Some(t) = &valid.title {
+                r.title = t.clone();
+            }
+            if let Some(d) = &valid.description {
+                r.description = d.clone();
+            }
+            if let Some(d) = valid.date {
+                r.date = d;
+            }
+            r.updated_at = now;
+            tx.prepare_cached(
+                "UPDATE project_references SET title = ?2, description = ?3, date = ?4, updated_at = ?5
+                 WHERE id = ?1",
+            )?
+            .execute((&r.id, &r.title, &r.description, r.date.millis(), now.millis()))?;
+            Ok(r)
+        })
+    }
+
+    pub fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Reference));
+        };
+        let now = self.now();
+        self.write(|tx| {
+            fetch(tx, organization_id, &id, now)?;
+            tx.prepare_cached("DELETE FROM project_references WHERE id = ?1")?
+                .execute([&id])?;
+            Ok(())
+        })
+    }
+}
+
+fn fetch(
+    c: &rusqlite::Connection,
+    organization_id: &str,
+    id: &str,
+    now: Timestamp,
+) -> Result<Reference> {
+    c.prepare_cached(&format!(
+        "SELECT {REFERENCE_COLUMNS} FROM project_references r {SCOPED} AND r.id = ?1"
+    ))?
+    .query_row((id, organization_id, now.millis()), reference_from_row)
+    .optional()?
+    .ok_or(Error::NotFound(Resource::Reference))
+}

@@ -1,0 +1,84 @@
+//! The schema, versioned with `PRAGMA user_version` and tagged with `PRAGMA application_id`.
+
+/// `opco` in ASCII: marks a file as an opcore store.
+pub const APPLICATION_ID: i32 = 0x6f70_636f;
+
+/// Each entry migrates from version `index` to `index + 1`. Never edit a shipped entry; append.
+pub const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    r#"
+CREATE TABLE organizations (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+-- Every id ever issued, per namespace ('project', 'organization'); never deleted, so an id is
+-- never issued twice, even after its resource is purged.
+CREATE TABLE issued_ids (
+    namespace   TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    PRIMARY KEY (namespace, id)
+) WITHOUT ROWID;
+-- The next suffix to try for a base, so choosing an id costs the same for the 2nd and the
+-- 10,000th project of one name.
+CREATE TABLE id_counters (
+    namespace   TEXT NOT NULL,
+    base        TEXT NOT NULL,
+    next        INTEGER NOT NULL,
+    PRIMARY KEY (namespace, base)
+) WITHOUT ROWID;
+CREATE TABLE projects (
+    id                              TEXT PRIMARY KEY,
+    organization_id                 TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    name                            TEXT NOT NULL,
+    domain                          TEXT,
+    cors                            TEXT NOT NULL DEFAULT '[]',
+    cross_domain                    INTEGER NOT NULL DEFAULT 0,
+    allow_unsafe_revenue_tracking   INTEGER NOT NULL DEFAULT 0,
+    filters                         TEXT NOT NULL DEFAULT '[]',
+    types                           TEXT NOT NULL DEFAULT '[]',
+    events_count                    INTEGER NOT NULL DEFAULT 0,
+    created_at                      INTEGER NOT NULL,
+    updated_at                      INTEGER NOT NULL,
+    delete_at                       INTEGER
+);
+CREATE INDEX projects_by_org ON projects (organization_id, created_at);
+CREATE INDEX projects_by_delete_at ON projects (delete_at) WHERE delete_at IS NOT NULL;
+CREATE TABLE clients (
+    id                      TEXT PRIMARY KEY,
+    organization_id         TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    project_id              TEXT REFERENCES projects(id) ON DELETE CASCADE,
+    name                    TEXT NOT NULL,
+    type                    TEXT NOT NULL CHECK (type IN ('read', 'write', 'root')),
+    secret_hash             TEXT NOT NULL,
+    ignore_cors_and_secret  INTEGER NOT NULL DEFAULT 0,
+    created_at              INTEGER NOT NULL,
+    updated_at              INTEGER NOT NULL
+);
+CREATE INDEX clients_by_org ON clients (organization_id, created_at);
+CREATE INDEX clients_by_project ON clients (project_id);
+CREATE TABLE project_references (
+    id          TEXT PRIMARY KEY,
+    project_id  TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    title       TEXT NOT NULL,
+    description TEXT,
+    date        INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX references_by_project ON project_references (project_id, created_at);
+-- auth_revision: bumped by every change that can revoke access (client deleted, project
+-- scheduled for deletion or purged), so other processes can drop cached credentials.
+CREATE TABLE meta (
+    key     TEXT PRIMARY KEY,
+    value   INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('auth_revision', 0);
+"#,
+];
+
+/// The schema version this build writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
