@@ -22,6 +22,7 @@ pub mod auth;
 pub mod domain;
 mod error;
 mod handle;
+pub mod manage;
 pub mod options;
 pub mod store;
 

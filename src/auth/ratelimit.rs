@@ -199,7 +199,7 @@ mod tests {
         // All 20 sit in the bucket [1000, 1500): it leaves the range at 1500 + 10000.
         assert_eq!(d.retry_after_seconds, Some(11));
         assert_eq!(d.reset_seconds, 11);
-        assert!(rl.check(&1u32, L, 11_499).allowed == false);
+        assert!(!rl.check(&1u32, L, 11_499).allowed);
         assert!(rl.check(&1u32, L, 11_500).allowed);
         // Other keys are independent.
         assert!(rl.check(&2u32, L, 1_000).allowed);

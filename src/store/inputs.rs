@@ -212,3 +212,58 @@ impl ReferenceChanges {
         }
     }
 }
+
+/// Every rule an input breaks, without touching the store.
+pub trait Problems {
+    fn problems(&self) -> Vec<FieldError>;
+}
+
+fn problems_of<T>(r: Result<T, crate::Error>) -> Vec<FieldError> {
+    match r {
+        Err(crate::Error::Validation(errors)) => errors,
+        _ => Vec::new(),
+    }
+}
+
+impl Problems for NewProject {
+    fn problems(&self) -> Vec<FieldError> {
+        problems_of(self.validate())
+    }
+}
+
+impl Problems for ProjectChanges {
+    fn problems(&self) -> Vec<FieldError> {
+        problems_of(self.validate())
+    }
+}
+
+impl Problems for NewClient {
+    fn problems(&self) -> Vec<FieldError> {
+        validate::text("name", &self.name)
+            .err()
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Problems for ClientChanges {
+    fn problems(&self) -> Vec<FieldError> {
+        self.name
+            .as_deref()
+            .and_then(|n| validate::text("name", n).err())
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Problems for NewReference {
+    fn problems(&self) -> Vec<FieldError> {
+        problems_of(self.validate())
+    }
+}
+
+impl Problems for ReferenceChanges {
+    fn problems(&self) -> Vec<FieldError> {
+        problems_of(self.validate())
+    }
+}

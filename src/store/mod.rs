@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 
 pub use clients::{ClientCredentials, CreatedClient};
 pub use inputs::{
-    ClientChanges, NewClient, NewProject, NewReference, ProjectChanges, ReferenceChanges,
+    ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
 pub use organizations::Bootstrap;
 pub use projects::CreatedProject;
