@@ -184,6 +184,11 @@ impl Authenticator {
         let Some(secret) = secret else {
             return self.identify_without_secret(req, &id, now);
         };
+        // A string that cannot be a secret is wrong whatever the id: refused without argon2,
+        // identically for known and unknown ids.
+        if !crate::domain::secret::is_well_formed(secret) {
+            return Err(AuthError::InvalidCredentials);
+        }
         let key = self.cache.key(&id, secret);
         if let Some(hit) = self.cache.get(&key, revision) {
             if deletion::is_gone(hit.project_delete_at, now) {

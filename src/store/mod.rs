@@ -336,7 +336,8 @@ fn open_connection(path: &Path, sync: Synchronous, busy_timeout: Duration) -> Re
             path.display()
         )));
     }
-    conn.busy_timeout(busy_timeout)?;
+    conn.busy_timeout(busy_timeout)
+        .map_err(|e| classify(path, e))?;
     conn.set_prepared_statement_cache_capacity(64);
     let sync = match sync {
         Synchronous::Full => "FULL",
@@ -344,8 +345,23 @@ fn open_connection(path: &Path, sync: Synchronous, busy_timeout: Duration) -> Re
     };
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync};"
-    ))?;
+    ))
+    .map_err(|e| classify(path, e))?;
     Ok(conn)
+}
+
+/// Errors met while opening name the file and what is wrong with it.
+fn classify(path: &Path, e: rusqlite::Error) -> Error {
+    let shown = path.display();
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            Error::Open(format!("{shown}: the file is not an SQLite database"))
+        }
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            Error::Busy
+        }
+        _ => Error::Open(format!("{shown}: cannot read the file ({e})")),
+    }
 }
 
 /// Checks what the file is before writing anything to it, then migrates it forward.
