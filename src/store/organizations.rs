@@ -21,6 +21,15 @@ pub struct Bootstrap {
     pub client: CreatedClient,
 }
 
+fn organization_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Organization> {
+    Ok(Organization {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created_at: ts(r.get(2)?),
+        updated_at: ts(r.get(3)?),
+    })
+}
+
 impl Db {
     /// Creates an organization and its first `root` client (named `Root client`).
     pub fn create_organization(&self, name: &str) -> Result<Bootstrap> {
@@ -56,14 +65,7 @@ impl Db {
             c.prepare_cached(
                 "SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?1",
             )?
-            .query_row([id], |r| {
-                Ok(Organization {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    created_at: ts(r.get(2)?),
-                    updated_at: ts(r.get(3)?),
-                })
-            })
+            .query_row([id], organization_from_row)
             .optional()?
             .ok_or(Error::NotFound(Resource::Organization))
         })
@@ -76,14 +78,7 @@ impl Db {
                 "SELECT id, name, created_at, updated_at FROM organizations
                  ORDER BY created_at, rowid",
             )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Organization {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    created_at: ts(r.get(2)?),
-                    updated_at: ts(r.get(3)?),
-                })
-            })?;
+            let rows = stmt.query_map([], organization_from_row)?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
         })
     }
