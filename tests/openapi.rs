@@ -42,12 +42,19 @@ fn the_served_document_is_the_committed_file() {
     let r = env.raw(
         "GET",
         "/manage/openapi.json",
-        &[("openpanel-client-id", "nope"), ("openpanel-client-secret", "x")],
+        &[
+            ("openpanel-client-id", "nope"),
+            ("openpanel-client-secret", "x"),
+        ],
         b"",
     );
     assert_eq!(r.status, 200);
     let r = env.raw("POST", "/manage/openapi.json", &[], b"{}");
-    r.assert_error(405, "Method Not Allowed", "Method POST is not allowed on this route");
+    r.assert_error(
+        405,
+        "Method Not Allowed",
+        "Method POST is not allowed on this route",
+    );
     assert_eq!(r.header("allow"), Some("GET"));
 }
 
@@ -73,11 +80,18 @@ fn the_document_is_openapi_3_1_json() {
         .iter_errors(&doc)
         .map(|e| format!("{}: {e}", e.instance_path().as_str()))
         .collect();
-    assert!(errors.is_empty(), "not a valid OpenAPI 3.1 document:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "not a valid OpenAPI 3.1 document:\n{}",
+        errors.join("\n")
+    );
     // The meta-schema check itself bites: a broken copy is refused.
     let mut broken = doc.clone();
     broken["paths"]["/projects"]["get"]["responses"]["200"] = json!({"content": {}});
-    assert!(!validator.is_valid(&broken), "a response without description passed");
+    assert!(
+        !validator.is_valid(&broken),
+        "a response without description passed"
+    );
 }
 
 /// Every Schema Object is a valid JSON Schema 2020-12 schema and every `$ref` resolves.
@@ -135,7 +149,10 @@ fn security_is_the_two_client_headers() {
     assert_eq!(schemes["clientSecret"]["type"], "apiKey");
     assert_eq!(schemes["clientSecret"]["in"], "header");
     assert_eq!(schemes["clientSecret"]["name"], "openpanel-client-secret");
-    assert_eq!(doc["security"], json!([{"clientId": [], "clientSecret": []}]));
+    assert_eq!(
+        doc["security"],
+        json!([{"clientId": [], "clientSecret": []}])
+    );
     assert_eq!(
         doc["paths"]["/openapi.json"]["get"]["security"],
         json!([]),
@@ -187,7 +204,11 @@ fn the_document_lists_exactly_the_served_routes() {
             }
         }
     }
-    assert_eq!(operations, 2 * 15, "15 Manage operations under two prefixes");
+    assert_eq!(
+        operations,
+        2 * 15,
+        "15 Manage operations under two prefixes"
+    );
     for target in [
         "/",
         "/manage",
@@ -260,19 +281,107 @@ fn the_checker_rejects_drift() {
     let api = OpenApi::global();
     let secret = "sec_0123456789abcdef0123456789abcdef";
     let good: Vec<(&str, &str, Response)> = vec![
-        ("GET", "/manage/projects", response(200, &RATE, json!({"data": [project()]}))),
-        ("GET", "/api/manage/projects/my-project/", response(200, &RATE, json!({"data": project()}))),
-        ("GET", "/manage/clients/x", response(200, &RATE, json!({"data": client()}))),
-        ("POST", "/manage/clients", response(200, &RATE, json!({"data": with(client(), "secret", json!(secret))}))),
-        ("POST", "/manage/projects", response(200, &RATE, json!({"data": with(project(), "client", json!({"id": client()["id"], "secret": secret}))}))),
-        ("DELETE", "/manage/references/x", response(200, &RATE, json!({"success": true}))),
-        ("PATCH", "/manage/projects/x", response(400, &RATE, json!({"error": "Bad Request", "message": "Invalid request body", "details": [{"path": ["cors", 1], "message": "bad"}, {"path": [], "message": "Expected object, received array"}]}))),
-        ("DELETE", "/manage/clients/x", response(400, &RATE, json!({"error": "Bad Request", "message": "Cannot delete the last root client of the organization"}))),
-        ("GET", "/manage/projects", response(401, &[], json!({"error": "Unauthorized", "message": "Invalid client credentials"}))),
-        ("GET", "/manage/nope", response(404, &[], json!({"error": "Not Found", "message": "Route not found"}))),
-        ("PUT", "/manage/projects", response(405, &[("allow", "GET, POST")], json!({"error": "Method Not Allowed", "message": "Method PUT is not allowed on this route"}))),
-        ("GET", "/manage/projects", response(429, &[("retry-after", "3")], json!({"error": "Too Many Requests", "message": "Rate limit exceeded"}))),
-        ("GET", "/manage/projects", response(500, &[], json!({"error": "Internal Server Error", "message": "Internal server error"}))),
+        (
+            "GET",
+            "/manage/projects",
+            response(200, &RATE, json!({"data": [project()]})),
+        ),
+        (
+            "GET",
+            "/api/manage/projects/my-project/",
+            response(200, &RATE, json!({"data": project()})),
+        ),
+        (
+            "GET",
+            "/manage/clients/x",
+            response(200, &RATE, json!({"data": client()})),
+        ),
+        (
+            "POST",
+            "/manage/clients",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(client(), "secret", json!(secret))}),
+            ),
+        ),
+        (
+            "POST",
+            "/manage/projects",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(project(), "client", json!({"id": client()["id"], "secret": secret}))}),
+            ),
+        ),
+        (
+            "DELETE",
+            "/manage/references/x",
+            response(200, &RATE, json!({"success": true})),
+        ),
+        (
+            "PATCH",
+            "/manage/projects/x",
+            response(
+                400,
+                &RATE,
+                json!({"error": "Bad Request", "message": "Invalid request body", "details": [{"path": ["cors", 1], "message": "bad"}, {"path": [], "message": "Expected object, received array"}]}),
+            ),
+        ),
+        (
+            "DELETE",
+            "/manage/clients/x",
+            response(
+                400,
+                &RATE,
+                json!({"error": "Bad Request", "message": "Cannot delete the last root client of the organization"}),
+            ),
+        ),
+        (
+            "GET",
+            "/manage/projects",
+            response(
+                401,
+                &[],
+                json!({"error": "Unauthorized", "message": "Invalid client credentials"}),
+            ),
+        ),
+        (
+            "GET",
+            "/manage/nope",
+            response(
+                404,
+                &[],
+                json!({"error": "Not Found", "message": "Route not found"}),
+            ),
+        ),
+        (
+            "PUT",
+            "/manage/projects",
+            response(
+                405,
+                &[("allow", "GET, POST")],
+                json!({"error": "Method Not Allowed", "message": "Method PUT is not allowed on this route"}),
+            ),
+        ),
+        (
+            "GET",
+            "/manage/projects",
+            response(
+                429,
+                &[("retry-after", "3")],
+                json!({"error": "Too Many Requests", "message": "Rate limit exceeded"}),
+            ),
+        ),
+        (
+            "GET",
+            "/manage/projects",
+            response(
+                500,
+                &[],
+                json!({"error": "Internal Server Error", "message": "Internal server error"}),
+            ),
+        ),
     ];
     for (method, target, r) in &good {
         let problems = api.problems(method, target, r);
@@ -280,33 +389,264 @@ fn the_checker_rejects_drift() {
     }
 
     let bad: Vec<(&str, &str, &str, Response)> = vec![
-        ("extra field", "GET", "/manage/projects/p", response(200, &RATE, json!({"data": with(project(), "extra", json!(1))}))),
-        ("missing field", "GET", "/manage/projects/p", response(200, &RATE, json!({"data": without(project(), "deleteAt")}))),
-        ("timestamp without ms", "GET", "/manage/projects/p", response(200, &RATE, json!({"data": with(project(), "createdAt", json!("2024-01-15T10:30:00Z"))}))),
-        ("timestamp with offset", "GET", "/manage/projects/p", response(200, &RATE, json!({"data": with(project(), "updatedAt", json!("2024-01-15T10:30:00.000+00:00"))}))),
-        ("secret in a read", "GET", "/manage/clients/c", response(200, &RATE, json!({"data": with(client(), "secret", json!(secret))}))),
-        ("short secret", "POST", "/manage/clients", response(200, &RATE, json!({"data": with(client(), "secret", json!("sec_b2521ca283bf903b46b3"))}))),
-        ("uppercase uuid", "GET", "/manage/clients/c", response(200, &RATE, json!({"data": with(client(), "id", json!("FA0C2780-55F2-4D9E-BEA0-DA2E02C7B1A9"))}))),
-        ("unknown client type", "GET", "/manage/clients/c", response(200, &RATE, json!({"data": with(client(), "type", json!("admin"))}))),
-        ("list not wrapped", "GET", "/manage/projects", response(200, &RATE, json!([project()]))),
-        ("no rate headers on 200", "GET", "/manage/projects", response(200, &[], json!({"data": []}))),
-        ("non-numeric rate header", "GET", "/manage/projects", response(200, &[RATE[0], RATE[1], ("x-ratelimit-reset", "soon")], json!({"data": []}))),
-        ("undocumented header", "GET", "/manage/projects", response(200, &[RATE[0], RATE[1], RATE[2], ("x-powered-by", "x")], json!({"data": []}))),
-        ("retry-after on 200", "GET", "/manage/projects", response(200, &[RATE[0], RATE[1], RATE[2], ("retry-after", "1")], json!({"data": []}))),
-        ("undocumented status", "GET", "/manage/projects", response(418, &RATE, json!({"error": "I'm a teapot", "message": "x"}))),
-        ("404 on a list route", "GET", "/manage/projects", response(404, &RATE, json!({"error": "Not Found", "message": "Project not found"}))),
-        ("wrong not-found message", "GET", "/manage/clients/c", response(404, &RATE, json!({"error": "Not Found", "message": "Project not found"}))),
-        ("400 without details", "POST", "/manage/projects", response(400, &RATE, json!({"error": "Bad Request", "message": "Invalid request body"}))),
-        ("detail path of objects", "POST", "/manage/projects", response(400, &RATE, json!({"error": "Bad Request", "message": "Invalid request body", "details": [{"path": [{"k": 1}], "message": "x"}]}))),
-        ("unknown 401 message", "GET", "/manage/projects", response(401, &[], json!({"error": "Unauthorized", "message": "Who are you?"}))),
-        ("429 without retry-after", "GET", "/manage/projects", response(429, &RATE, json!({"error": "Too Many Requests", "message": "Rate limit exceeded"}))),
-        ("500 leaking", "GET", "/manage/projects", response(500, &[], json!({"error": "Internal Server Error", "message": "no such table: projects"}))),
-        ("405 with a wrong allow", "PUT", "/manage/projects/x", response(405, &[("allow", "GET, POST")], json!({"error": "Method Not Allowed", "message": "Method PUT is not allowed on this route"}))),
-        ("405 on a documented method", "GET", "/manage/projects", response(405, &[("allow", "GET, POST")], json!({"error": "Method Not Allowed", "message": "Method GET is not allowed on this route"}))),
-        ("unmatched route answering 200", "GET", "/manage/nope", response(200, &RATE, json!({"data": []}))),
-        ("success false", "DELETE", "/manage/projects/p", response(200, &RATE, json!({"success": false}))),
-        ("not JSON", "GET", "/manage/projects", Response { status: 200, headers: vec![("content-type".into(), "application/json".into()), ("x-ratelimit-limit".into(), "1".into()), ("x-ratelimit-remaining".into(), "0".into()), ("x-ratelimit-reset".into(), "1".into())], body: b"{".to_vec(), internal_error: None }),
-        ("wrong content-type", "GET", "/manage/projects", Response { status: 200, headers: vec![("content-type".into(), "text/plain".into()), ("x-ratelimit-limit".into(), "1".into()), ("x-ratelimit-remaining".into(), "0".into()), ("x-ratelimit-reset".into(), "1".into())], body: b"{\"data\":[]}".to_vec(), internal_error: None }),
+        (
+            "extra field",
+            "GET",
+            "/manage/projects/p",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(project(), "extra", json!(1))}),
+            ),
+        ),
+        (
+            "missing field",
+            "GET",
+            "/manage/projects/p",
+            response(200, &RATE, json!({"data": without(project(), "deleteAt")})),
+        ),
+        (
+            "timestamp without ms",
+            "GET",
+            "/manage/projects/p",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(project(), "createdAt", json!("2024-01-15T10:30:00Z"))}),
+            ),
+        ),
+        (
+            "timestamp with offset",
+            "GET",
+            "/manage/projects/p",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(project(), "updatedAt", json!("2024-01-15T10:30:00.000+00:00"))}),
+            ),
+        ),
+        (
+            "secret in a read",
+            "GET",
+            "/manage/clients/c",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(client(), "secret", json!(secret))}),
+            ),
+        ),
+        (
+            "short secret",
+            "POST",
+            "/manage/clients",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(client(), "secret", json!("sec_b2521ca283bf903b46b3"))}),
+            ),
+        ),
+        (
+            "uppercase uuid",
+            "GET",
+            "/manage/clients/c",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(client(), "id", json!("FA0C2780-55F2-4D9E-BEA0-DA2E02C7B1A9"))}),
+            ),
+        ),
+        (
+            "unknown client type",
+            "GET",
+            "/manage/clients/c",
+            response(
+                200,
+                &RATE,
+                json!({"data": with(client(), "type", json!("admin"))}),
+            ),
+        ),
+        (
+            "list not wrapped",
+            "GET",
+            "/manage/projects",
+            response(200, &RATE, json!([project()])),
+        ),
+        (
+            "no rate headers on 200",
+            "GET",
+            "/manage/projects",
+            response(200, &[], json!({"data": []})),
+        ),
+        (
+            "non-numeric rate header",
+            "GET",
+            "/manage/projects",
+            response(
+                200,
+                &[RATE[0], RATE[1], ("x-ratelimit-reset", "soon")],
+                json!({"data": []}),
+            ),
+        ),
+        (
+            "undocumented header",
+            "GET",
+            "/manage/projects",
+            response(
+                200,
+                &[RATE[0], RATE[1], RATE[2], ("x-powered-by", "x")],
+                json!({"data": []}),
+            ),
+        ),
+        (
+            "retry-after on 200",
+            "GET",
+            "/manage/projects",
+            response(
+                200,
+                &[RATE[0], RATE[1], RATE[2], ("retry-after", "1")],
+                json!({"data": []}),
+            ),
+        ),
+        (
+            "undocumented status",
+            "GET",
+            "/manage/projects",
+            response(418, &RATE, json!({"error": "I'm a teapot", "message": "x"})),
+        ),
+        (
+            "404 on a list route",
+            "GET",
+            "/manage/projects",
+            response(
+                404,
+                &RATE,
+                json!({"error": "Not Found", "message": "Project not found"}),
+            ),
+        ),
+        (
+            "wrong not-found message",
+            "GET",
+            "/manage/clients/c",
+            response(
+                404,
+                &RATE,
+                json!({"error": "Not Found", "message": "Project not found"}),
+            ),
+        ),
+        (
+            "400 without details",
+            "POST",
+            "/manage/projects",
+            response(
+                400,
+                &RATE,
+                json!({"error": "Bad Request", "message": "Invalid request body"}),
+            ),
+        ),
+        (
+            "detail path of objects",
+            "POST",
+            "/manage/projects",
+            response(
+                400,
+                &RATE,
+                json!({"error": "Bad Request", "message": "Invalid request body", "details": [{"path": [{"k": 1}], "message": "x"}]}),
+            ),
+        ),
+        (
+            "unknown 401 message",
+            "GET",
+            "/manage/projects",
+            response(
+                401,
+                &[],
+                json!({"error": "Unauthorized", "message": "Who are you?"}),
+            ),
+        ),
+        (
+            "429 without retry-after",
+            "GET",
+            "/manage/projects",
+            response(
+                429,
+                &RATE,
+                json!({"error": "Too Many Requests", "message": "Rate limit exceeded"}),
+            ),
+        ),
+        (
+            "500 leaking",
+            "GET",
+            "/manage/projects",
+            response(
+                500,
+                &[],
+                json!({"error": "Internal Server Error", "message": "no such table: projects"}),
+            ),
+        ),
+        (
+            "405 with a wrong allow",
+            "PUT",
+            "/manage/projects/x",
+            response(
+                405,
+                &[("allow", "GET, POST")],
+                json!({"error": "Method Not Allowed", "message": "Method PUT is not allowed on this route"}),
+            ),
+        ),
+        (
+            "405 on a documented method",
+            "GET",
+            "/manage/projects",
+            response(
+                405,
+                &[("allow", "GET, POST")],
+                json!({"error": "Method Not Allowed", "message": "Method GET is not allowed on this route"}),
+            ),
+        ),
+        (
+            "unmatched route answering 200",
+            "GET",
+            "/manage/nope",
+            response(200, &RATE, json!({"data": []})),
+        ),
+        (
+            "success false",
+            "DELETE",
+            "/manage/projects/p",
+            response(200, &RATE, json!({"success": false})),
+        ),
+        (
+            "not JSON",
+            "GET",
+            "/manage/projects",
+            Response {
+                status: 200,
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    ("x-ratelimit-limit".into(), "1".into()),
+                    ("x-ratelimit-remaining".into(), "0".into()),
+                    ("x-ratelimit-reset".into(), "1".into()),
+                ],
+                body: b"{".to_vec(),
+                internal_error: None,
+            },
+        ),
+        (
+            "wrong content-type",
+            "GET",
+            "/manage/projects",
+            Response {
+                status: 200,
+                headers: vec![
+                    ("content-type".into(), "text/plain".into()),
+                    ("x-ratelimit-limit".into(), "1".into()),
+                    ("x-ratelimit-remaining".into(), "0".into()),
+                    ("x-ratelimit-reset".into(), "1".into()),
+                ],
+                body: b"{\"data\":[]}".to_vec(),
+                internal_error: None,
+            },
+        ),
     ];
     for (what, method, target, r) in &bad {
         assert!(
@@ -317,13 +657,21 @@ fn the_checker_rejects_drift() {
 
     // Request bodies the API accepted are checked too.
     assert!(api
-        .request_problems("POST", "/manage/projects", &json!({"name": "x", "unknown": 1}))
+        .request_problems(
+            "POST",
+            "/manage/projects",
+            &json!({"name": "x", "unknown": 1})
+        )
         .is_empty());
     assert!(!api
         .request_problems("POST", "/manage/projects", &json!({"domain": null}))
         .is_empty());
     assert!(!api
-        .request_problems("POST", "/manage/clients", &json!({"name": "x", "type": "admin"}))
+        .request_problems(
+            "POST",
+            "/manage/clients",
+            &json!({"name": "x", "type": "admin"})
+        )
         .is_empty());
 }
 
@@ -347,5 +695,7 @@ fn a_raw_exchange_matches() {
         },
     );
     assert_eq!(r.status, 200);
-    assert!(OpenApi::global().problems("GET", "/manage/projects", &r).is_empty());
+    assert!(OpenApi::global()
+        .problems("GET", "/manage/projects", &r)
+        .is_empty());
 }

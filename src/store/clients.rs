@@ -127,7 +127,19 @@ impl Db {
 
     /// Creates a client; its secret is in the result and nowhere else, ever.
     pub fn create_client(&self, organization_id: &str, input: &NewClient) -> Result<CreatedClient> {
-        let prepared = self.prepare_client(input)?;
+        let prepared = match self.prepare_client(input) {
+            Ok(prepared) => prepared,
+            Err(Error::Validation(mut errors)) => {
+                // Name every offending field: an unknown project as well as a bad name.
+                if let Some(project) = input.project_id.as_deref().filter(|p| !p.is_empty()) {
+                    if !self.read(|c| live_project_exists(c, organization_id, project))? {
+                        errors.push(unknown_project_error());
+                    }
+                }
+                return Err(Error::Validation(errors));
+            }
+            Err(e) => return Err(e),
+        };
         let now = self.now();
         self.write(|tx| {
             if let Some(project) = &prepared.project_id {
@@ -194,9 +206,10 @@ impl Db {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
-        let name = match &changes.name {
-            Some(n) => Some(validate::text("name", n).map_err(|e| Error::Validation(vec![e]))?),
-            None => None,
+        let (name, name_error) = match changes.name.as_deref().map(|n| validate::text("name", n)) {
+            Some(Ok(n)) => (Some(n), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
         };
         let now = self.now();
         self.write(|tx| {
@@ -208,7 +221,8 @@ impl Db {
                 .query_row((&id, organization_id, now.millis()), client_from_row)
                 .optional()?
                 .ok_or(Error::NotFound(Resource::Client))?;
-            let mut errors = Vec::new();
+            // Every offending field is named: the name as well as a changed type or project.
+            let mut errors: Vec<FieldError> = name_error.iter().cloned().collect();
             if changes.client_type.is_some_and(|t| t != current.client_type) {
                 errors.push(FieldError::new(
                     "type",
@@ -328,7 +342,7 @@ const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM projects p WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?3))";
 
 pub(crate) fn live_project_exists(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     organization_id: &str,
     project_id: &str,
 ) -> Result<bool> {
@@ -342,8 +356,12 @@ pub(crate) fn live_project_exists(
 }
 
 pub(crate) fn unknown_project() -> Error {
-    Error::Validation(vec![FieldError::new(
+    Error::Validation(vec![unknown_project_error()])
+}
+
+pub(crate) fn unknown_project_error() -> FieldError {
+    FieldError::new(
         "projectId",
         "Project not found in this organization (or scheduled for deletion)",
-    )])
+    )
 }

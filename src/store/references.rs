@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row};
 
-use super::clients::{canonical_uuid, live_project_exists, unknown_project};
+use super::clients::{canonical_uuid, live_project_exists, unknown_project, unknown_project_error};
 use super::inputs::{NewReference, ReferenceChanges};
 use super::projects::project_visible;
 use super::{ts, Db};
@@ -36,7 +36,17 @@ impl Db {
         organization_id: &str,
         input: &NewReference,
     ) -> Result<Reference> {
-        let valid = input.validate()?;
+        let valid = match input.validate() {
+            Ok(valid) => valid,
+            Err(Error::Validation(mut errors)) => {
+                // Name every offending field: an unknown project as well as a bad title or date.
+                if !self.read(|c| live_project_exists(c, organization_id, &input.project_id))? {
+                    errors.push(unknown_project_error());
+                }
+                return Err(Error::Validation(errors));
+            }
+            Err(e) => return Err(e),
+        };
         let now = self.now();
         let reference = Reference {
             id: uuid::Uuid::new_v4().hyphenated().to_string(),

@@ -54,7 +54,11 @@ impl Res {
     /// Asserts an error status and message (and that there are no `details` unless 400).
     pub fn assert_error(&self, status: u16, error: &str, message: &str) {
         assert_eq!(
-            (self.status, self.body["error"].as_str(), self.body["message"].as_str()),
+            (
+                self.status,
+                self.body["error"].as_str(),
+                self.body["message"].as_str()
+            ),
             (status, Some(error), Some(message)),
             "body: {}",
             self.body
@@ -82,7 +86,10 @@ impl Res {
 
     /// The three `x-ratelimit-*` headers as numbers.
     pub fn rate(&self) -> Option<(u64, u64, u64)> {
-        let n = |h: &str| self.header(h).map(|v| v.parse::<u64>().expect("numeric header"));
+        let n = |h: &str| {
+            self.header(h)
+                .map(|v| v.parse::<u64>().expect("numeric header"))
+        };
         Some((
             n("x-ratelimit-limit")?,
             n("x-ratelimit-remaining")?,
@@ -184,8 +191,16 @@ impl Env {
     }
 
     /// A request authenticated with `creds` (None: no credentials), with an optional JSON body.
-    pub fn call(&self, method: &str, target: &str, creds: Option<&Creds>, body: Option<&Value>) -> Res {
-        let bytes = body.map(|b| serde_json::to_vec(b).expect("json")).unwrap_or_default();
+    pub fn call(
+        &self,
+        method: &str,
+        target: &str,
+        creds: Option<&Creds>,
+        body: Option<&Value>,
+    ) -> Res {
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).expect("json"))
+            .unwrap_or_default();
         match creds {
             Some(c) => self.raw(
                 method,
@@ -303,12 +318,4 @@ impl Env {
             secrets.push(s.to_owned());
         }
     }
-}
-
-/// The path of a field error, e.g. `path(&["cors", 1])`.
-#[macro_export]
-macro_rules! path {
-    ($($seg:expr),* $(,)?) => {
-        serde_json::json!([$($seg),*])
-    };
 }

@@ -93,7 +93,7 @@ impl OpenApi {
                 if template_matches(template, rest) {
                     return Target::Path {
                         template: template.clone(),
-                        has_method: item.get(&method.to_ascii_lowercase()).is_some(),
+                        has_method: item.get(method.to_ascii_lowercase()).is_some(),
                     };
                 }
             }
@@ -146,10 +146,8 @@ impl OpenApi {
                 let range = format!("{}XX", status / 100);
                 for key in [code.as_str(), range.as_str(), "default"] {
                     if let Some(r) = responses.get(key) {
-                        let pointer = format!(
-                            "/paths/{}/{m}/responses/{key}",
-                            escape_pointer(&template)
-                        );
+                        let pointer =
+                            format!("/paths/{}/{m}/responses/{key}", escape_pointer(&template));
                         return Ok(self.resolve(r, pointer));
                     }
                 }
@@ -168,7 +166,8 @@ impl OpenApi {
             Err(e) => return vec![e],
         };
         let mut problems = Vec::new();
-        if let Target::Unmatched | Target::Path {
+        if let Target::Unmatched
+        | Target::Path {
             has_method: false, ..
         } = self.locate(method, target)
         {
@@ -286,7 +285,8 @@ impl OpenApi {
                         Some("integer") => match value.parse::<i64>() {
                             Ok(n) => json!(n),
                             Err(_) => {
-                                problems.push(format!("header {name}: {value:?} is not an integer"));
+                                problems
+                                    .push(format!("header {name}: {value:?} is not an integer"));
                                 continue;
                             }
                         },
@@ -333,8 +333,10 @@ impl OpenApi {
             .into_iter()
             .flatten()
             .filter(|(k, _)| {
-                ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
-                    .contains(&k.as_str())
+                [
+                    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+                ]
+                .contains(&k.as_str())
             })
             .map(|(k, _)| k.to_ascii_uppercase())
             .collect();
