@@ -2012,3 +2012,161 @@ fn secrets_issued_through_the_api_are_not_stored_in_plaintext() {
         );
     }
 }
+
+/// The other direction of drift: every response the document lists for every operation is one
+/// the API really produces (each exchange also passes the checker, as everywhere).
+#[test]
+fn every_documented_response_is_produced() {
+    use std::collections::BTreeSet;
+
+    let ops =
+        |project: &str, client: &str, reference: &str| -> Vec<(&'static str, String, Value)> {
+            vec![
+                ("GET", "/manage/projects".into(), json!({})),
+                ("POST", "/manage/projects".into(), json!({"name": "Made"})),
+                ("GET", format!("/manage/projects/{project}"), json!({})),
+                (
+                    "PATCH",
+                    format!("/manage/projects/{project}"),
+                    json!({"name": "Renamed"}),
+                ),
+                ("DELETE", format!("/manage/projects/{project}"), json!({})),
+                ("GET", "/manage/clients".into(), json!({})),
+                ("POST", "/manage/clients".into(), json!({"name": "Made"})),
+                ("GET", format!("/manage/clients/{client}"), json!({})),
+                (
+                    "PATCH",
+                    format!("/manage/clients/{client}"),
+                    json!({"name": "Renamed"}),
+                ),
+                ("DELETE", format!("/manage/clients/{client}"), json!({})),
+                ("GET", "/manage/references".into(), json!({})),
+                (
+                    "POST",
+                    "/manage/references".into(),
+                    json!({"projectId": project, "title": "Made"}),
+                ),
+                ("GET", format!("/manage/references/{reference}"), json!({})),
+                (
+                    "PATCH",
+                    format!("/manage/references/{reference}"),
+                    json!({"title": "Renamed"}),
+                ),
+                (
+                    "DELETE",
+                    format!("/manage/references/{reference}"),
+                    json!({}),
+                ),
+            ]
+        };
+    let send = |env: &Env, method: &str, target: &str, body: &Value| {
+        let body = (method == "POST" || method == "PATCH").then_some(body);
+        env.call(method, target, Some(&env.root), body)
+    };
+    let missing = "fa0c2780-55f2-4d9e-bea0-da2e02c7b1a9";
+
+    // 200s, 400s, 404s, 401s and 413s.
+    let env = Env::new();
+    env.project("P");
+    let c = env.client("C", "read", Some("p")).id;
+    let r = env.reference("p", "R")["id"].as_str().unwrap().to_owned();
+    env.get("/manage/openapi.json");
+    let mut happy = ops("p", &c, &r);
+    // The project's DELETE last, so the reference can still be created on it.
+    happy.sort_by_key(|(m, t, _)| *m == "DELETE" && t.starts_with("/manage/projects"));
+    for (method, target, body) in happy {
+        assert_eq!(
+            send(&env, method, &target, &body).status,
+            200,
+            "{method} {target}"
+        );
+        env.call(method, &target, None, None);
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        let headers = [
+            ("openpanel-client-id", env.root.id.as_str()),
+            ("openpanel-client-secret", env.root.secret.as_str()),
+        ];
+        assert_eq!(env.raw(method, &target, &headers, &big).status, 413);
+    }
+    for (method, target, _) in ops("nope", missing, missing) {
+        if target.matches('/').count() == 3 {
+            assert_eq!(send(&env, method, &target, &json!({})).status, 404);
+        }
+    }
+    for target in [
+        "/manage/clients?projectId=nope",
+        "/manage/references?projectId=nope",
+    ] {
+        assert_eq!(env.get(target).status, 404);
+    }
+    env.project("Q");
+    let c = env.client("C", "read", Some("q")).id;
+    let r = env.reference("q", "R")["id"].as_str().unwrap().to_owned();
+    for (method, target, _) in ops("q", &c, &r) {
+        if method == "POST" || method == "PATCH" {
+            assert_eq!(
+                send(&env, method, &target, &json!({"name": 1, "title": 1})).status,
+                400
+            );
+        }
+    }
+    env.delete(&format!("/manage/clients/{}", env.root.id))
+        .assert_error(
+            400,
+            "Bad Request",
+            "Cannot delete the last root client of the organization",
+        );
+    env.get("/manage/nowhere");
+    env.call("PUT", "/manage/projects", None, None);
+    let mut hits = env.hits();
+
+    // 429s: a limit of one request per window.
+    let env = Env::with(|o| o.rate_limits.manage = opcore::RateLimit::new(1, 1));
+    for (method, target, body) in ops("x", missing, missing) {
+        env.clock.advance_secs(5);
+        send(&env, method, &target, &body);
+        assert_eq!(send(&env, method, &target, &body).status, 429);
+    }
+    hits.extend(env.hits());
+
+    // 500s: the resource tables disappear behind the store's back.
+    let env = Env::new();
+    env.get("/manage/projects");
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute_batch("DROP TABLE project_references; DROP TABLE clients; DROP TABLE projects;")
+        .unwrap();
+    for (method, target, body) in ops("x", missing, missing) {
+        assert_eq!(
+            send(&env, method, &target, &body).status,
+            500,
+            "{method} {target}"
+        );
+    }
+    hits.extend(env.hits());
+
+    let doc = common::openapi::OpenApi::global().doc();
+    let mut documented = BTreeSet::new();
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(responses) = operation.get("responses").and_then(Value::as_object) else {
+                continue;
+            };
+            for code in responses.keys() {
+                let status: u16 = code.parse().expect("numeric status codes only");
+                documented.insert((method.to_ascii_uppercase(), template.clone(), status));
+            }
+        }
+    }
+    documented.insert(("*".into(), "x-unmatched-route".into(), 404));
+    documented.insert(("*".into(), "x-method-not-allowed".into(), 405));
+    let never: Vec<_> = documented.difference(&hits).collect();
+    assert!(
+        never.is_empty(),
+        "documented but never produced: {never:#?}"
+    );
+    assert_eq!(
+        documented.len(),
+        hits.len(),
+        "every produced response is documented"
+    );
+}

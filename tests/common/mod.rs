@@ -7,6 +7,7 @@
 
 pub mod openapi;
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use opcore::domain::secret::Argon2Params;
@@ -15,7 +16,11 @@ use opcore::{ManualClock, Options, RateLimit, Store, Timestamp};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use openapi::OpenApi;
+use openapi::{OpenApi, Target};
+
+/// One documented response: method (`*` for the document-wide ones), path template (or the
+/// extension's name) and status.
+pub type Hit = (String, String, u16);
 
 /// 2024-01-15T10:30:00.000Z, the seeds' favourite instant.
 pub const T0: i64 = 1_705_314_600_000;
@@ -106,6 +111,8 @@ pub struct Env {
     pub root: Creds,
     /// Every secret handed out so far; none may appear in any other response.
     secrets: Mutex<Vec<String>>,
+    /// Which documented responses this environment has produced.
+    hits: Mutex<BTreeSet<Hit>>,
     pub dir: TempDir,
 }
 
@@ -148,6 +155,7 @@ impl Env {
             clock,
             org: boot.organization.id.clone(),
             secrets: Mutex::new(vec![root.secret.clone()]),
+            hits: Mutex::new(BTreeSet::new()),
             root,
             store,
             dir,
@@ -167,6 +175,11 @@ impl Env {
         };
         self.remember_secret(&creds.secret);
         (boot.organization.id.clone(), creds)
+    }
+
+    /// The documented responses produced so far.
+    pub fn hits(&self) -> BTreeSet<Hit> {
+        self.hits.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn remember_secret(&self, secret: &str) {
@@ -286,6 +299,18 @@ impl Env {
             problems.join("\n  ")
         );
         self.check_secrets(method, target, &response, &parsed);
+        let hit = match doc.locate(method, target) {
+            Target::Path {
+                template,
+                has_method: true,
+            } => (method.to_ascii_uppercase(), template, response.status),
+            Target::Path { .. } => ("*".into(), "x-method-not-allowed".into(), response.status),
+            Target::Unmatched => ("*".into(), "x-unmatched-route".into(), response.status),
+        };
+        self.hits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hit);
         Res {
             status: response.status,
             body: parsed,
