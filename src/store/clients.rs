@@ -342,11 +342,11 @@ const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM projects p WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?3))";
 
 pub(crate) fn live_project_exists(
-    tx: &rusqlite::Connection,
+    conn: &rusqlite::Connection,
     organization_id: &str,
     project_id: &str,
 ) -> Result<bool> {
-    Ok(tx
+    Ok(conn
         .prepare_cached(
             "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2 AND delete_at IS NULL",
         )?
