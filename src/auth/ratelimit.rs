@@ -40,6 +40,9 @@ pub struct Decision {
 struct Window {
     /// The slot index (time / bucket length) of the newest counter.
     newest_slot: i64,
+    /// When the last request was admitted: a key idle for a whole window starts afresh, even
+    /// if that request's bucket still overlaps the window.
+    last_admitted_ms: i64,
     counts: [u32; SLOTS],
 }
 
@@ -47,6 +50,7 @@ impl Window {
     fn new(slot: i64) -> Self {
         Window {
             newest_slot: slot,
+            last_admitted_ms: i64::MIN,
             counts: [0; SLOTS],
         }
     }
@@ -128,20 +132,29 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             .entry(key.clone())
             .or_insert_with(|| Window::new(slot));
         window.advance(slot);
+        // Idle for a whole window: no admitted request lies in [now - window, now).
+        if now_ms.saturating_sub(window.last_admitted_ms) >= window_ms {
+            window.counts = [0; SLOTS];
+        }
         let used = window.total();
         let lim = limit.limit;
         let allowed = used < lim;
         if allowed {
             window.counts[slot.rem_euclid(SLOTS as i64) as usize] += 1;
+            window.last_admitted_ms = now_ms;
         }
         let used = window.total();
-        // The quota is full again once the newest non-empty counter leaves the range.
+        // The quota is full again once the newest non-empty counter leaves the range, or once
+        // the key has been idle for a whole window, whichever comes first.
+        let idle_reset_ms = window.last_admitted_ms.saturating_add(window_ms) - now_ms;
         let newest_used = window
             .oldest_first()
             .filter(|&(_, c)| c > 0)
             .map(|(s, _)| s)
             .last();
-        let reset_ms = newest_used.map_or(0, |s| (s + SLOTS as i64) * bucket_ms - now_ms);
+        let reset_ms = newest_used.map_or(0, |s| {
+            ((s + SLOTS as i64) * bucket_ms - now_ms).min(idle_reset_ms)
+        });
         let retry_after_seconds = (!allowed).then(|| {
             // Drop counters oldest-first until fewer than `limit` remain.
             let mut left = used;
@@ -153,7 +166,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
                 left -= c;
                 at_ms = (s + SLOTS as i64) * bucket_ms - now_ms;
             }
-            ceil_seconds(at_ms).max(1)
+            ceil_seconds(at_ms.min(idle_reset_ms)).max(1)
         });
         Decision {
             allowed,
@@ -196,13 +209,34 @@ mod tests {
         let d = rl.check(&1u32, L, 1_000);
         assert!(!d.allowed);
         assert_eq!(d.remaining, 0);
-        // All 20 sit in the bucket [1000, 1500): it leaves the range at 1500 + 10000.
-        assert_eq!(d.retry_after_seconds, Some(11));
-        assert_eq!(d.reset_seconds, 11);
-        assert!(!rl.check(&1u32, L, 11_499).allowed);
-        assert!(rl.check(&1u32, L, 11_500).allowed);
+        // The last admission was at 1000: idle for a whole window at 11000.
+        assert_eq!(d.retry_after_seconds, Some(10));
+        assert_eq!(d.reset_seconds, 10);
+        assert!(!rl.check(&1u32, L, 10_999).allowed);
+        for _ in 0..20 {
+            assert!(rl.check(&1u32, L, 11_000).allowed);
+        }
+        assert!(!rl.check(&1u32, L, 11_000).allowed);
         // Other keys are independent.
         assert!(rl.check(&2u32, L, 1_000).allowed);
+    }
+
+    #[test]
+    fn requests_spread_over_the_window_free_up_bucket_by_bucket() {
+        let rl = RateLimiter::new();
+        // 10 at t=0, 10 at t=6000: full; at t=10500 the first bucket has left the range.
+        for _ in 0..10 {
+            assert!(rl.check(&1u32, L, 0).allowed);
+        }
+        for _ in 0..10 {
+            assert!(rl.check(&1u32, L, 6_000).allowed);
+        }
+        let d = rl.check(&1u32, L, 6_000);
+        assert!(!d.allowed);
+        assert_eq!(d.retry_after_seconds, Some(5)); // bucket [0, 500) leaves at 10500
+        assert_eq!(d.reset_seconds, 10); // idle for a window after 6000 → 16000
+        assert!(!rl.check(&1u32, L, 10_499).allowed);
+        assert!(rl.check(&1u32, L, 10_500).allowed);
     }
 
     #[test]

@@ -265,17 +265,23 @@ impl Db {
         };
         let now = self.now();
         self.write(|tx| {
-            let ty: String = tx
+            let (ty, project): (String, Option<String>) = tx
                 .prepare_cached(&format!(
-                    "SELECT type FROM clients c WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
+                    "SELECT type, project_id FROM clients c
+                     WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
                 ))?
-                .query_row((&id, organization_id, now.millis()), |r| r.get(0))
+                .query_row((&id, organization_id, now.millis()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?
                 .ok_or(Error::NotFound(Resource::Client))?;
-            if ty == ClientType::Root.as_str() {
+            // Only organization-level root clients count: a project's root client disappears
+            // with its project, so it cannot be what keeps the organization manageable.
+            if ty == ClientType::Root.as_str() && project.is_none() {
                 let roots: i64 = tx
                     .prepare_cached(
-                        "SELECT count(*) FROM clients WHERE organization_id = ?1 AND type = 'root'",
+                        "SELECT count(*) FROM clients
+                         WHERE organization_id = ?1 AND type = 'root' AND project_id IS NULL",
                     )?
                     .query_row([organization_id], |r| r.get(0))?;
                 if roots <= 1 {
@@ -284,7 +290,8 @@ impl Db {
                     ));
                 }
             }
-            tx.prepare_cached("DELETE FROM clients WHERE id = ?1")?.execute([&id])?;
+            tx.prepare_cached("DELETE FROM clients WHERE id = ?1")?
+                .execute([&id])?;
             self.bump_access_revision(tx)
         })?;
         self.revision_committed();
