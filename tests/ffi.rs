@@ -1090,7 +1090,16 @@ fn authenticate_reports_allowed_and_refused_decisions() {
     assert_eq!(text(&p.client_project_id), "");
     assert_eq!(text(&p.project_id), "web");
 
-    let refusals: Vec<(u32, Option<&str>, Option<&str>, Option<&str>, u16, &str)> = vec![
+    // (family, client id, secret, project, HTTP status, message)
+    type Refusal<'a> = (
+        u32,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        u16,
+        &'a str,
+    );
+    let refusals: Vec<Refusal> = vec![
         (TRACK, None, None, None, 401, "Invalid client credentials"),
         (
             TRACK,

@@ -19,14 +19,21 @@
 
 mod boundary;
 
-// Declared in the order the header presents them.
-mod auth;
-mod handle;
-mod last_error;
-mod resources;
-mod status;
+// Declared in the order the header presents them; the blank lines keep rustfmt from sorting.
 mod store;
+
+mod handle;
+
+mod auth;
+
+mod resources;
+
 mod strings;
+
+mod status;
+
+mod last_error;
+
 mod version;
 
 pub use auth::{
