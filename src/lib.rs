@@ -21,6 +21,7 @@
 pub mod auth;
 pub mod domain;
 mod error;
+pub mod ffi;
 mod handle;
 pub mod manage;
 pub mod options;

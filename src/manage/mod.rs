@@ -2,7 +2,7 @@
 //! [`Response`] out. The only module that knows status codes, routes and JSON bodies; the C ABI
 //! and `opcore serve` are thin adapters over [`handle`].
 
-mod body;
+pub(crate) mod body;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
