@@ -1202,7 +1202,7 @@ fn authenticate_throttles_failures_and_never_echoes_a_secret() {
     // right secret.
     let p = authenticate(&f, MANAGE, Some(&root_id), Some(&root_secret), None, None);
     assert_eq!(p.http_status, 429);
-    assert_eq!(text(&p.message), "Too many failed authentication attempts");
+    assert_eq!(text(&p.message), "Rate limit exceeded");
     assert!(p.has_retry_after && p.retry_after_seconds >= 1 && !p.has_rate_limit);
     for buffer in [&p.message[..], &p.client_id[..]] {
         assert!(!text(buffer).contains("0123456789abcdef"));

@@ -85,7 +85,7 @@ pub enum AuthError {
     #[error("You do not have access to this project")]
     ProjectForbidden,
     /// 429: too many failed verifications for this client id or source; no argon2 ran.
-    #[error("Too many failed authentication attempts")]
+    #[error("Rate limit exceeded")]
     Throttled { retry_after_seconds: u64 },
     /// 429: the client's rate limit for this family is used up.
     #[error("Rate limit exceeded")]
