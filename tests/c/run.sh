@@ -42,7 +42,7 @@ export PKG_CONFIG_PATH="$scratch/pc"
 libdir=$(pkg-config --variable=libdir opcore 2>/dev/null)
 LINK="-L$libdir -lopcore -Wl,-rpath,$libdir -lpthread"
 
-# Static flags: Libs.private is what rustc reports now, and docs/c-api.md says the same for
+# Static flags: Libs.private is what rustc reports now, and README.md says the same for
 # this platform (x86_64 Linux with glibc), so the documented command line is right.
 check_static_flags() {
     private=$(sed -n 's/^Libs.private: //p' "$scratch/pc/opcore.pc")
@@ -52,8 +52,8 @@ check_static_flags() {
     done
     case "$(uname -s)-$(uname -m)" in
         Linux-x86_64)
-            grep -qxF "Libs.private (x86_64 Linux, glibc): \`$private\`" "$root/docs/c-api.md" || {
-                echo "docs/c-api.md does not document the flags rustc reports: $private"
+            grep -qxF "Libs.private (x86_64 Linux, glibc): \`$private\`" "$root/README.md" || {
+                echo "README.md does not document the flags rustc reports: $private"
                 return 1
             }
             ;;
@@ -106,7 +106,7 @@ example() { # example dynamic|static
         }
     fi
 }
-# The static command line exactly as docs/c-api.md gives it, for a program of our own.
+# The static command line exactly as README.md gives it, for a program of our own.
 static_as_documented() {
     cc -std=c11 "$here/threads.c" -I"$here" $(pkg-config --cflags opcore) \
         "$(pkg-config --variable=libdir opcore)/libopcore.a" \
@@ -114,7 +114,7 @@ static_as_documented() {
         -o "$scratch/threads-static" || return 1
     "$scratch/threads-static" "$scratch"
 }
-step "static link with the command in docs/c-api.md" static_as_documented
+step "static link with the command in README.md" static_as_documented
 step "bindings/c example, dynamically linked" example dynamic
 step "bindings/c example, statically linked" example static
 rm -f "$root/bindings/c/example-dynamic" "$root/bindings/c/example-static"
