@@ -25,6 +25,8 @@ pub mod ffi;
 mod handle;
 pub mod manage;
 pub mod options;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod store;
 
 pub use auth::{AuthError, AuthRequest, Principal};

@@ -1,1 +1,207 @@
-fn main() {}
+//! The `opcore` command-line program: create a store and its first organization (`init`),
+//! serve the Manage API over HTTP (`serve`), purge projects past their deletion time
+//! (`purge`), and administer organizations, projects, clients and references directly on the
+//! store file, printing JSON.
+
+#[path = "opcore/admin.rs"]
+mod admin;
+#[cfg(feature = "server")]
+#[path = "opcore/serve.rs"]
+mod serve;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use opcore::{Clock, ManualClock, Options, Store, SystemClock, Timestamp};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "opcore",
+    version,
+    about = "Organizations, projects, API clients and references in one SQLite file, \
+             with the Manage API served over HTTP",
+    long_about = None,
+    arg_required_else_help = true,
+    after_help = "Start here:\n  \
+                  opcore serve              serve ./opcore.db on http://127.0.0.1:3333 \
+                  (on first run: creates the store and a `Default` organization)\n  \
+                  opcore init --name Acme   create an organization and print its root \
+                  client's secret"
+)]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the store lives and how it is opened (accepted before or after the subcommand).
+#[derive(Args)]
+struct StoreArgs {
+    /// The store's SQLite file (created if absent).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "./opcore.db",
+        global = true
+    )]
+    db: PathBuf,
+    /// Store options as JSON, the keys of `opc_store_open`: argon2
+    /// ({"m_cost", "t_cost", "p_cost"}), deletion_grace_seconds, synchronous ("full" |
+    /// "normal"), rate_limits ({"manage": {"limit", "window_seconds"}, …}),
+    /// cross_process_staleness_ms.
+    #[arg(long, value_name = "JSON", global = true)]
+    options: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an organization and its first root client; print both as JSON (the client's
+    /// secret appears only in this output).
+    Init {
+        /// The organization's name; its id is derived from it (`Acme Inc` → `acme-inc`).
+        #[arg(long)]
+        name: String,
+    },
+    /// Serve the Manage API (/manage/… and /api/manage/…) over HTTP until SIGINT or SIGTERM.
+    ///
+    /// On first run (no organization in the store) it creates one named `Default` and prints
+    /// its root client id and secret once.
+    #[cfg(feature = "server")]
+    Serve(serve::ServeArgs),
+    /// Remove projects past their deletion time, with their clients and references; print
+    /// {"purged": N}.
+    Purge,
+    /// List or show organizations.
+    #[command(subcommand, visible_alias = "orgs")]
+    Organizations(admin::OrganizationCommand),
+    /// List, show, create or delete projects of an organization.
+    Projects(admin::Scoped<admin::ProjectCommand>),
+    /// List, show, create or delete API clients of an organization.
+    Clients(admin::Scoped<admin::ClientCommand>),
+    /// List, show, create or delete references of an organization's projects.
+    References(admin::Scoped<admin::ReferenceCommand>),
+}
+
+/// A failure reported to the user on standard error; the process exits with status 1.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl CliError {
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError(message.into())
+    }
+}
+
+impl From<opcore::Error> for CliError {
+    fn from(e: opcore::Error) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("opcore: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Init { name } => {
+            let store = open(&cli.store)?;
+            print_json(&store.create_organization(&name)?)
+        }
+        #[cfg(feature = "server")]
+        Command::Serve(args) => serve::run(&cli.store, &args),
+        Command::Purge => purge(&cli.store),
+        Command::Organizations(cmd) => admin::organizations(&open_existing(&cli.store)?, cmd),
+        Command::Projects(scoped) => {
+            let store = open_existing(&cli.store)?;
+            let org = admin::organization(&store, scoped.org.as_deref())?;
+            admin::projects(&store, &org, scoped.command)
+        }
+        Command::Clients(scoped) => {
+            let store = open_existing(&cli.store)?;
+            let org = admin::organization(&store, scoped.org.as_deref())?;
+            admin::clients(&store, &org, scoped.command)
+        }
+        Command::References(scoped) => {
+            let store = open_existing(&cli.store)?;
+            let org = admin::organization(&store, scoped.org.as_deref())?;
+            admin::references(&store, &org, scoped.command)
+        }
+    }
+}
+
+fn options(args: &StoreArgs) -> Result<Options, CliError> {
+    match &args.options {
+        Some(json) => Ok(Options::from_json(json)?),
+        None => Ok(Options::default()),
+    }
+}
+
+fn open(args: &StoreArgs) -> Result<Store, CliError> {
+    open_with(args, options(args)?)
+}
+
+/// Admin commands and `purge` work on a store that exists: a mistyped `--db` must not
+/// silently create an empty one.
+fn open_existing(args: &StoreArgs) -> Result<Store, CliError> {
+    require_existing(args)?;
+    open(args)
+}
+
+fn require_existing(args: &StoreArgs) -> Result<(), CliError> {
+    if args.db.exists() {
+        return Ok(());
+    }
+    Err(CliError::new(format!(
+        "no store at {}; create one with `opcore init --db {} --name NAME`",
+        args.db.display(),
+        args.db.display()
+    )))
+}
+
+fn open_with(args: &StoreArgs, options: Options) -> Result<Store, CliError> {
+    Store::open(&args.db, options)
+        .map_err(|e| CliError::new(format!("{e} ({})", args.db.display())))
+}
+
+/// Opening a store already purges it, which would leave nothing to count. So the store is
+/// opened with a clock stopped at the epoch (nothing is past its deletion time then), and the
+/// purge runs after the clock is moved to the real time.
+fn purge(args: &StoreArgs) -> Result<(), CliError> {
+    let mut options = options(args)?;
+    require_existing(args)?;
+    let clock = ManualClock::new(Timestamp(0));
+    options.clock = Arc::new(clock.clone());
+    let store = open_with(args, options)?;
+    clock.set(SystemClock.now());
+    let purged = store.purge()?;
+    print_json(&serde_json::json!({ "purged": purged }))
+}
+
+/// Prints one JSON document (pretty, newline-terminated) on standard output.
+pub fn print_json(value: &impl Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::new(format!("cannot render JSON: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::new(format!("cannot write to standard output: {e}")))
+}
