@@ -33,9 +33,14 @@ use crate::Store;
 /// Where the server writes its log lines (one per request, plus start and stop).
 pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// A [`LogSink`] writing each line to standard error.
+/// A [`LogSink`] writing each line to standard error. A closed or full stderr loses the line
+/// but never fails (or panics) the request.
 pub fn stderr_log() -> LogSink {
-    Arc::new(|line: &str| eprintln!("{line}"))
+    Arc::new(|line: &str| {
+        use std::io::Write;
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "{line}");
+    })
 }
 
 /// The default address of `opcore serve`: loopback only, the reference system's API port.
@@ -91,27 +96,27 @@ pub async fn serve(
     .await
 }
 
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that completes on the first SIGINT (Ctrl-C) or SIGTERM. The handlers are
+/// installed by this call (it must run inside a Tokio runtime), so a signal that arrives
+/// before the future is first polled still stops the server gracefully.
+pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -375,6 +380,9 @@ fn printable(s: &str, max: usize) -> String {
         }
         if c.is_ascii_graphic() {
             out.push(c);
+        } else if c == ' ' {
+            // Keeps a line's fields space-separated.
+            out.push_str("%20");
         } else {
             out.extend(c.escape_default());
         }
@@ -412,7 +420,7 @@ mod tests {
         );
         assert_eq!(
             line,
-            r#"GET /a\nb\u{20}c 500 0.0ms error="storage failure: \"disk\"\nI/O error""#
+            r#"GET /a\nb%20c 500 0.0ms error="storage failure: \"disk\"\nI/O error""#
         );
     }
 

@@ -83,7 +83,8 @@ impl Example {
     }
 }
 
-/// Every curl command in `text`, in order. Commands are shell words: single- and
+/// Every curl command in `text` (a line starting with `curl `, or a code fence opening with
+/// it), in order. Commands are shell words: single- and
 /// double-quoted strings, and `\` + whitespace as a line continuation (some seeds were
 /// flattened onto one line, so the continuation can be followed by a space instead of a
 /// newline). A command ends at an unescaped newline or at a closing code fence.
@@ -91,7 +92,11 @@ fn curl_examples(text: &str) -> Vec<Example> {
     let starts: Vec<usize> = text
         .match_indices("curl ")
         .map(|(i, _)| i)
-        .filter(|&i| i == 0 || text[..i].ends_with(char::is_whitespace))
+        .filter(|&i| {
+            // At the start of a line, or just inside a code fence of a flattened page.
+            let before = text[..i].trim_end_matches([' ', '\t']);
+            before.is_empty() || before.ends_with('\n') || before.ends_with("```bash")
+        })
         .collect();
     let mut parsed: Vec<(Vec<String>, usize)> = Vec::new();
     for &start in &starts {
@@ -240,6 +245,51 @@ fn the_parser_reads_every_example_of_every_seed() {
         body,
         json!({"name": "My API Client", "projectId": "my-project", "type": "read"})
     );
+}
+
+/// docs/cli.md's walkthrough is the seeds' examples with only the base URL and the
+/// credentials changed: every seed example appears there, and nothing else.
+#[test]
+fn the_documented_walkthrough_is_the_seed_examples() {
+    let docs = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
+    let start = docs.find("## Walkthrough").expect("a walkthrough section");
+    let end = start
+        + docs[start..]
+            .find("\n## Commands")
+            .expect("a section after it");
+    let normalize = |args: &[String]| -> Vec<String> {
+        args.iter()
+            .map(|a| {
+                a.replace("http://127.0.0.1:3333", SEED_BASE)
+                    .replace("$ROOT_ID", "CLIENT_ID")
+                    .replace("$ROOT_SECRET", "CLIENT_SECRET")
+                    .replace("YOUR_ROOT_CLIENT_ID", "CLIENT_ID")
+                    .replace("YOUR_ROOT_CLIENT_SECRET", "CLIENT_SECRET")
+                    .replace("YOUR_CLIENT_ID", "CLIENT_ID")
+                    .replace("YOUR_CLIENT_SECRET", "CLIENT_SECRET")
+                    .replace("{projectId}", "my-project")
+            })
+            .collect()
+    };
+    let documented: Vec<Vec<String>> = curl_examples(&docs[start..end])
+        .iter()
+        .map(|e| normalize(&e.args))
+        .collect();
+    let mut seeds: Vec<Vec<String>> = Vec::new();
+    for file in [OVERVIEW, PROJECTS, CLIENTS, AUTHENTICATION] {
+        for e in curl_examples(&seed(file)) {
+            let args = normalize(&e.args);
+            if !seeds.contains(&args) {
+                seeds.push(args);
+            }
+        }
+    }
+    for d in &documented {
+        assert!(seeds.contains(d), "not a seed example: {d:?}");
+    }
+    for s in &seeds {
+        assert!(documented.contains(s), "missing from docs/cli.md: {s:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1046,13 +1096,56 @@ fn methods_and_unknown_routes_are_answered_by_the_manage_api() {
 }
 
 #[test]
-fn stopping_waits_for_the_server_and_closes_the_port() {
+fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
     let f = Fixture::new();
     let addr = f.server.addr();
-    let mut args = s(&[&format!("{}/manage/projects", f.base())]);
-    args.extend(root_headers(&f));
-    assert_eq!(curl(&args).status, 200);
-    let Fixture { server, .. } = f;
-    server.stop().unwrap();
-    assert!(std::net::TcpStream::connect(addr).is_err());
+    let mut idle = TcpStream::connect(addr).unwrap();
+    let mut busy = TcpStream::connect(addr).unwrap();
+    let body = br#"{"name":"Shutdown"}"#;
+    let head = format!(
+        "POST /manage/projects HTTP/1.1\r\nhost: opcore\r\nopenpanel-client-id: {}\r\n\
+         openpanel-client-secret: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n",
+        f.root_id,
+        f.root_secret,
+        body.len()
+    );
+    busy.write_all(head.as_bytes()).unwrap();
+    busy.write_all(&body[..5]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Stop while the request's body is still arriving.
+    let Fixture { server, store, .. } = f;
+    let started = Instant::now();
+    let stopping = std::thread::spawn(move || server.stop());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !stopping.is_finished(),
+        "stop() must wait for the request in flight"
+    );
+    busy.write_all(&body[5..]).unwrap();
+    let mut response = Vec::new();
+    busy.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    busy.read_to_end(&mut response).unwrap();
+    let response = parse_http(&response);
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.json()["data"]["id"], "shutdown");
+
+    stopping.join().unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The idle keep-alive connection was closed, not left hanging.
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(idle.read(&mut buf).unwrap(), 0);
+    let org = store.list_organizations().unwrap()[0].id.clone();
+    assert_eq!(
+        store.get_project(&org, "shutdown").unwrap().name,
+        "Shutdown"
+    );
 }

@@ -29,6 +29,17 @@ pub fn run(store_args: &StoreArgs, args: &ServeArgs) -> Result<(), CliError> {
     let listener = std::net::TcpListener::bind(addr).map_err(cannot_listen)?;
     listener.set_nonblocking(true).map_err(cannot_listen)?;
     let local = listener.local_addr().map_err(cannot_listen)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
+    // Signal handlers first: from the moment the address is announced, SIGINT and SIGTERM
+    // mean a graceful stop.
+    let shutdown = {
+        let _context = runtime.enter();
+        server::shutdown_signal()
+            .map_err(|e| CliError::new(format!("cannot install signal handlers: {e}")))?
+    };
     if store.list_organizations()?.is_empty() {
         let boot = store.create_organization("Default")?;
         print_first_run(&boot, local)?;
@@ -44,14 +55,10 @@ pub fn run(store_args: &StoreArgs, args: &ServeArgs) -> Result<(), CliError> {
              plain HTTP; put a TLS-terminating proxy in front of it"
         ));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(cannot_listen)?;
         let purger = tokio::spawn(purge_periodically(store.clone(), log.clone()));
-        let served = server::serve(listener, store, log.clone(), server::shutdown_signal()).await;
+        let served = server::serve(listener, store, log.clone(), shutdown).await;
         purger.abort();
         served.map_err(|e| CliError::new(format!("server failed: {e}")))?;
         log("opcore: stopped");
