@@ -1028,7 +1028,8 @@ fn failed_attempts_are_throttled_per_source_address_not_per_connection() {
     // 100 wrong secrets for 100 different client ids, each on its own connection (so from
     // its own port): the per-client limit (10) is never reached, the per-source one (100) is.
     let mut args = Vec::new();
-    for i in 0..101 {
+    let limit = opcore::auth::FAILURES_PER_SOURCE;
+    for i in 0..=limit {
         if i > 0 {
             args.push("--next".to_owned());
         }
@@ -1050,9 +1051,9 @@ fn failed_attempts_are_throttled_per_source_address_not_per_connection() {
     let out = Command::new(CURL).args(&args).output().unwrap();
     let codes = String::from_utf8(out.stdout).unwrap();
     let codes: Vec<&str> = codes.lines().collect();
-    assert_eq!(codes.len(), 101);
-    assert!(codes[..100].iter().all(|c| *c == "401"), "{codes:?}");
-    assert_eq!(codes[100], "429");
+    assert_eq!(codes.len(), limit + 1);
+    assert!(codes[..limit].iter().all(|c| *c == "401"), "{codes:?}");
+    assert_eq!(codes[limit], "429");
     // Valid credentials not verified before are refused from that address too (without
     // running argon2) until the minute is over.
     let mut args = s(&[&url]);
