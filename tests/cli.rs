@@ -481,7 +481,8 @@ fn admin_errors_name_the_problem() {
             "yesterday",
         ],
         "opcore: invalid input: datetime: Invalid datetime: expected RFC 3339 with a time zone \
-         or YYYY-MM-DD\n",
+         or YYYY-MM-DD; projectId: Project not found in this organization (or scheduled for \
+         deletion)\n",
     );
     let root = d.json(&["clients", "list"])[0]["id"]
         .as_str()
