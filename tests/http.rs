@@ -247,15 +247,16 @@ fn the_parser_reads_every_example_of_every_seed() {
     );
 }
 
-/// docs/cli.md's walkthrough is the seeds' examples with only the base URL and the
+/// The README's walkthrough is the seeds' examples with only the base URL and the
 /// credentials changed: every seed example appears there, and nothing else.
 #[test]
 fn the_documented_walkthrough_is_the_seed_examples() {
-    let docs = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
+    let docs = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start = docs.find("## Walkthrough").expect("a walkthrough section");
     let end = start
-        + docs[start..]
-            .find("\n## Commands")
+        + 3
+        + docs[start + 3..]
+            .find("\n## ")
             .expect("a section after it");
     let normalize = |args: &[String]| -> Vec<String> {
         args.iter()
@@ -288,7 +289,7 @@ fn the_documented_walkthrough_is_the_seed_examples() {
         assert!(seeds.contains(d), "not a seed example: {d:?}");
     }
     for s in &seeds {
-        assert!(documented.contains(s), "missing from docs/cli.md: {s:?}");
+        assert!(documented.contains(s), "missing from the README walkthrough: {s:?}");
     }
 }
 
