@@ -238,7 +238,8 @@ def _compatible_part(version: str) -> Tuple[str, ...]:
 
 def last_error() -> str:
     """This thread's ``opc_last_error_message()``."""
-    return lib().opc_last_error_message().decode("utf-8", "replace")
+    message: bytes = lib().opc_last_error_message()
+    return message.decode("utf-8", "replace")
 
 
 def status_name(code: int) -> str:

@@ -13,6 +13,7 @@ from ctypes import byref, c_char_p, c_int64, c_size_t, c_void_p
 from dataclasses import dataclass, field
 from typing import (
     Any,
+    cast,
     Dict,
     Iterable,
     Iterator,
@@ -45,7 +46,8 @@ Body = Union[bytes, str, Mapping[str, Any], List[Any], None]
 
 def version() -> str:
     """The loaded library's version (``opc_version()``), e.g. ``"0.1.0"``."""
-    return _ffi.lib().opc_version().decode()
+    text: bytes = _ffi.lib().opc_version()
+    return text.decode()
 
 
 class Family(enum.IntEnum):
@@ -255,7 +257,8 @@ class Store:
         Raises:
             ValidationError: the name is empty or longer than 255 characters.
         """
-        return self._json_call("opc_organization_create", _cstr(name, "name"))
+        return cast(Dict[str, Any],
+                    self._json_call("opc_organization_create", _cstr(name, "name")))
 
     def get_organization(self, organization_id: str) -> Dict[str, Any]:
         """One organization: ``{"id", "name", "createdAt", "updatedAt"}``.
@@ -263,12 +266,12 @@ class Store:
         Raises:
             NotFound: no such organization.
         """
-        return self._json_call("opc_organization_get",
-                               _cstr(organization_id, "organization_id"))
+        return cast(Dict[str, Any], self._json_call(
+            "opc_organization_get", _cstr(organization_id, "organization_id")))
 
     def list_organizations(self) -> List[Dict[str, Any]]:
         """Every organization in the store, oldest first."""
-        return self._json_call("opc_organization_list")
+        return cast(List[Dict[str, Any]], self._json_call("opc_organization_list"))
 
     def delete_organization(self, organization_id: str) -> None:
         """Removes an organization with everything in it; its clients lose access at once.
@@ -524,7 +527,7 @@ class Collection:
             if not self._filters:
                 raise TypeError(f"{self._name} cannot be filtered by project")
             path += "?" + urlencode({"projectId": project_id})
-        return self._manage.request("GET", path)["data"]
+        return cast(List[Dict[str, Any]], self._manage.request("GET", path)["data"])
 
     def get(self, resource_id: str) -> Dict[str, Any]:
         """One item by id.
@@ -532,7 +535,7 @@ class Collection:
         Raises:
             NotFound: no such item in the organization.
         """
-        return self._manage.request("GET", self._item(resource_id))["data"]
+        return cast(Dict[str, Any], self._manage.request("GET", self._item(resource_id))["data"])
 
     def create(self, fields: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Dict[str, Any]:
         """Creates an item from ``fields`` and/or keyword arguments; returns it (a created
@@ -541,7 +544,8 @@ class Collection:
         Raises:
             ValidationError: ``details`` names every offending field.
         """
-        return self._manage.request("POST", f"/{self._name}", _fields(fields, kwargs))["data"]
+        created = self._manage.request("POST", f"/{self._name}", _fields(fields, kwargs))
+        return cast(Dict[str, Any], created["data"])
 
     def update(self, resource_id: str, fields: Optional[Mapping[str, Any]] = None,
                **kwargs: Any) -> Dict[str, Any]:
@@ -551,8 +555,9 @@ class Collection:
             NotFound: no such item.
             ValidationError: ``details`` names every offending field.
         """
-        return self._manage.request("PATCH", self._item(resource_id),
-                                    _fields(fields, kwargs))["data"]
+        updated = self._manage.request("PATCH", self._item(resource_id),
+                                       _fields(fields, kwargs))
+        return cast(Dict[str, Any], updated["data"])
 
     def delete(self, resource_id: str) -> Dict[str, Any]:
         """Deletes an item (a project is scheduled for deletion); returns ``{"success": True}``.
@@ -561,5 +566,5 @@ class Collection:
             NotFound: no such item.
             ValidationError: the organization's last root client cannot be deleted.
         """
-        return self._manage.request("DELETE", self._item(resource_id))
+        return cast(Dict[str, Any], self._manage.request("DELETE", self._item(resource_id)))
 

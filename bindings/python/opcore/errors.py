@@ -21,7 +21,7 @@ No message ever contains a secret.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Type
 
 
 class OpcoreError(Exception):
@@ -57,7 +57,8 @@ class OpcoreError(Exception):
         return prefix + self.message
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, status={self.status!r}, code={self.code!r})"
+        return (f"{type(self).__name__}({self.message!r}, status={self.status!r}, "
+                f"code={self.code!r})")
 
 
 class ValidationError(OpcoreError):
@@ -130,7 +131,7 @@ class StoreError(OpcoreError):
     """
 
 
-_BY_HTTP_STATUS = {
+_BY_HTTP_STATUS: Dict[int, Type[OpcoreError]] = {
     400: ValidationError,
     401: Unauthorized,
     403: Forbidden,
@@ -138,7 +139,7 @@ _BY_HTTP_STATUS = {
     429: RateLimited,
 }
 
-_BY_C_STATUS = {
+_BY_C_STATUS: Dict[str, Type[OpcoreError]] = {
     "OPC_INVALID_INPUT": ValidationError,
     "OPC_CONFLICT": ValidationError,
     "OPC_NOT_FOUND": NotFound,

@@ -62,7 +62,8 @@ def normalize_type(text: str) -> str:
 
 
 def split_param(param: str) -> str:
-    """The type of one parameter, without its name: `const char *const *names` -> `const char * const *`."""
+    """The type of one parameter without its name: `const char *const *names` becomes
+    `const char * const *`."""
     tokens = param.replace("*", " * ").split()
     if len(tokens) > 1 and re.fullmatch(r"\w+", tokens[-1]):
         tokens = tokens[:-1]
