@@ -217,3 +217,26 @@ test('a locked database is a busy StoreError', { skip: !python() && 'needs pytho
     }
     assert.equal(manage.projects.create({ name: 'Unblocked' }).id, 'unblocked');
   });
+
+test('a worker thread opens its own Store on the same file', async (t) => {
+  const { Worker } = require('node:worker_threads');
+  const { file, root, manage } = withOrg(t);
+  manage.projects.create({ name: 'Web' });
+  const worker = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads');
+    const { Store } = require(workerData.pkg);
+    const store = new Store(workerData.file, workerData.options);
+    const ids = store.manage(workerData.id, workerData.secret).projects.list().map((p) => p.id);
+    store.close();
+    parentPort.postMessage(ids);
+  `, {
+    eval: true,
+    workerData: { pkg: path.resolve(__dirname, '..'), file, options: FAST, id: root.id, secret: root.secret },
+  });
+  const ids = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  assert.deepEqual(ids, ['web']);
+  await worker.terminate();
+});
