@@ -135,6 +135,18 @@ export class Manage {
   request(method: string, path: string, body?: Body): any;
 }
 
+/**
+ * One organization's resources through the direct C API (no credentials, no rate limit).
+ * Same methods as Manage's collections; client create/update also accept
+ * `ignoreCorsAndSecret`.
+ */
+export class Admin {
+  readonly projects: Collection<Project, Project & { client: { id: string; secret: string } }>;
+  readonly clients: Collection<Client, Client & { secret: string }>;
+  readonly references: Collection<Reference>;
+}
+export { Collection as AdminCollection };
+
 /** An open opcore store. */
 export class Store {
   constructor(path: string, options?: StoreOptions);
@@ -156,6 +168,7 @@ export class Store {
     options?: { source?: string | null },
   ): Response;
   manage(clientId: string, secret: string, options?: { source?: string | null }): Manage;
+  admin(organizationId: string): Admin;
   authenticate(
     family: FamilyName | Uppercase<FamilyName> | number,
     clientId: string | null,

@@ -382,6 +382,17 @@ class Store {
   }
 
   /**
+   * Direct access to one organization's `.projects`, `.clients` and `.references`, with the
+   * same methods as `manage()` but no credentials and no rate limit (the opc_project_*,
+   * opc_client_* and opc_reference_* C functions). For the host itself, e.g. to create a
+   * client with `ignoreCorsAndSecret`, which only this API accepts. Validation errors carry
+   * their fields in the message (`details` is empty).
+   */
+  admin(organizationId) {
+    return new Admin(this, cstr(organizationId, 'organizationId'));
+  }
+
+  /**
    * Authenticates and authorizes one request of `family`, counting it against the client's
    * rate limit. Returns a Principal; throws Unauthorized, Forbidden or RateLimited when the
    * request is refused (with `headers` to send), StoreError when no decision could be made.
@@ -499,6 +510,70 @@ class Collection {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+/** One organization's resources through the direct C API; see `Store#admin`. */
+class Admin {
+  constructor(store, organizationId) {
+    this._store = store;
+    this._organizationId = organizationId;
+    /** opc_project_* */
+    this.projects = new AdminCollection(this, 'project', false);
+    /** opc_client_* */
+    this.clients = new AdminCollection(this, 'client', true);
+    /** opc_reference_* */
+    this.references = new AdminCollection(this, 'reference', true);
+  }
+}
+
+/** Projects, clients or references without the HTTP layer; same methods as Collection. */
+class AdminCollection {
+  constructor(admin, noun, filters) {
+    this._admin = admin;
+    this._noun = noun;
+    this._filters = filters;
+  }
+
+  _call(verb, ...args) {
+    return this._admin._store._json(`opc_${this._noun}_${verb}`, this._admin._organizationId, ...args);
+  }
+
+  /** Every item, newest first (live projects only); clients and references accept `{projectId}`. */
+  list({ projectId } = {}) {
+    if (!this._filters) {
+      if (projectId !== undefined && projectId !== null) {
+        throw new TypeError(`${this._noun}s cannot be filtered by project`);
+      }
+      return this._call('list');
+    }
+    return this._call('list', optionalCstr(projectId, 'projectId'));
+  }
+
+  /** One item by id. Throws NotFound. */
+  get(id) {
+    return this._call('get', cstr(id, 'id'));
+  }
+
+  /** Creates an item; a project or client includes its secret, shown this once. */
+  create(fields = {}) {
+    return this._call('create', JSON.stringify(fields));
+  }
+
+  /** Changes the given fields of an item; returns the updated item. */
+  update(id, fields = {}) {
+    return this._call('update', cstr(id, 'id'), JSON.stringify(fields));
+  }
+
+  /** Deletes an item (a project is scheduled for deletion); returns `{success: true}`. */
+  delete(id) {
+    const store = this._admin._store;
+    const fn = ffi.lib()[`opc_${this._noun}_delete`];
+    check(fn(store._live(), this._admin._organizationId, cstr(id, 'id')));
+    return { success: true };
+  }
+}
+
 /** The loaded library's version, e.g. '0.1.0'. */
 function version() {
   return ffi.lib().opc_version();
@@ -508,6 +583,8 @@ module.exports = {
   Store,
   Manage,
   Collection,
+  Admin,
+  AdminCollection,
   Response,
   Principal,
   Family,

@@ -1,6 +1,6 @@
 // Compiled (not run) by types.test.js with --strict: the declarations describe the API.
 import {
-  Store, Family, Manage, Response, Principal, OpcoreError, ValidationError, RateLimited,
+  Store, Family, Manage, Admin, Response, Principal, OpcoreError, ValidationError, RateLimited,
   StoreError, Unauthorized, Forbidden, NotFound, FieldError, Project, Client, version,
 } from '..';
 
@@ -12,6 +12,9 @@ const manage: Manage = store.manage(client.id, secret, { source: '127.0.0.1' });
 const project: Project & { client: { id: string; secret: string } } =
   manage.projects.create({ name: 'Web' });
 const clients: Client[] = manage.clients.list({ projectId: project.id });
+const admin: Admin = store.admin(orgId);
+const server: boolean =
+  admin.clients.create({ name: 'Server', ignoreCorsAndSecret: true }).ignoreCorsAndSecret;
 const created: string = manage.clients.create({ name: 'Reader', type: 'read' }).secret;
 const done: { success: true } = manage.references.delete('x');
 const response: Response = store.handle('GET', '/manage/projects', [['a', 'b']], { x: 1 });
@@ -29,4 +32,4 @@ try {
 }
 store.close();
 const v: string = version();
-void [clients, created, done, status, remaining, count, v];
+void [clients, server, created, done, status, remaining, count, v];

@@ -13,6 +13,8 @@ package (``opcore/_lib/``). Calls are synchronous.
 """
 
 from ._store import (
+    Admin,
+    AdminCollection,
     Collection,
     Family,
     Manage,
@@ -38,6 +40,8 @@ __all__ = [
     "Store",
     "Manage",
     "Collection",
+    "Admin",
+    "AdminCollection",
     "Response",
     "Principal",
     "RateLimit",

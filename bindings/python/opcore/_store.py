@@ -32,6 +32,8 @@ __all__ = [
     "Store",
     "Manage",
     "Collection",
+    "Admin",
+    "AdminCollection",
     "Response",
     "Principal",
     "RateLimit",
@@ -368,6 +370,15 @@ class Store:
         """
         return Manage(self, client_id, secret, source=source)
 
+    def admin(self, organization_id: str) -> "Admin":
+        """Direct access to one organization's ``.projects``, ``.clients`` and ``.references``,
+        with the same methods as :meth:`manage` but no credentials and no rate limit (the
+        ``opc_project_*``, ``opc_client_*`` and ``opc_reference_*`` C functions). For the host
+        itself, e.g. to create a client with ``ignoreCorsAndSecret``, which only this API
+        accepts. Validation errors carry their fields in the message (``details`` is empty).
+        """
+        return Admin(self, _cstr(organization_id, "organization_id"))
+
     # -- authentication for the host's own APIs -----------------------------------------------
 
     def authenticate(
@@ -568,3 +579,76 @@ class Collection:
         """
         return cast(Dict[str, Any], self._manage.request("DELETE", self._item(resource_id)))
 
+
+
+class Admin:
+    """One organization's resources through the direct C API; see :meth:`Store.admin`.
+
+    Attributes:
+        projects: ``opc_project_*``.
+        clients: ``opc_client_*``.
+        references: ``opc_reference_*``.
+    """
+
+    def __init__(self, store: Store, organization_id: bytes) -> None:
+        self._store = store
+        self._organization = organization_id
+        self.projects = AdminCollection(self, "project", filters=False)
+        self.clients = AdminCollection(self, "client", filters=True)
+        self.references = AdminCollection(self, "reference", filters=True)
+
+    def __repr__(self) -> str:
+        return f"<opcore.Admin organization {self._organization.decode()!r}>"
+
+
+class AdminCollection:
+    """Projects, clients or references of one organization, without the HTTP layer.
+
+    Same methods, arguments and results as :class:`Collection`.
+    """
+
+    def __init__(self, admin: Admin, noun: str, *, filters: bool) -> None:
+        self._admin = admin
+        self._noun = noun
+        self._filters = filters
+
+    def __repr__(self) -> str:
+        return f"<opcore.AdminCollection {self._noun}s>"
+
+    def _call(self, verb: str, *args: Optional[bytes]) -> Any:
+        store = self._admin._store
+        return store._json_call(f"opc_{self._noun}_{verb}", self._admin._organization, *args)
+
+    def list(self, project_id: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Every item, newest first (live projects only); clients and references of
+        ``project_id`` when given."""
+        if not self._filters:
+            if project_id is not None:
+                raise TypeError(f"{self._noun}s cannot be filtered by project")
+            return cast(List[Dict[str, Any]], self._call("list"))
+        return cast(List[Dict[str, Any]],
+                    self._call("list", _optional_cstr(project_id, "project_id")))
+
+    def get(self, resource_id: str) -> Dict[str, Any]:
+        """One item by id. Raises :class:`NotFound`."""
+        return cast(Dict[str, Any], self._call("get", _cstr(resource_id, "id")))
+
+    def create(self, fields: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Dict[str, Any]:
+        """Creates an item (a project or client includes its secret, shown this once)."""
+        body = json.dumps(_fields(fields, kwargs)).encode()
+        return cast(Dict[str, Any], self._call("create", body))
+
+    def update(self, resource_id: str, fields: Optional[Mapping[str, Any]] = None,
+               **kwargs: Any) -> Dict[str, Any]:
+        """Changes the given fields of an item; returns the updated item."""
+        body = json.dumps(_fields(fields, kwargs)).encode()
+        return cast(Dict[str, Any], self._call("update", _cstr(resource_id, "id"), body))
+
+    def delete(self, resource_id: str) -> Dict[str, Any]:
+        """Deletes an item (a project is scheduled for deletion); returns ``{"success": True}``,
+        as the Manage API does."""
+        store = self._admin._store
+        with store._use() as handle:
+            function = getattr(_ffi.lib(), f"opc_{self._noun}_delete")
+            _check(function(handle, self._admin._organization, _cstr(resource_id, "id")))
+        return {"success": True}
