@@ -1,4 +1,5 @@
-"""The Pythonic surface: :class:`Store`, :class:`Manage`, :class:`Response`, :class:`Principal`."""
+"""The Pythonic surface: :class:`Store`, :class:`Manage`, :class:`Admin`, :class:`Response`,
+:class:`Principal`."""
 
 from __future__ import annotations
 
