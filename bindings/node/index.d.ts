@@ -1,0 +1,199 @@
+// TypeScript declarations for opcore's Node.js bindings. Every call is synchronous.
+
+/** Options of `opc_store_open` (all optional; unknown keys are an error). */
+export interface StoreOptions {
+  argon2?: { m_cost?: number; t_cost?: number; p_cost?: number };
+  deletion_grace_seconds?: number;
+  synchronous?: 'full' | 'normal';
+  rate_limits?: Partial<
+    Record<'track' | 'export' | 'insights' | 'manage', { limit: number; window_seconds: number }>
+  >;
+  cross_process_staleness_ms?: number;
+  credential_cache_capacity?: number;
+  busy_timeout_ms?: number;
+}
+
+export interface Organization {
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ClientType = 'read' | 'write' | 'root';
+
+export interface Client {
+  id: string;
+  name: string;
+  type: ClientType;
+  projectId: string | null;
+  organizationId: string;
+  ignoreCorsAndSecret: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  organizationId: string;
+  domain: string | null;
+  cors: string[];
+  crossDomain: boolean;
+  allowUnsafeRevenueTracking: boolean;
+  filters: unknown[];
+  types: Array<'website' | 'app' | 'backend'>;
+  eventsCount: number;
+  createdAt: string;
+  updatedAt: string;
+  deleteAt: string | null;
+}
+
+export interface Reference {
+  id: string;
+  projectId: string;
+  title: string;
+  description: string | null;
+  date: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CreatedOrganization {
+  organization: Organization;
+  /** The first root client; `secret` is shown this once. */
+  client: Client & { secret: string };
+}
+
+export interface FieldError {
+  path: Array<string | number>;
+  message: string;
+}
+
+export type Headers = Record<string, string> | Array<[string, string]>;
+export type Body = Buffer | Uint8Array | string | object | null | undefined;
+
+/** A Manage API response, as an HTTP server would send it. */
+export class Response {
+  readonly status: number;
+  /** Lowercase names, in the order a server sends them. */
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly json: any;
+  /** For a 5xx response, the library's internal cause for logs (never a secret). */
+  readonly internalError: string | null;
+  readonly ok: boolean;
+  /** Throws the OpcoreError subclass of an error status; returns this otherwise. */
+  raiseForStatus(): this;
+}
+
+export interface RateLimit {
+  limit: number;
+  remaining: number;
+  reset: number;
+}
+
+/** Who is calling and what they may reach. */
+export class Principal {
+  readonly clientId: string;
+  readonly clientType: ClientType;
+  readonly organizationId: string;
+  readonly clientProjectId: string | null;
+  readonly projectId: string | null;
+  readonly rateLimit: RateLimit | null;
+  readonly status: number;
+  /** The `x-ratelimit-*` headers the host's response must carry. */
+  readonly headers: Record<string, string>;
+}
+
+export const Family: Readonly<{ TRACK: 0; EXPORT: 1; INSIGHTS: 2; MANAGE: 3 }>;
+export type FamilyName = 'track' | 'export' | 'insights' | 'manage';
+
+export interface AuthenticateOptions {
+  secret?: string | null;
+  origin?: string | null;
+  projectId?: string | null;
+  source?: string | null;
+}
+
+/** One Manage API collection. `T` is the resource; field names are the API's. */
+export class Collection<T, TCreated = T> {
+  /** Newest first; clients and references accept `{projectId}`. */
+  list(filter?: { projectId?: string | null }): T[];
+  get(id: string): T;
+  create(fields?: Record<string, unknown>): TCreated;
+  update(id: string, fields?: Record<string, unknown>): T;
+  delete(id: string): { success: true };
+}
+
+/** The Manage API for one root client. */
+export class Manage {
+  readonly projects: Collection<Project, Project & { client: { id: string; secret: string } }>;
+  readonly clients: Collection<Client, Client & { secret: string }>;
+  readonly references: Collection<Reference>;
+  /** Sends `method` to `/manage${path}`; returns the parsed body of a 2xx response. */
+  request(method: string, path: string, body?: Body): any;
+}
+
+/**
+ * One organization's resources through the direct C API (no credentials, no rate limit).
+ * Same methods as Manage's collections; client create/update also accept
+ * `ignoreCorsAndSecret`.
+ */
+export class Admin {
+  readonly projects: Collection<Project, Project & { client: { id: string; secret: string } }>;
+  readonly clients: Collection<Client, Client & { secret: string }>;
+  readonly references: Collection<Reference>;
+}
+export { Collection as AdminCollection };
+
+/** An open opcore store. */
+export class Store {
+  constructor(path: string, options?: StoreOptions);
+  /** Idempotent; also done when the object is garbage collected. */
+  close(): void;
+  readonly closed: boolean;
+  [Symbol.dispose](): void;
+  createOrganization(name: string): CreatedOrganization;
+  getOrganization(organizationId: string): Organization;
+  listOrganizations(): Organization[];
+  deleteOrganization(organizationId: string): void;
+  purge(): number;
+  incrementEvents(organizationId: string, projectId: string, n?: number): number;
+  handle(
+    method: string,
+    target: string,
+    headers?: Headers | null,
+    body?: Body,
+    options?: { source?: string | null },
+  ): Response;
+  manage(clientId: string, secret: string, options?: { source?: string | null }): Manage;
+  admin(organizationId: string): Admin;
+  authenticate(
+    family: FamilyName | Uppercase<FamilyName> | number,
+    clientId: string | null,
+    options?: AuthenticateOptions,
+  ): Principal;
+}
+
+/** The loaded library's version, e.g. '0.1.0'. */
+export function version(): string;
+
+export class OpcoreError extends Error {
+  /** HTTP status of the outcome, or null when a C call failed without a response. */
+  readonly status: number | null;
+  /** C status name (`OPC_NOT_FOUND`, `OPC_STORAGE`, …) when a C call failed, else null. */
+  readonly code: string | null;
+  readonly headers: Record<string, string>;
+}
+export class ValidationError extends OpcoreError {
+  readonly details: FieldError[];
+}
+export class Unauthorized extends OpcoreError {}
+export class Forbidden extends OpcoreError {}
+export class NotFound extends OpcoreError {}
+export class RateLimited extends OpcoreError {
+  /** Seconds until the next request can succeed. */
+  readonly retryAfter: number | null;
+}
+export class StoreError extends OpcoreError {}

@@ -1,0 +1,599 @@
+'use strict';
+
+/**
+ * opcore for Node.js: the embedded storage-and-auth core, through its C ABI (koffi).
+ *
+ * Every call is synchronous: it runs on the calling thread and blocks the event loop until
+ * the library returns (microseconds for cached credentials, one argon2 verification — tens of
+ * milliseconds with the default parameters — for new ones). A busy server can move opcore
+ * calls to `worker_threads`; each worker opens its own `Store` on the same file.
+ */
+
+const ffi = require('./ffi');
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** Base class of every opcore failure. */
+class OpcoreError extends Error {
+  /**
+   * @param {string} message
+   * @param {{status?: number|null, code?: string|null, headers?: Record<string,string>}} [info]
+   */
+  constructor(message, { status = null, code = null, headers = {} } = {}) {
+    super(message);
+    this.name = new.target.name;
+    /** The HTTP status of the outcome, or null when a C call failed without a response. */
+    this.status = status;
+    /** The C status name (`OPC_NOT_FOUND`, `OPC_STORAGE`, …) when a C call failed, else null. */
+    this.code = code;
+    /** Headers the outcome carries (lowercase names): `x-ratelimit-*`, `retry-after`. */
+    this.headers = { ...headers };
+  }
+}
+
+/** The input broke one or more rules (HTTP 400); `details` names every offending field. */
+class ValidationError extends OpcoreError {
+  constructor(message, { details = [], ...info } = {}) {
+    super(message, info);
+    /** `[{path: [...], message}]` as in the Manage API's 400 body; [] for a refusal about
+     * stored state, and for a direct C call (whose message names every field). */
+    this.details = details;
+  }
+}
+
+/** Missing or invalid credentials, or a client type the API family refuses (HTTP 401). */
+class Unauthorized extends OpcoreError {}
+
+/** The client may not reach the requested project (HTTP 403). */
+class Forbidden extends OpcoreError {}
+
+/** The resource does not exist in the caller's organization (HTTP 404). */
+class NotFound extends OpcoreError {}
+
+/** Too many requests or failed attempts (HTTP 429); `retryAfter` is in seconds. */
+class RateLimited extends OpcoreError {
+  constructor(message, { retryAfter = null, ...info } = {}) {
+    super(message, info);
+    /** Seconds until the next request can succeed, or null if the library did not say. */
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * Storage or other failure: SQLite failed or stayed busy, the file cannot be opened as a
+ * store, invalid options or arguments, an internal error. `code` is the C status name; for a
+ * Manage API 5xx response it is null and `status` is the HTTP status.
+ */
+class StoreError extends OpcoreError {}
+
+const BY_HTTP_STATUS = { 400: ValidationError, 401: Unauthorized, 403: Forbidden, 404: NotFound };
+const BY_C_STATUS = {
+  OPC_INVALID_INPUT: [ValidationError, 400],
+  OPC_CONFLICT: [ValidationError, 400],
+  OPC_NOT_FOUND: [NotFound, 404],
+};
+
+function errorFromResponse(status, body, headers, detail = '') {
+  const message =
+    body && typeof body.message === 'string' ? body.message : `HTTP ${status}`;
+  if (status >= 500) {
+    return new StoreError(detail ? `${message}: ${detail}` : message, { status, headers });
+  }
+  if (status === 400) {
+    const details = body && Array.isArray(body.details) ? body.details : [];
+    return new ValidationError(message, { status, headers, details });
+  }
+  if (status === 429) {
+    const retry = headers['retry-after'];
+    const retryAfter = retry !== undefined && /^\d+$/.test(retry) ? Number(retry) : null;
+    return new RateLimited(message, { status, headers, retryAfter });
+  }
+  const Class = BY_HTTP_STATUS[status] || OpcoreError;
+  return new Class(message, { status, headers });
+}
+
+function errorFromStatus(code, message) {
+  const [Class, status] = BY_C_STATUS[code] || [StoreError, null];
+  return new Class(message || code, { code, status });
+}
+
+function check(status) {
+  if (status !== 0) throw errorFromStatus(ffi.statusName(status), ffi.lastError());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+function cstr(value, what) {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${what} must be a string, not ${value === null ? 'null' : typeof value}`);
+  }
+  if (value.includes('\0')) throw new TypeError(`${what} contains a NUL character`);
+  return value;
+}
+
+function optionalCstr(value, what) {
+  return value === undefined || value === null ? null : cstr(value, what);
+}
+
+function bodyBytes(body) {
+  if (body === undefined || body === null) return Buffer.alloc(0);
+  if (Buffer.isBuffer(body)) return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (typeof body === 'object') return Buffer.from(JSON.stringify(body), 'utf8');
+  throw new TypeError(`body must be a Buffer, string or object, not ${typeof body}`);
+}
+
+function headerPairs(headers) {
+  if (headers === undefined || headers === null) return [];
+  const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
+  return pairs.map(([name, value]) => [cstr(name, 'header name'), cstr(value, 'header value')]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response and Principal
+
+/** A Manage API response, as an HTTP server would send it. */
+class Response {
+  constructor(status, headers, body, internalError) {
+    /** The HTTP status (200, 400, 401, 404, 429, …). */
+    this.status = status;
+    /** Header names (lowercase) to values, in the order a server sends them. */
+    this.headers = headers;
+    /** The JSON body as text. */
+    this.body = body;
+    /** The body parsed. */
+    this.json = body ? JSON.parse(body) : null;
+    /** For a 5xx response, the library's internal cause for the host's log (never a secret). */
+    this.internalError = internalError;
+  }
+
+  /** True for a 2xx status. */
+  get ok() {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  /** Throws the OpcoreError subclass of an error status; returns this otherwise. */
+  raiseForStatus() {
+    if (this.status >= 400) {
+      throw errorFromResponse(this.status, this.json, this.headers, this.internalError || '');
+    }
+    return this;
+  }
+}
+
+/** The API families, for `Store#authenticate`. */
+const Family = Object.freeze({ TRACK: 0, EXPORT: 1, INSIGHTS: 2, MANAGE: 3 });
+
+const CLIENT_TYPES = { 1: 'read', 2: 'write', 3: 'root' };
+
+function rateHeaders(rateLimit, retryAfter) {
+  const headers = {};
+  if (rateLimit) {
+    headers['x-ratelimit-limit'] = String(rateLimit.limit);
+    headers['x-ratelimit-remaining'] = String(rateLimit.remaining);
+    headers['x-ratelimit-reset'] = String(rateLimit.reset);
+  }
+  if (retryAfter !== null && retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  return headers;
+}
+
+/** Who is calling and what they may reach: an allowed `Store#authenticate`. */
+class Principal {
+  constructor(fields) {
+    /** The client's id (lowercase UUID). */
+    this.clientId = fields.clientId;
+    /** 'read', 'write' or 'root'. */
+    this.clientType = fields.clientType;
+    /** The client's organization. */
+    this.organizationId = fields.organizationId;
+    /** The client's own project; null for an organization-level client. */
+    this.clientProjectId = fields.clientProjectId;
+    /** The project this request may act on (the requested one, else the client's own). */
+    this.projectId = fields.projectId;
+    /** `{limit, remaining, reset}`: the rate-limit decision, or null. */
+    this.rateLimit = fields.rateLimit;
+    /** The HTTP status to answer with (200). */
+    this.status = fields.status;
+  }
+
+  /** The `x-ratelimit-*` headers the host's response must carry. */
+  get headers() {
+    return rateHeaders(this.rateLimit, null);
+  }
+}
+
+function familyCode(family) {
+  if (typeof family === 'string') {
+    const code = Family[family.toUpperCase()];
+    if (code === undefined) {
+      throw new RangeError(
+        `unknown family ${JSON.stringify(family)}: use track, export, insights or manage`,
+      );
+    }
+    return code;
+  }
+  if (Number.isInteger(family) && family >= 0 && family <= 0xffffffff) return family;
+  throw new TypeError('family must be one of Family, or a string');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+const finalizer = new FinalizationRegistry((handle) => ffi.lib().opc_store_close(handle));
+
+/**
+ * An open opcore store: one SQLite file holding organizations, projects, clients and
+ * references. Close it with `close()` (also closed when garbage collected).
+ */
+class Store {
+  /**
+   * Opens (creating and migrating) the store at `path`.
+   * @param {string} path
+   * @param {object} [options] the keys of opc_store_open's JSON options, e.g.
+   *   `{argon2: {m_cost, t_cost, p_cost}, rate_limits: {manage: {limit, window_seconds}}}`.
+   */
+  constructor(path, options = undefined) {
+    const lib = ffi.lib();
+    const json =
+      options === undefined || options === null || Object.keys(options).length === 0
+        ? null
+        : JSON.stringify(options);
+    const out = [null];
+    check(lib.opc_store_open(cstr(path, 'path'), json, out));
+    this._handle = out[0];
+    this._path = path;
+    this._token = {};
+    finalizer.register(this, out[0], this._token);
+  }
+
+  /** Closes the store; later calls throw StoreError. Closing twice does nothing. */
+  close() {
+    if (this._handle === null) return;
+    const handle = this._handle;
+    this._handle = null;
+    finalizer.unregister(this._token);
+    ffi.lib().opc_store_close(handle);
+  }
+
+  /** For `using store = new Store(...)` where explicit resource management exists. */
+  [Symbol.dispose || Symbol.for('Symbol.dispose')]() {
+    this.close();
+  }
+
+  /** True once `close()` has run. */
+  get closed() {
+    return this._handle === null;
+  }
+
+  _live() {
+    if (this._handle === null) throw new StoreError('the store is closed');
+    return this._handle;
+  }
+
+  _json(fn, ...args) {
+    const handle = this._live();
+    const out = [null];
+    check(ffi.lib()[fn](handle, ...args, out));
+    return JSON.parse(ffi.takeString(out[0]));
+  }
+
+  /**
+   * Bootstrap: creates an organization and its first root client. Returns
+   * `{organization, client}`; `client.secret` is shown this once.
+   */
+  createOrganization(name) {
+    return this._json('opc_organization_create', cstr(name, 'name'));
+  }
+
+  /** One organization: `{id, name, createdAt, updatedAt}`. Throws NotFound. */
+  getOrganization(organizationId) {
+    return this._json('opc_organization_get', cstr(organizationId, 'organizationId'));
+  }
+
+  /** Every organization, oldest first. */
+  listOrganizations() {
+    return this._json('opc_organization_list');
+  }
+
+  /** Removes an organization with everything in it. Throws NotFound. */
+  deleteOrganization(organizationId) {
+    check(ffi.lib().opc_organization_delete(this._live(), cstr(organizationId, 'organizationId')));
+  }
+
+  /** Removes projects past their deletion time (also done on open); returns how many. */
+  purge() {
+    const count = [0];
+    check(ffi.lib().opc_purge(this._live(), count));
+    return Number(count[0]);
+  }
+
+  /** Adds `n` to the project's eventsCount atomically; returns the new count. */
+  incrementEvents(organizationId, projectId, n = 1) {
+    if (!Number.isSafeInteger(n)) throw new TypeError('n must be a safe integer');
+    const total = [0];
+    check(
+      ffi.lib().opc_project_events_increment(
+        this._live(),
+        cstr(organizationId, 'organizationId'),
+        cstr(projectId, 'projectId'),
+        n,
+        total,
+      ),
+    );
+    return Number(total[0]);
+  }
+
+  /**
+   * Serves one raw Manage API request exactly as the HTTP server does.
+   * @param {string} method 'GET', 'POST', 'PATCH' or 'DELETE'
+   * @param {string} target path and optional query, e.g. '/manage/clients?projectId=web'
+   * @param {Record<string,string>|Array<[string,string]>} [headers]
+   * @param {Buffer|Uint8Array|string|object} [body] an object is sent as JSON
+   * @param {{source?: string}} [options] source: the caller's address (failed-attempt throttle)
+   * @returns {Response} whatever its status (see `raiseForStatus()`)
+   */
+  handle(method, target, headers = undefined, body = undefined, { source } = {}) {
+    const lib = ffi.lib();
+    const m = cstr(method, 'method');
+    const t = cstr(target, 'target');
+    const pairs = headerPairs(headers);
+    const names = pairs.map(([n]) => n);
+    const values = pairs.map(([, v]) => v);
+    const payload = bodyBytes(body);
+    const src = optionalCstr(source, 'source');
+    const handle = this._live();
+    const out = [null];
+    const status =
+      src === null
+        ? lib.opc_handle(handle, m, t, names, values, pairs.length, payload, payload.length, out)
+        : lib.opc_handle_from(
+            handle, src, m, t, names, values, pairs.length, payload, payload.length, out,
+          );
+    check(status);
+    const response = out[0];
+    try {
+      const code = lib.opc_response_status(response);
+      // Read before any call that returns a status replaces it.
+      const internalError = code >= 500 ? lib.opc_last_error_message() || null : null;
+      const responseHeaders = {};
+      const count = Number(lib.opc_response_header_count(response));
+      const name = [null];
+      const value = [null];
+      for (let i = 0; i < count; i++) {
+        check(lib.opc_response_header_at(response, i, name, value));
+        responseHeaders[name[0]] = value[0];
+      }
+      return new Response(code, responseHeaders, lib.opc_response_body(response) || '',
+        internalError);
+    } finally {
+      lib.opc_response_free(response);
+    }
+  }
+
+  /**
+   * The Manage API as a root client: `.projects`, `.clients`, `.references`. Every call goes
+   * through `handle()`, so semantics are exactly the HTTP API's.
+   */
+  manage(clientId, secret, { source } = {}) {
+    return new Manage(this, clientId, secret, source);
+  }
+
+  /**
+   * Direct access to one organization's `.projects`, `.clients` and `.references`, with the
+   * same methods as `manage()` but no credentials and no rate limit (the opc_project_*,
+   * opc_client_* and opc_reference_* C functions). For the host itself, e.g. to create a
+   * client with `ignoreCorsAndSecret`, which only this API accepts. Validation errors carry
+   * their fields in the message (`details` is empty).
+   */
+  admin(organizationId) {
+    return new Admin(this, cstr(organizationId, 'organizationId'));
+  }
+
+  /**
+   * Authenticates and authorizes one request of `family`, counting it against the client's
+   * rate limit. Returns a Principal; throws Unauthorized, Forbidden or RateLimited when the
+   * request is refused (with `headers` to send), StoreError when no decision could be made.
+   * @param {'track'|'export'|'insights'|'manage'|number} family
+   * @param {string|null} clientId the openpanel-client-id header (null = absent)
+   * @param {{secret?: string, origin?: string, projectId?: string, source?: string}} [options]
+   */
+  authenticate(family, clientId, { secret, origin, projectId, source } = {}) {
+    const code = familyCode(family);
+    const out = {};
+    check(
+      ffi.lib().opc_authenticate(
+        this._live(),
+        code,
+        optionalCstr(clientId, 'clientId'),
+        optionalCstr(secret, 'secret'),
+        optionalCstr(origin, 'origin'),
+        optionalCstr(projectId, 'projectId'),
+        optionalCstr(source, 'source'),
+        out,
+      ),
+    );
+    const rateLimit = out.has_rate_limit
+      ? {
+          limit: out.rate_limit,
+          remaining: out.rate_remaining,
+          reset: Number(out.rate_reset_seconds),
+        }
+      : null;
+    if (!out.allowed) {
+      const retryAfter = out.has_retry_after ? Number(out.retry_after_seconds) : null;
+      throw errorFromResponse(out.http_status, { message: out.message },
+        rateHeaders(rateLimit, retryAfter));
+    }
+    return new Principal({
+      clientId: out.client_id,
+      clientType: CLIENT_TYPES[out.client_type] || String(out.client_type),
+      organizationId: out.organization_id,
+      clientProjectId: out.client_project_id || null,
+      projectId: out.project_id || null,
+      rateLimit,
+      status: out.http_status,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manage
+
+/** The Manage API for one root client; see `Store#manage`. */
+class Manage {
+  constructor(store, clientId, secret, source) {
+    this._store = store;
+    this._headers = [
+      ['openpanel-client-id', cstr(clientId, 'clientId')],
+      ['openpanel-client-secret', cstr(secret, 'secret')],
+    ];
+    this._source = source;
+    /** `/manage/projects` */
+    this.projects = new Collection(this, 'projects', false);
+    /** `/manage/clients` */
+    this.clients = new Collection(this, 'clients', true);
+    /** `/manage/references` */
+    this.references = new Collection(this, 'references', true);
+  }
+
+  /** Sends `method` to `/manage${path}`; returns the parsed body of a 2xx response. */
+  request(method, path, body = undefined) {
+    return this._store
+      .handle(method, `/manage${path}`, this._headers, body, { source: this._source })
+      .raiseForStatus().json;
+  }
+}
+
+/** One Manage API collection; field names are the API's (`projectId`, `crossDomain`, …). */
+class Collection {
+  constructor(manage, name, filters) {
+    this._manage = manage;
+    this._name = name;
+    this._filters = filters;
+  }
+
+  _item(id) {
+    return `/${this._name}/${encodeURIComponent(cstr(id, 'id'))}`;
+  }
+
+  /** Every item, newest first; clients and references accept `{projectId}` to filter. */
+  list({ projectId } = {}) {
+    let path = `/${this._name}`;
+    if (projectId !== undefined && projectId !== null) {
+      if (!this._filters) throw new TypeError(`${this._name} cannot be filtered by project`);
+      path += `?${new URLSearchParams({ projectId: cstr(projectId, 'projectId') })}`;
+    }
+    return this._manage.request('GET', path).data;
+  }
+
+  /** One item by id. Throws NotFound. */
+  get(id) {
+    return this._manage.request('GET', this._item(id)).data;
+  }
+
+  /** Creates an item; a created project or client includes its secret, shown this once. */
+  create(fields = {}) {
+    return this._manage.request('POST', `/${this._name}`, fields).data;
+  }
+
+  /** Changes the given fields of an item; returns the updated item. */
+  update(id, fields = {}) {
+    return this._manage.request('PATCH', this._item(id), fields).data;
+  }
+
+  /** Deletes an item (a project is scheduled for deletion); returns `{success: true}`. */
+  delete(id) {
+    return this._manage.request('DELETE', this._item(id));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin
+
+/** One organization's resources through the direct C API; see `Store#admin`. */
+class Admin {
+  constructor(store, organizationId) {
+    this._store = store;
+    this._organizationId = organizationId;
+    /** opc_project_* */
+    this.projects = new AdminCollection(this, 'project', false);
+    /** opc_client_* */
+    this.clients = new AdminCollection(this, 'client', true);
+    /** opc_reference_* */
+    this.references = new AdminCollection(this, 'reference', true);
+  }
+}
+
+/** Projects, clients or references without the HTTP layer; same methods as Collection. */
+class AdminCollection {
+  constructor(admin, noun, filters) {
+    this._admin = admin;
+    this._noun = noun;
+    this._filters = filters;
+  }
+
+  _call(verb, ...args) {
+    return this._admin._store._json(`opc_${this._noun}_${verb}`, this._admin._organizationId, ...args);
+  }
+
+  /** Every item, newest first (live projects only); clients and references accept `{projectId}`. */
+  list({ projectId } = {}) {
+    if (!this._filters) {
+      if (projectId !== undefined && projectId !== null) {
+        throw new TypeError(`${this._noun}s cannot be filtered by project`);
+      }
+      return this._call('list');
+    }
+    return this._call('list', optionalCstr(projectId, 'projectId'));
+  }
+
+  /** One item by id. Throws NotFound. */
+  get(id) {
+    return this._call('get', cstr(id, 'id'));
+  }
+
+  /** Creates an item; a project or client includes its secret, shown this once. */
+  create(fields = {}) {
+    return this._call('create', JSON.stringify(fields));
+  }
+
+  /** Changes the given fields of an item; returns the updated item. */
+  update(id, fields = {}) {
+    return this._call('update', cstr(id, 'id'), JSON.stringify(fields));
+  }
+
+  /** Deletes an item (a project is scheduled for deletion); returns `{success: true}`. */
+  delete(id) {
+    const store = this._admin._store;
+    const fn = ffi.lib()[`opc_${this._noun}_delete`];
+    check(fn(store._live(), this._admin._organizationId, cstr(id, 'id')));
+    return { success: true };
+  }
+}
+
+/** The loaded library's version, e.g. '0.1.0'. */
+function version() {
+  return ffi.lib().opc_version();
+}
+
+module.exports = {
+  Store,
+  Manage,
+  Collection,
+  Admin,
+  AdminCollection,
+  Response,
+  Principal,
+  Family,
+  version,
+  OpcoreError,
+  ValidationError,
+  Unauthorized,
+  Forbidden,
+  NotFound,
+  RateLimited,
+  StoreError,
+};

@@ -1,0 +1,37 @@
+'use strict';
+
+// The example in docs/bindings.md works when pasted: it is taken from the file and run as is,
+// from a folder where `opcore` is installed the way the docs say (npm links the folder).
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { DOCS, tempDir } = require('../testing');
+
+function nodeExample() {
+  const text = fs.readFileSync(DOCS, 'utf8');
+  const section = text.slice(text.indexOf('## Node.js'));
+  const blocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 1, 'docs/bindings.md must hold exactly one Node.js example');
+  return blocks[0];
+}
+
+test('the example is ten lines', () => {
+  assert.equal(nodeExample().trimEnd().split('\n').length, 10);
+});
+
+test('the example runs as pasted', (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  fs.symlinkSync(path.resolve(__dirname, '..'), path.join(dir, 'node_modules', 'opcore'), 'dir');
+  fs.writeFileSync(path.join(dir, 'example.js'), nodeExample());
+  const run = spawnSync(process.execPath, ['example.js'], { cwd: dir, encoding: 'utf8', timeout: 120000 });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /^website sec_[0-9a-f]{32}$/);
+  assert.equal(lines[1], 'write website');
+  assert.ok(fs.statSync(path.join(dir, 'example.db')).isFile());
+});

@@ -1,0 +1,35 @@
+// Compiled (not run) by types.test.js with --strict: the declarations describe the API.
+import {
+  Store, Family, Manage, Admin, Response, Principal, OpcoreError, ValidationError, RateLimited,
+  StoreError, Unauthorized, Forbidden, NotFound, FieldError, Project, Client, version,
+} from '..';
+
+const store: Store = new Store('types.db', { argon2: { m_cost: 8, t_cost: 1, p_cost: 1 } });
+const { organization, client } = store.createOrganization('Acme');
+const orgId: string = organization.id;
+const secret: string = client.secret;
+const manage: Manage = store.manage(client.id, secret, { source: '127.0.0.1' });
+const project: Project & { client: { id: string; secret: string } } =
+  manage.projects.create({ name: 'Web' });
+const clients: Client[] = manage.clients.list({ projectId: project.id });
+const admin: Admin = store.admin(orgId);
+const server: boolean =
+  admin.clients.create({ name: 'Server', ignoreCorsAndSecret: true }).ignoreCorsAndSecret;
+const created: string = manage.clients.create({ name: 'Reader', type: 'read' }).secret;
+const done: { success: true } = manage.references.delete('x');
+const response: Response = store.handle('GET', '/manage/projects', [['a', 'b']], { x: 1 });
+const status: number = response.raiseForStatus().status;
+const principal: Principal = store.authenticate(Family.TRACK, project.client.id, { origin: 'https://a.com' });
+const remaining: number | undefined = principal.rateLimit?.remaining;
+const count: number = store.purge() + store.incrementEvents(orgId, project.id, 2);
+try {
+  store.authenticate('export', null);
+} catch (e) {
+  if (e instanceof ValidationError) { const d: FieldError[] = e.details; void d; }
+  if (e instanceof RateLimited) { const r: number | null = e.retryAfter; void r; }
+  if (e instanceof OpcoreError) { const c: string | null = e.code; void c; }
+  void [StoreError, Unauthorized, Forbidden, NotFound];
+}
+store.close();
+const v: string = version();
+void [clients, server, created, done, status, remaining, count, v];
