@@ -10,7 +10,7 @@ const FAST = Object.freeze({ argon2: { m_cost: 8, t_cost: 1, p_cost: 1 }, synchr
 
 const REPO = path.resolve(__dirname, '..', '..');
 const HEADER = path.join(REPO, 'include', 'opcore.h');
-const DOCS = path.join(REPO, 'docs', 'bindings.md');
+const DOCS = path.join(REPO, 'README.md');
 
 function tempDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'opcore-node-'));

@@ -1,6 +1,6 @@
 'use strict';
 
-// The example in docs/bindings.md works when pasted: it is taken from the file and run as is,
+// The example in the README works when pasted: it is taken from the file and run as is,
 // from a folder where `opcore` is installed the way the docs say (npm links the folder).
 
 const test = require('node:test');
@@ -12,9 +12,11 @@ const { DOCS, tempDir } = require('../testing');
 
 function nodeExample() {
   const text = fs.readFileSync(DOCS, 'utf8');
-  const section = text.slice(text.indexOf('## Node.js'));
+  const start = text.indexOf('### Node.js');
+  const end = text.indexOf('\n## ', start);
+  const section = text.slice(start, end === -1 ? undefined : end);
   const blocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
-  assert.equal(blocks.length, 1, 'docs/bindings.md must hold exactly one Node.js example');
+  assert.equal(blocks.length, 1, 'the README must hold exactly one Node.js example');
   return blocks[0];
 }
 

@@ -15,7 +15,7 @@ FAST = {"argon2": {"m_cost": 8, "t_cost": 1, "p_cost": 1}, "synchronous": "norma
 
 REPO = Path(__file__).resolve().parents[3]
 HEADER = REPO / "include" / "opcore.h"
-DOCS = REPO / "docs" / "bindings.md"
+DOCS = REPO / "README.md"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The example in docs/bindings.md works when pasted: it is taken from the file and run as is."""
+"""The example in the README works when pasted: it is taken from the file and run as is."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from conftest import DOCS
 
 def python_example() -> str:
     text = DOCS.read_text()
-    section = text[text.index("## Python"):text.index("## Node.js")]
+    section = text[text.index("### Python"):text.index("### Node.js")]
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 1, "docs/bindings.md must hold exactly one Python example"
+    assert len(blocks) == 1, "the README must hold exactly one Python example"
     return blocks[0]
 
 
