@@ -5,6 +5,8 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::auth::oauth::{AuthorizeError, AuthorizeRequest};
+use crate::auth::tokens::{BearerRequest, TokenInfo};
 use crate::auth::{AuthError, AuthRequest, Authenticator, Principal};
 use crate::error::Result;
 use crate::options::Options;
@@ -31,6 +33,41 @@ impl Store {
     /// Authenticates and authorizes one request (SPEC §4).
     pub fn authenticate(&self, request: &AuthRequest<'_>) -> Result<Principal, AuthError> {
         self.auth.authenticate(request)
+    }
+
+    /// Authenticates and authorizes one request made with `Authorization: Bearer` (SPEC §8).
+    /// Runs no argon2.
+    pub fn authenticate_bearer(&self, request: &BearerRequest<'_>) -> Result<Principal, AuthError> {
+        self.auth.authenticate_bearer(request)
+    }
+
+    /// Checks an access token without counting it against any limit: what it proves, or
+    /// `MissingToken` / `InvalidToken` / `TokenExpired`.
+    pub fn verify_access_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+        self.auth.verify_access_token(token)
+    }
+
+    /// Issues an authorization code once the host's user has consented, and returns the
+    /// redirect URL carrying `code` and `state` (SPEC §8). The redirect URI must be registered
+    /// for the client and match exactly; otherwise the error must be shown to the user, never
+    /// redirected.
+    ///
+    /// ```no_run
+    /// # let store = opcore::Store::open("opcore.db", opcore::Options::default())?;
+    /// use opcore::auth::oauth::AuthorizeRequest;
+    /// let url = store.authorize(&AuthorizeRequest {
+    ///     client_id: "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c",
+    ///     redirect_uri: "https://app.example.com/callback",
+    ///     scope: Some("manage"),
+    ///     code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    ///     code_challenge_method: "S256",
+    ///     state: Some("xyz"),
+    ///     subject: "user-42",
+    /// });
+    /// # Ok::<(), opcore::Error>(())
+    /// ```
+    pub fn authorize(&self, request: &AuthorizeRequest<'_>) -> Result<String, AuthorizeError> {
+        self.auth.authorize(request)
     }
 
     /// The authentication state (cache size and the like).

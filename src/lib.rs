@@ -29,10 +29,13 @@ pub mod options;
 pub mod server;
 pub mod store;
 
+pub use auth::oauth::{AuthorizeError, AuthorizeRequest};
+pub use auth::tokens::{BearerRequest, TokenInfo};
 pub use auth::{AuthError, AuthRequest, Principal};
 pub use domain::access::Family;
 pub use domain::model::{Client, ClientType, Organization, Project, ProjectType, Reference};
 pub use domain::secret::Secret;
+pub use domain::tier::Tier;
 pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Resource, Result};
 pub use handle::Store;

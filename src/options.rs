@@ -87,9 +87,18 @@ pub struct Options {
     pub credential_cache_capacity: usize,
     /// How long SQLite waits on a lock held by another connection before retrying.
     pub busy_timeout_ms: u64,
+    /// Lifetime of OAuth access tokens (default 3600 s).
+    pub access_token_ttl_seconds: u32,
+    /// Lifetime of OAuth refresh tokens (default 30 days); each rotation issues a fresh one.
+    pub refresh_token_ttl_seconds: u32,
+    /// Lifetime of authorization codes (default and maximum 600 s).
+    pub authorization_code_ttl_seconds: u32,
     /// Where "now" comes from; tests inject a manual clock.
     pub clock: Arc<dyn Clock>,
 }
+
+/// The longest an authorization code may live (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const MAX_AUTHORIZATION_CODE_TTL_SECONDS: u32 = 600;
 
 impl Default for Options {
     fn default() -> Self {
@@ -101,6 +110,9 @@ impl Default for Options {
             cross_process_staleness_ms: 1000,
             credential_cache_capacity: 100_000,
             busy_timeout_ms: 10_000,
+            access_token_ttl_seconds: 3600,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            authorization_code_ttl_seconds: MAX_AUTHORIZATION_CODE_TTL_SECONDS,
             clock: Arc::new(SystemClock),
         }
     }
@@ -116,6 +128,9 @@ struct OptionsJson {
     cross_process_staleness_ms: Option<u64>,
     credential_cache_capacity: Option<usize>,
     busy_timeout_ms: Option<u64>,
+    access_token_ttl_seconds: Option<u32>,
+    refresh_token_ttl_seconds: Option<u32>,
+    authorization_code_ttl_seconds: Option<u32>,
 }
 
 impl Options {
@@ -146,6 +161,15 @@ impl Options {
         if let Some(v) = parsed.busy_timeout_ms {
             options.busy_timeout_ms = v;
         }
+        if let Some(v) = parsed.access_token_ttl_seconds {
+            options.access_token_ttl_seconds = v;
+        }
+        if let Some(v) = parsed.refresh_token_ttl_seconds {
+            options.refresh_token_ttl_seconds = v;
+        }
+        if let Some(v) = parsed.authorization_code_ttl_seconds {
+            options.authorization_code_ttl_seconds = v;
+        }
         options.validate()?;
         Ok(options)
     }
@@ -168,6 +192,18 @@ impl Options {
                     family.as_str()
                 )));
             }
+        }
+        if self.access_token_ttl_seconds == 0 || self.refresh_token_ttl_seconds == 0 {
+            return Err(Error::Options(
+                "access_token_ttl_seconds and refresh_token_ttl_seconds must be at least 1".into(),
+            ));
+        }
+        if !(1..=MAX_AUTHORIZATION_CODE_TTL_SECONDS).contains(&self.authorization_code_ttl_seconds)
+        {
+            return Err(Error::Options(format!(
+                "authorization_code_ttl_seconds must be between 1 and \
+                 {MAX_AUTHORIZATION_CODE_TTL_SECONDS}"
+            )));
         }
         if self.credential_cache_capacity == 0 {
             return Err(Error::Options(
@@ -196,6 +232,20 @@ mod tests {
         assert_eq!(o.rate_limits.manage, RateLimit::new(5, 1));
         assert_eq!(o.rate_limits.track, RateLimit::new(1000, 10));
         assert_eq!(o.cross_process_staleness_ms, 0);
+        assert_eq!(o.access_token_ttl_seconds, 3600);
+        let o = Options::from_json(
+            r#"{"access_token_ttl_seconds":60,"refresh_token_ttl_seconds":120,
+                "authorization_code_ttl_seconds":30}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                o.access_token_ttl_seconds,
+                o.refresh_token_ttl_seconds,
+                o.authorization_code_ttl_seconds
+            ),
+            (60, 120, 30)
+        );
     }
 
     #[test]
@@ -209,6 +259,14 @@ mod tests {
                 "rate_limits.track",
             ),
             ("[", "EOF"),
+            (
+                r#"{"authorization_code_ttl_seconds":601}"#,
+                "authorization_code_ttl_seconds must be between 1 and 600",
+            ),
+            (
+                r#"{"access_token_ttl_seconds":0}"#,
+                "access_token_ttl_seconds",
+            ),
         ];
         for (json, needle) in cases {
             let e = Options::from_json(json).unwrap_err().to_string();

@@ -14,6 +14,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::domain::model::ClientType;
+use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 
 /// What a cache hit proves about the caller.
@@ -26,6 +27,8 @@ pub struct CachedClient {
     pub ignore_cors_and_secret: bool,
     /// The project's `deleteAt` when verified; past it, the entry grants nothing.
     pub project_delete_at: Option<Timestamp>,
+    /// The client's rate-limit tier (a tier change empties every cache).
+    pub tier: Option<Tier>,
 }
 
 pub type CacheKey = [u8; 32];
@@ -116,6 +119,7 @@ mod tests {
             project_id: None,
             ignore_cors_and_secret: false,
             project_delete_at: None,
+            tier: None,
         }
     }
 

@@ -1,12 +1,15 @@
-//! Authentication, authorization and rate limiting for the four API families (SPEC §4).
+//! Authentication, authorization and rate limiting for the four API families (SPEC §4), and
+//! OAuth 2.0 bearer tokens (SPEC §8: [`tokens`], [`oauth`]).
 //!
 //! Order of checks: client id present and well-formed → credentials (an unknown id still costs
 //! one argon2 verification against a dummy hash, so "unknown" and "wrong secret" look the same
 //! by message and by time) → client type allowed for the family → project scope → rate limit.
 
 pub mod cache;
+pub mod oauth;
 pub mod ratelimit;
 pub mod throttle;
+pub mod tokens;
 
 use std::sync::Arc;
 
@@ -15,8 +18,9 @@ use crate::domain::cors;
 use crate::domain::deletion;
 use crate::domain::model::ClientType;
 use crate::domain::secret::Verification;
+use crate::domain::tier::{Tier, BURST_WINDOW_SECONDS, HOUR_SECONDS};
 use crate::error::Error;
-use crate::options::{Options, RateLimits};
+use crate::options::{Options, RateLimit, RateLimits};
 use crate::store::Db;
 use cache::{CachedClient, CredentialCache};
 use ratelimit::{Decision, RateLimiter};
@@ -67,6 +71,8 @@ pub struct Principal {
     /// The project this request may act on: the requested one if allowed, else the client's.
     pub project_id: Option<String>,
     pub rate: Decision,
+    /// The user an authorization-code token acts for (None for client credentials).
+    pub subject: Option<String>,
 }
 
 /// Why a request was refused. `message()` is the exact text a caller sees.
@@ -90,6 +96,18 @@ pub enum AuthError {
     /// 429: the client's rate limit for this family is used up.
     #[error("Rate limit exceeded")]
     RateLimited(Decision),
+    /// 401 (bearer): `Authorization: Bearer` with no token.
+    #[error("No API key provided in the Authorization header.")]
+    MissingToken,
+    /// 401 (bearer): not an access token opcore issued, unknown, revoked, or its client is gone.
+    #[error("The API key provided is invalid.")]
+    InvalidToken,
+    /// 401 (bearer): the access token is past its expiry.
+    #[error("The access token has expired.")]
+    TokenExpired,
+    /// 403 (bearer): the token's scope does not include the family.
+    #[error("The access token's scope does not include {}.", .0.as_str())]
+    InsufficientScope(Family),
     /// 500: the store failed; details are for logs, never for the caller.
     #[error("storage failure")]
     Storage(#[source] Error),
@@ -100,8 +118,11 @@ impl AuthError {
         match self {
             AuthError::InvalidCredentials
             | AuthError::MalformedClientId
-            | AuthError::WrongType(_) => 401,
-            AuthError::ProjectForbidden => 403,
+            | AuthError::WrongType(_)
+            | AuthError::MissingToken
+            | AuthError::InvalidToken
+            | AuthError::TokenExpired => 401,
+            AuthError::ProjectForbidden | AuthError::InsufficientScope(_) => 403,
             AuthError::Throttled { .. } | AuthError::RateLimited(_) => 429,
             AuthError::Storage(_) => 500,
         }
@@ -117,6 +138,10 @@ pub struct Authenticator {
     by_client: Throttle<String>,
     by_source: Throttle<String>,
     limiter: RateLimiter<(Arc<str>, Family)>,
+    /// Tiered clients: the hourly quota and the burst window, per client across families.
+    hourly: RateLimiter<Arc<str>>,
+    burst: RateLimiter<Arc<str>>,
+    ttl: tokens::Lifetimes,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -134,6 +159,9 @@ impl Authenticator {
             by_client: Throttle::new(FAILURES_PER_CLIENT, FAILURE_WINDOW_MS, 100_000),
             by_source: Throttle::new(FAILURES_PER_SOURCE, FAILURE_WINDOW_MS, 100_000),
             limiter: RateLimiter::new(),
+            hourly: RateLimiter::new(),
+            burst: RateLimiter::new(),
+            ttl: tokens::Lifetimes::from_options(options),
         }
     }
 
@@ -148,15 +176,7 @@ impl Authenticator {
             return Err(AuthError::WrongType(req.family));
         }
         let project_id = self.scope(req, &client)?;
-        let now = self.db.now().millis();
-        let rate = self.limiter.check(
-            &(client.client_id.clone(), req.family),
-            self.limits.for_family(req.family),
-            now,
-        );
-        if !rate.allowed {
-            return Err(AuthError::RateLimited(rate));
-        }
+        let rate = self.rate(&client, req.family)?;
         Ok(Principal {
             client_id: client.client_id.to_string(),
             organization_id: client.organization_id.to_string(),
@@ -164,7 +184,66 @@ impl Authenticator {
             client_project_id: client.project_id.as_deref().map(str::to_owned),
             project_id,
             rate,
+            subject: None,
         })
+    }
+
+    /// Counts one request against the client's limits: its tier's if it has one, else its
+    /// family's (SPEC §4).
+    fn rate(&self, client: &CachedClient, family: Family) -> Result<Decision, AuthError> {
+        let now = self.db.now().millis();
+        let rate = match client.tier {
+            Some(tier) => self.tier_rate(&client.client_id, tier, now),
+            None => self.limiter.check(
+                &(client.client_id.clone(), family),
+                self.limits.for_family(family),
+                now,
+            ),
+        };
+        if rate.allowed {
+            Ok(rate)
+        } else {
+            Err(AuthError::RateLimited(rate))
+        }
+    }
+
+    /// A tiered client is admitted only if both its hourly quota and its burst window (at most
+    /// `burst` requests in any 10 s) have room; a request refused by one is counted by neither.
+    /// The decision's own fields describe the hourly quota (the burst window for Enterprise,
+    /// which has no hourly limit); `burst` describes the burst window.
+    fn tier_rate(&self, client_id: &Arc<str>, tier: Tier, now: i64) -> Decision {
+        let burst_limit = RateLimit::new(tier.burst_limit(), BURST_WINDOW_SECONDS);
+        let Some(hourly) = tier.hourly_limit() else {
+            let b = self.burst.check(client_id, burst_limit, now);
+            return Decision {
+                burst: Some(b.quota()),
+                ..b
+            };
+        };
+        let hour_limit = RateLimit::new(hourly, HOUR_SECONDS);
+        let h = self.hourly.check(client_id, hour_limit, now);
+        if !h.allowed {
+            let b = self.burst.peek(client_id, burst_limit, now);
+            return Decision {
+                burst: Some(b.quota()),
+                ..h
+            };
+        }
+        let b = self.burst.check(client_id, burst_limit, now);
+        if b.allowed {
+            return Decision {
+                burst: Some(b.quota()),
+                ..h
+            };
+        }
+        self.hourly.refund(client_id, hour_limit, now);
+        Decision {
+            allowed: false,
+            remaining: h.remaining.saturating_add(1).min(h.limit),
+            retry_after_seconds: b.retry_after_seconds,
+            burst: Some(b.quota()),
+            ..h
+        }
     }
 
     /// Steps 1–2: who is this? Credentials only; type and scope come after.
@@ -320,5 +399,6 @@ fn to_cached(c: &crate::store::ClientCredentials) -> CachedClient {
         project_id: c.client.project_id.as_deref().map(Into::into),
         ignore_cors_and_secret: c.client.ignore_cors_and_secret,
         project_delete_at: c.project_delete_at,
+        tier: c.client.tier,
     }
 }

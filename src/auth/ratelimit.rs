@@ -34,6 +34,28 @@ pub struct Decision {
     pub reset_seconds: u64,
     /// Seconds until the next request can succeed (only when refused).
     pub retry_after_seconds: Option<u64>,
+    /// For a client with a rate-limit tier: the state of its burst window (the
+    /// `x-ratelimit-burst-*` headers). None for SPEC §4's per-family limits.
+    pub burst: Option<Quota>,
+}
+
+/// One window's state, as reported in headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_seconds: u64,
+}
+
+impl Decision {
+    /// This decision's own window, as a [`Quota`].
+    pub fn quota(&self) -> Quota {
+        Quota {
+            limit: self.limit,
+            remaining: self.remaining,
+            reset_seconds: self.reset_seconds,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -115,6 +137,35 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     /// Checks (and on success counts) one request for `key` at `now_ms`.
     pub fn check(&self, key: &K, limit: RateLimit, now_ms: i64) -> Decision {
+        self.decide(key, limit, now_ms, true)
+    }
+
+    /// What [`RateLimiter::check`] would decide, without counting anything: `remaining` and
+    /// `reset_seconds` describe the window as it is.
+    pub fn peek(&self, key: &K, limit: RateLimit, now_ms: i64) -> Decision {
+        self.decide(key, limit, now_ms, false)
+    }
+
+    /// Takes back one request counted by [`RateLimiter::check`] at the same `now_ms` (when a
+    /// second limit refused it). Between the check and the refund the request was counted,
+    /// which can only make other requests wait, never admit more than the limit.
+    pub fn refund(&self, key: &K, limit: RateLimit, now_ms: i64) {
+        let window_ms = i64::from(limit.window_seconds.max(1)) * 1000;
+        let bucket_ms = (window_ms + BUCKETS as i64 - 1) / BUCKETS as i64;
+        let slot = now_ms.div_euclid(bucket_ms);
+        let shard_index = (self.hasher.hash_one(key) as usize) % SHARDS;
+        let mut shard = self.shards[shard_index]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(window) = shard.map.get_mut(key) {
+            if slot <= window.newest_slot && window.newest_slot - slot < SLOTS as i64 {
+                let count = &mut window.counts[slot.rem_euclid(SLOTS as i64) as usize];
+                *count = count.saturating_sub(1);
+            }
+        }
+    }
+
+    fn decide(&self, key: &K, limit: RateLimit, now_ms: i64, count: bool) -> Decision {
         let window_ms = i64::from(limit.window_seconds.max(1)) * 1000;
         let bucket_ms = (window_ms + BUCKETS as i64 - 1) / BUCKETS as i64;
         let slot = now_ms.div_euclid(bucket_ms);
@@ -139,7 +190,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let used = window.total();
         let lim = limit.limit;
         let allowed = used < lim;
-        if allowed {
+        if allowed && count {
             window.counts[slot.rem_euclid(SLOTS as i64) as usize] += 1;
             window.last_admitted_ms = now_ms;
         }
@@ -174,6 +225,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             remaining: lim.saturating_sub(used),
             reset_seconds: ceil_seconds(reset_ms),
             retry_after_seconds,
+            burst: None,
         }
     }
 
@@ -237,6 +289,27 @@ mod tests {
         assert_eq!(d.reset_seconds, 10); // idle for a window after 6000 → 16000
         assert!(!rl.check(&1u32, L, 10_499).allowed);
         assert!(rl.check(&1u32, L, 10_500).allowed);
+    }
+
+    #[test]
+    fn peek_counts_nothing_and_refund_takes_back_one_request() {
+        let rl = RateLimiter::new();
+        let l = RateLimit::new(3, 10);
+        assert_eq!(rl.peek(&1u32, l, 0).remaining, 3);
+        assert!(rl.check(&1u32, l, 0).allowed);
+        assert!(rl.check(&1u32, l, 0).allowed);
+        let p = rl.peek(&1u32, l, 0);
+        assert!(p.allowed);
+        assert_eq!((p.remaining, p.burst), (1, None));
+        rl.refund(&1u32, l, 0);
+        assert_eq!(rl.peek(&1u32, l, 0).remaining, 2);
+        assert!(rl.check(&1u32, l, 0).allowed);
+        assert!(rl.check(&1u32, l, 0).allowed);
+        assert!(!rl.check(&1u32, l, 0).allowed);
+        // A refund for a key that was never seen, or to an empty bucket, changes nothing.
+        rl.refund(&2u32, l, 0);
+        rl.refund(&1u32, l, 9_000);
+        assert_eq!(rl.peek(&1u32, l, 9_000).remaining, 0);
     }
 
     #[test]

@@ -1,10 +1,16 @@
-//! The rules, with no I/O and no SQLite: slugs, secrets, CORS, validation, deletion, access.
+//! The rules, with no I/O and no SQLite: slugs, secrets, CORS, validation, deletion, access,
+//! and for OAuth: token format, PKCE, redirect URIs, scopes, tiers.
 
 pub mod access;
 pub mod cors;
 pub mod deletion;
 pub mod model;
+pub mod pkce;
+pub mod redirect;
+pub mod scope;
 pub mod secret;
 pub mod slug;
+pub mod tier;
 pub mod time;
+pub mod token;
 pub mod validate;

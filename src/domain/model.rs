@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::tier::Tier;
 use super::time::Timestamp;
 
 /// An organization: the scope of every read and write.
@@ -100,6 +101,10 @@ pub struct Client {
     pub project_id: Option<String>,
     pub organization_id: String,
     pub ignore_cors_and_secret: bool,
+    /// Where authorization codes may be sent (SPEC §8), matched exactly; empty by default.
+    pub redirect_uris: Vec<String>,
+    /// The rate-limit tier; None: SPEC §4's per-family limits apply.
+    pub tier: Option<Tier>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -11,6 +11,7 @@ use time::{Date, Month};
 
 use super::cors;
 use super::model::{ClientType, ProjectType};
+use super::tier::Tier;
 use super::time::Timestamp;
 
 /// One step of a field path: an object key or an array index.
@@ -209,6 +210,24 @@ pub fn types(values: &[String]) -> Result<Vec<ProjectType>, Vec<FieldError>> {
 pub fn client_type(value: &str) -> Result<ClientType, FieldError> {
     ClientType::parse(value)
         .ok_or_else(|| FieldError::new("type", enum_message("'read' | 'write' | 'root'", value)))
+}
+
+/// A client's rate-limit `tier`: `free`, `pro` or `enterprise`.
+pub fn tier(value: &str) -> Result<Tier, FieldError> {
+    Tier::parse(value).ok_or_else(|| {
+        FieldError::new("tier", enum_message("'free' | 'pro' | 'enterprise'", value))
+    })
+}
+
+/// A client's `redirectUris` (see [`super::redirect::validate`]); exact duplicates removed
+/// keeping the first occurrence.
+pub fn redirect_uris(values: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
+    super::redirect::validate_list(values).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|(i, message)| FieldError::at_index("redirectUris", i, message))
+            .collect()
+    })
 }
 
 fn enum_message(expected: &str, received: &str) -> String {

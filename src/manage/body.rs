@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::model::ClientType;
+use crate::domain::tier::Tier;
 use crate::domain::validate::{self, FieldError};
 use crate::store::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
@@ -138,6 +139,17 @@ impl<'a> Fields<'a> {
             .ok()
     }
 
+    /// An optional, nullable tier: absent → None, null → Some(None).
+    pub fn tier(&mut self, field: &str) -> Option<Option<Tier>> {
+        match self.nullable_string(field)? {
+            None => Some(None),
+            Some(s) => validate::tier(&s)
+                .map_err(|e| self.errors.push(e))
+                .ok()
+                .map(Some),
+        }
+    }
+
     /// The input, or every problem: type errors first, then the rule errors of the fields
     /// that had the right type.
     pub fn finish<T: Problems>(self, value: T) -> Result<T, Vec<FieldError>> {
@@ -185,6 +197,8 @@ pub fn new_client(map: &Map<String, Value>) -> Result<NewClient, Vec<FieldError>
         project_id: f.nullable_string("projectId").flatten(),
         client_type: f.client_type("type").unwrap_or(ClientType::Write),
         ignore_cors_and_secret: false,
+        redirect_uris: f.string_array("redirectUris").unwrap_or_default(),
+        tier: f.tier("tier").flatten(),
     };
     f.finish(input)
 }
@@ -196,6 +210,8 @@ pub fn client_changes(map: &Map<String, Value>) -> Result<ClientChanges, Vec<Fie
         client_type: f.client_type("type"),
         project_id: f.nullable_string("projectId"),
         ignore_cors_and_secret: None,
+        redirect_uris: f.string_array("redirectUris"),
+        tier: f.tier("tier"),
     };
     f.finish(input)
 }

@@ -1,13 +1,19 @@
 //! The transport-agnostic Manage API (SPEC §5): an HTTP-shaped [`Request`] in, an HTTP-shaped
 //! [`Response`] out. The only module that knows status codes, routes and JSON bodies; the C ABI
-//! and `opcore serve` are thin adapters over [`handle`].
+//! and `opcore serve` are thin adapters over [`handle`]. The same function serves the OAuth 2.0
+//! endpoints (`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`, SPEC §8), and every Manage
+//! route also accepts `Authorization: Bearer <access token>`.
 
 pub(crate) mod body;
+mod oauth;
+
+pub use oauth::oauth_error_response;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::auth::ratelimit::Decision;
+use crate::auth::tokens::BearerRequest;
 use crate::auth::{AuthError, AuthRequest, Principal};
 use crate::domain::access::Family;
 use crate::domain::validate::FieldError;
@@ -103,6 +109,19 @@ impl Response {
             ("x-ratelimit-remaining".into(), rate.remaining.to_string()),
             ("x-ratelimit-reset".into(), rate.reset_seconds.to_string()),
         ]);
+        if let Some(burst) = &rate.burst {
+            self.headers.extend([
+                ("x-ratelimit-burst-limit".into(), burst.limit.to_string()),
+                (
+                    "x-ratelimit-burst-remaining".into(),
+                    burst.remaining.to_string(),
+                ),
+                (
+                    "x-ratelimit-burst-reset".into(),
+                    burst.reset_seconds.to_string(),
+                ),
+            ]);
+        }
         if let Some(retry) = rate.retry_after_seconds {
             self.headers.push(("retry-after".into(), retry.to_string()));
         }
@@ -140,6 +159,9 @@ enum Route<'a> {
 /// response with the SPEC's status and message.
 pub fn handle(store: &Store, req: &Request<'_>) -> Response {
     let (path, query) = req.target.split_once('?').unwrap_or((req.target, ""));
+    if let Some(endpoint) = oauth::route(path) {
+        return oauth::handle(store, req, endpoint);
+    }
     let Some(route) = route(path) else {
         return Response::error(404, "Route not found");
     };
@@ -239,6 +261,16 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 }
 
 fn authenticate(store: &Store, req: &Request<'_>) -> Result<Principal, Response> {
+    if let Some(token) = req.header("authorization").and_then(bearer_token) {
+        let bearer = BearerRequest {
+            family: Family::Manage,
+            token,
+            project_id: None,
+        };
+        return store
+            .authenticate_bearer(&bearer)
+            .map_err(bearer_error_response);
+    }
     let auth = AuthRequest {
         family: Family::Manage,
         client_id: req.header("openpanel-client-id"),
@@ -267,6 +299,58 @@ pub fn auth_error_response(e: AuthError) -> Response {
         AuthError::Storage(inner) => internal(&inner),
         other => Response::error(other.status(), &other.to_string()),
     }
+}
+
+/// The token in an `Authorization: Bearer <token>` header (empty when none follows), or None
+/// for another scheme.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let header = header.trim();
+    let scheme = header.get(..6)?;
+    let rest = &header[6..];
+    if !scheme.eq_ignore_ascii_case("bearer") || !(rest.is_empty() || rest.starts_with([' ', '\t']))
+    {
+        return None;
+    }
+    Some(rest.trim())
+}
+
+/// The response for a refused bearer-token request: the seed's bodies
+/// (`{"error":"invalid_api_key","message":"The API key provided is invalid."}` and the like)
+/// with RFC 6750's `WWW-Authenticate` header.
+pub fn bearer_error_response(e: AuthError) -> Response {
+    let challenge = |error: Option<&str>| match error {
+        None => "Bearer realm=\"opcore\"".to_string(),
+        Some(e) => format!("Bearer realm=\"opcore\", error=\"{e}\""),
+    };
+    let (status, code, www) = match &e {
+        AuthError::MissingToken => (401, "missing_api_key", challenge(None)),
+        AuthError::InvalidToken => (401, "invalid_api_key", challenge(Some("invalid_token"))),
+        AuthError::TokenExpired => (401, "token_expired", challenge(Some("invalid_token"))),
+        AuthError::InsufficientScope(family) => (
+            403,
+            "insufficient_scope",
+            format!(
+                "{}, scope=\"{}\"",
+                challenge(Some("insufficient_scope")),
+                family.as_str()
+            ),
+        ),
+        AuthError::RateLimited(rate) => {
+            let wait = rate.retry_after_seconds.unwrap_or(1);
+            return Response::json_body(
+                429,
+                &json!({
+                    "error": "rate_limit_exceeded",
+                    "message": format!("Rate limit exceeded. Try again in {wait} seconds."),
+                }),
+            )
+            .with_rate(rate);
+        }
+        _ => return auth_error_response(e),
+    };
+    let mut r = Response::json_body(status, &json!({"error": code, "message": e.to_string()}));
+    r.headers.push(("www-authenticate".into(), www));
+    r
 }
 
 fn internal(e: &Error) -> Response {

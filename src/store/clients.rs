@@ -4,11 +4,12 @@
 use rusqlite::{OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
-use super::inputs::{ClientChanges, NewClient};
-use super::{ts, Db};
+use super::inputs::{Checker, ClientChanges, NewClient};
+use super::{json_column, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{Client, ClientType};
 use crate::domain::secret::Secret;
+use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, FieldError};
 use crate::error::{Error, Resource, Result};
@@ -39,15 +40,22 @@ pub(crate) struct PreparedClient {
     project_id: Option<String>,
     client_type: ClientType,
     ignore_cors_and_secret: bool,
+    redirect_uris: Vec<String>,
+    tier: Option<Tier>,
     secret: Secret,
     hash: String,
 }
 
-const CLIENT_COLUMNS: &str = "id, name, type, project_id, organization_id, \
-                              ignore_cors_and_secret, created_at, updated_at";
+/// The columns [`client_from_row`] reads, in order, from `clients c`.
+pub(super) const CLIENT_COLUMNS: &str = "c.id, c.name, c.type, c.project_id, c.organization_id, \
+     c.ignore_cors_and_secret, c.created_at, c.updated_at, c.redirect_uris, c.tier";
+/// How many columns [`CLIENT_COLUMNS`] has (the next one's index in a wider SELECT).
+pub(super) const CLIENT_COLUMN_COUNT: usize = 10;
 
-fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
+pub(super) fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
     let ty: String = r.get(2)?;
+    let redirect_uris: String = r.get(8)?;
+    let tier: Option<String> = r.get(9)?;
     Ok(Client {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -55,9 +63,15 @@ fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
         project_id: r.get(3)?,
         organization_id: r.get(4)?,
         ignore_cors_and_secret: r.get(5)?,
+        redirect_uris: json_column(&redirect_uris),
+        tier: tier.as_deref().and_then(Tier::parse),
         created_at: ts(r.get(6)?),
         updated_at: ts(r.get(7)?),
     })
+}
+
+fn to_json(values: &[String]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
 }
 
 /// Well-formed client ids are lowercase hyphenated UUIDs; anything else cannot exist.
@@ -70,7 +84,13 @@ pub(crate) fn canonical_uuid(id: &str) -> Option<String> {
 
 impl Db {
     pub(crate) fn prepare_client(&self, input: &NewClient) -> Result<PreparedClient> {
-        let name = validate::text("name", &input.name).map_err(|e| Error::Validation(vec![e]))?;
+        let mut check = Checker::default();
+        let name = check.one(validate::text("name", &input.name));
+        let redirect_uris = check.many(validate::redirect_uris(&input.redirect_uris));
+        check.finish()?;
+        let (Some(name), Some(redirect_uris)) = (name, redirect_uris) else {
+            return Err(Error::Validation(Vec::new()));
+        };
         let secret = Secret::generate();
         let hash = self
             .hasher()
@@ -81,6 +101,8 @@ impl Db {
             project_id: input.project_id.clone().filter(|p| !p.is_empty()),
             client_type: input.client_type,
             ignore_cors_and_secret: input.ignore_cors_and_secret,
+            redirect_uris,
+            tier: input.tier,
             secret,
             hash,
         })
@@ -97,8 +119,9 @@ impl Db {
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
         tx.prepare_cached(
             "INSERT INTO clients (id, organization_id, project_id, name, type, secret_hash,
-                                  ignore_cors_and_secret, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                                  ignore_cors_and_secret, created_at, updated_at,
+                                  redirect_uris, tier)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
         )?
         .execute((
             &id,
@@ -109,6 +132,8 @@ impl Db {
             &p.hash,
             p.ignore_cors_and_secret,
             now.millis(),
+            to_json(&p.redirect_uris),
+            p.tier.map(Tier::as_str),
         ))?;
         Ok(CreatedClient {
             client: Client {
@@ -118,6 +143,8 @@ impl Db {
                 project_id: project_id.map(str::to_owned),
                 organization_id: organization_id.to_owned(),
                 ignore_cors_and_secret: p.ignore_cors_and_secret,
+                redirect_uris: p.redirect_uris.clone(),
+                tier: p.tier,
                 created_at: now,
                 updated_at: now,
             },
@@ -206,13 +233,18 @@ impl Db {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
-        let (name, name_error) = match changes.name.as_deref().map(|n| validate::text("name", n)) {
-            Some(Ok(n)) => (Some(n), None),
-            Some(Err(e)) => (None, Some(e)),
-            None => (None, None),
-        };
+        let mut check = Checker::default();
+        let name = changes
+            .name
+            .as_deref()
+            .and_then(|n| check.one(validate::text("name", n)));
+        let redirect_uris = changes
+            .redirect_uris
+            .as_deref()
+            .and_then(|uris| check.many(validate::redirect_uris(uris)));
+        let input_errors = check.0;
         let now = self.now();
-        self.write(|tx| {
+        let (updated, tier_changed) = self.write(|tx| {
             let current = tx
                 .prepare_cached(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients c
@@ -221,8 +253,9 @@ impl Db {
                 .query_row((&id, organization_id, now.millis()), client_from_row)
                 .optional()?
                 .ok_or(Error::NotFound(Resource::Client))?;
-            // Every offending field is named: the name as well as a changed type or project.
-            let mut errors: Vec<FieldError> = name_error.iter().cloned().collect();
+            // Every offending field is named: the name and redirect URIs as well as a changed
+            // type or project.
+            let mut errors: Vec<FieldError> = input_errors.clone();
             if changes.client_type.is_some_and(|t| t != current.client_type) {
                 errors.push(FieldError::new(
                     "type",
@@ -248,13 +281,37 @@ impl Db {
             if let Some(flag) = changes.ignore_cors_and_secret {
                 updated.ignore_cors_and_secret = flag;
             }
+            if let Some(uris) = &redirect_uris {
+                updated.redirect_uris = uris.clone();
+            }
+            let tier_changed = changes.tier.is_some_and(|t| t != updated.tier);
+            if let Some(tier) = changes.tier {
+                updated.tier = tier;
+            }
             updated.updated_at = now;
             tx.prepare_cached(
-                "UPDATE clients SET name = ?2, ignore_cors_and_secret = ?3, updated_at = ?4 WHERE id = ?1",
+                "UPDATE clients SET name = ?2, ignore_cors_and_secret = ?3, updated_at = ?4,
+                                    redirect_uris = ?5, tier = ?6
+                 WHERE id = ?1",
             )?
-            .execute((&updated.id, &updated.name, updated.ignore_cors_and_secret, now.millis()))?;
-            Ok(updated)
-        })
+            .execute((
+                &updated.id,
+                &updated.name,
+                updated.ignore_cors_and_secret,
+                now.millis(),
+                to_json(&updated.redirect_uris),
+                updated.tier.map(Tier::as_str),
+            ))?;
+            if tier_changed {
+                // Verified-credential caches hold the tier: make them forget it.
+                self.bump_access_revision(tx)?;
+            }
+            Ok((updated, tier_changed))
+        })?;
+        if tier_changed {
+            self.revision_committed();
+        }
+        Ok(updated)
     }
 
     /// Deletes a client for good; it loses access at once in this process and within the
@@ -305,19 +362,18 @@ impl Db {
             return Ok(None);
         };
         self.read(|c| {
-            c.prepare_cached(
-                "SELECT c.id, c.name, c.type, c.project_id, c.organization_id,
-                        c.ignore_cors_and_secret, c.created_at, c.updated_at,
-                        c.secret_hash, p.delete_at, p.cors
+            c.prepare_cached(&format!(
+                "SELECT {CLIENT_COLUMNS}, c.secret_hash, p.delete_at, p.cors
                  FROM clients c LEFT JOIN projects p ON p.id = c.project_id
-                 WHERE c.id = ?1",
-            )?
+                 WHERE c.id = ?1"
+            ))?
             .query_row([&id], |r| {
-                let cors: Option<String> = r.get(10)?;
+                const N: usize = CLIENT_COLUMN_COUNT;
+                let cors: Option<String> = r.get(N + 2)?;
                 Ok(ClientCredentials {
                     client: client_from_row(r)?,
-                    secret_hash: r.get(8)?,
-                    project_delete_at: r.get::<_, Option<i64>>(9)?.map(ts),
+                    secret_hash: r.get(N)?,
+                    project_delete_at: r.get::<_, Option<i64>>(N + 1)?.map(ts),
                     project_cors: cors.map(|c| super::json_column(&c)).unwrap_or_default(),
                 })
             })

@@ -2,6 +2,7 @@
 //! against SPEC §3 (every offending field is reported at once).
 
 use crate::domain::model::{ClientType, ProjectType};
+use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, FieldError};
 
@@ -33,6 +34,10 @@ pub struct NewClient {
     pub project_id: Option<String>,
     pub client_type: ClientType,
     pub ignore_cors_and_secret: bool,
+    /// Redirect URIs for the authorization-code grant (SPEC §8); default none.
+    pub redirect_uris: Vec<String>,
+    /// Rate-limit tier; default none (SPEC §4's per-family limits).
+    pub tier: Option<Tier>,
 }
 
 impl Default for NewClient {
@@ -42,6 +47,8 @@ impl Default for NewClient {
             project_id: None,
             client_type: ClientType::Write,
             ignore_cors_and_secret: false,
+            redirect_uris: Vec::new(),
+            tier: None,
         }
     }
 }
@@ -54,6 +61,10 @@ pub struct ClientChanges {
     pub client_type: Option<ClientType>,
     pub project_id: Option<Option<String>>,
     pub ignore_cors_and_secret: Option<bool>,
+    /// Replaces the registered redirect URIs.
+    pub redirect_uris: Option<Vec<String>>,
+    /// `Some(None)` removes the tier.
+    pub tier: Option<Option<Tier>>,
 }
 
 /// `POST /references`. `datetime` is RFC 3339 with a zone or `YYYY-MM-DD`; default now.
@@ -239,20 +250,23 @@ impl Problems for ProjectChanges {
 
 impl Problems for NewClient {
     fn problems(&self) -> Vec<FieldError> {
-        validate::text("name", &self.name)
-            .err()
-            .into_iter()
-            .collect()
+        let mut c = Checker::default();
+        c.one(validate::text("name", &self.name));
+        c.many(validate::redirect_uris(&self.redirect_uris));
+        c.0
     }
 }
 
 impl Problems for ClientChanges {
     fn problems(&self) -> Vec<FieldError> {
-        self.name
-            .as_deref()
-            .and_then(|n| validate::text("name", n).err())
-            .into_iter()
-            .collect()
+        let mut c = Checker::default();
+        if let Some(n) = &self.name {
+            c.one(validate::text("name", n));
+        }
+        if let Some(uris) = &self.redirect_uris {
+            c.many(validate::redirect_uris(uris));
+        }
+        c.0
     }
 }
 

@@ -8,6 +8,7 @@ mod organizations;
 mod projects;
 mod references;
 mod schema;
+mod tokens;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,9 @@ pub use inputs::{
 };
 pub use organizations::Bootstrap;
 pub use projects::CreatedProject;
+pub use tokens::{
+    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, TokenRecord, TOKEN_RETENTION_MS,
+};
 
 use crate::domain::secret::SecretHasher;
 use crate::domain::time::{Clock, Timestamp};
@@ -253,8 +257,9 @@ impl Db {
         }
     }
 
-    /// Removes every project past its `deleteAt`, with its clients and references. Runs at
-    /// open; call it periodically in long-running hosts. Returns how many projects were purged.
+    /// Removes every project past its `deleteAt`, with its clients and references, and prunes
+    /// long-expired OAuth codes and tokens. Runs at open; call it periodically in long-running
+    /// hosts. Returns how many projects were purged.
     pub fn purge(&self) -> Result<usize> {
         let now = self.now();
         let purged = self.write(|tx| {
@@ -271,6 +276,7 @@ impl Db {
         if purged > 0 {
             self.revision_committed();
         }
+        self.prune_tokens()?;
         Ok(purged)
     }
 

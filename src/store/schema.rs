@@ -76,6 +76,56 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 INSERT INTO meta (key, value) VALUES ('auth_revision', 0);
 "#,
+    // 1 -> 2: OAuth 2.0 (SPEC §8). Tokens and codes are stored only as SHA-256 digests.
+    r#"
+ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE clients ADD COLUMN tier TEXT CHECK (tier IS NULL OR tier IN ('free', 'pro', 'enterprise'));
+-- One grant per client-credentials issuance or redeemed authorization code: the family of
+-- tokens revoked together (a replayed code, a superseded refresh token, a revoked refresh
+-- token). expires_at: the latest expiry of its tokens, for pruning.
+CREATE TABLE oauth_grants (
+    id          TEXT PRIMARY KEY,
+    client_id   TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    subject     TEXT,
+    scope       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE INDEX oauth_grants_by_client ON oauth_grants (client_id);
+CREATE INDEX oauth_grants_by_expiry ON oauth_grants (expires_at);
+-- used_at: first redemption attempt (codes are single-use); replayed_at: a later attempt;
+-- grant_id: the grant the code was redeemed for, revoked if the code is replayed.
+CREATE TABLE oauth_codes (
+    digest          BLOB PRIMARY KEY,
+    client_id       TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    redirect_uri    TEXT NOT NULL,
+    scope           TEXT NOT NULL,
+    code_challenge  TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    used_at         INTEGER,
+    replayed_at     INTEGER,
+    grant_id        TEXT REFERENCES oauth_grants(id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX oauth_codes_by_client ON oauth_codes (client_id);
+CREATE INDEX oauth_codes_by_grant ON oauth_codes (grant_id);
+CREATE INDEX oauth_codes_unredeemed_by_expiry ON oauth_codes (expires_at) WHERE grant_id IS NULL;
+-- rotated_at: a refresh token that was exchanged (presenting it again revokes its grant).
+CREATE TABLE oauth_tokens (
+    digest      BLOB PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+    grant_id    TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+    scope       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    revoked_at  INTEGER,
+    rotated_at  INTEGER
+) WITHOUT ROWID;
+CREATE INDEX oauth_tokens_by_grant ON oauth_tokens (grant_id);
+CREATE INDEX oauth_tokens_by_expiry ON oauth_tokens (expires_at);
+"#,
 ];
 
 /// The schema version this build writes.

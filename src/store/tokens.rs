@@ -1,0 +1,370 @@
+//! OAuth storage (SPEC §8): authorization codes, grants (token families) and tokens, each
+//! stored only as the SHA-256 digest of its text. Every state change that must happen once
+//! (claiming a code, rotating a refresh token) is a single conditional write, so two racing
+//! requests can never both succeed. The rules deciding what to do live in `auth`.
+
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::clients::{client_from_row, CLIENT_COLUMNS, CLIENT_COLUMN_COUNT};
+use super::{ts, Db};
+use crate::domain::model::Client;
+use crate::domain::time::Timestamp;
+use crate::domain::token::{TokenDigest, TokenKind};
+use crate::error::Result;
+
+/// How long expired codes, tokens and grants are kept before pruning: long enough that an
+/// access token presented shortly after expiry is told `token_expired` (not `invalid_api_key`),
+/// and that a refresh token or code replayed after expiry still revokes what it issued.
+pub const TOKEN_RETENTION_MS: i64 = 24 * 3600 * 1000;
+
+/// Rows pruned per table by each issuance (pruning is amortized over writes).
+const PRUNE_BATCH: i64 = 100;
+
+/// An authorization code to store.
+#[derive(Debug)]
+pub struct NewCode<'a> {
+    pub digest: TokenDigest,
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+    pub code_challenge: &'a str,
+    pub subject: &'a str,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A stored authorization code, as claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub code_challenge: String,
+    pub subject: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// The outcome of presenting a code for redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeClaim {
+    /// No such code for this client.
+    Unknown,
+    /// First presentation: the code is now used and can never be claimed again.
+    Claimed(CodeRecord),
+    /// The code had been presented before; this presentation is recorded as a replay.
+    AlreadyUsed,
+}
+
+/// A token to store in a grant.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    pub digest: TokenDigest,
+    pub kind: TokenKind,
+    pub scope: &'a str,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A grant (token family) to create with its first tokens.
+#[derive(Debug)]
+pub struct NewGrant<'a> {
+    pub client_id: &'a str,
+    pub subject: Option<&'a str>,
+    pub scope: &'a str,
+    pub created_at: Timestamp,
+    /// The authorization code redeemed for this grant, linked so a replay can revoke it.
+    pub code: Option<TokenDigest>,
+    pub tokens: &'a [NewToken<'a>],
+}
+
+/// Everything known about a stored access or refresh token.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub kind: TokenKind,
+    pub grant_id: String,
+    /// The client the token was issued to, as it is now.
+    pub client: Client,
+    /// The client's project's `deleteAt`.
+    pub project_delete_at: Option<Timestamp>,
+    pub scope: String,
+    pub subject: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The token itself, or its whole grant, was revoked.
+    pub revoked: bool,
+    /// A refresh token that was already exchanged for a newer one.
+    pub rotated: bool,
+}
+
+impl Db {
+    /// Stores a new authorization code.
+    pub fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO oauth_codes (digest, client_id, redirect_uri, scope, code_challenge,
+                                          subject, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute((
+                &code.digest.0[..],
+                code.client_id,
+                code.redirect_uri,
+                code.scope,
+                code.code_challenge,
+                code.subject,
+                code.created_at.millis(),
+                code.expires_at.millis(),
+            ))?;
+            Ok(())
+        })
+    }
+
+    /// Marks `client_id`'s code as used, atomically: only the first presentation ever gets
+    /// [`CodeClaim::Claimed`]. A code of another client is [`CodeClaim::Unknown`] and is left
+    /// untouched.
+    pub fn claim_code(
+        &self,
+        digest: TokenDigest,
+        client_id: &str,
+        now: Timestamp,
+    ) -> Result<CodeClaim> {
+        self.write(|tx| {
+            let row = tx
+                .prepare_cached(
+                    "SELECT client_id, redirect_uri, scope, code_challenge, subject, created_at,
+                            expires_at, used_at
+                     FROM oauth_codes WHERE digest = ?1",
+                )?
+                .query_row([&digest.0[..]], |r| {
+                    Ok((
+                        CodeRecord {
+                            client_id: r.get(0)?,
+                            redirect_uri: r.get(1)?,
+                            scope: r.get(2)?,
+                            code_challenge: r.get(3)?,
+                            subject: r.get(4)?,
+                            created_at: ts(r.get(5)?),
+                            expires_at: ts(r.get(6)?),
+                        },
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                })
+                .optional()?;
+            let Some((record, used_at)) = row else {
+                return Ok(CodeClaim::Unknown);
+            };
+            if record.client_id != client_id {
+                return Ok(CodeClaim::Unknown);
+            }
+            if used_at.is_some() {
+                tx.prepare_cached(
+                    "UPDATE oauth_codes SET replayed_at = COALESCE(replayed_at, ?2) WHERE digest = ?1",
+                )?
+                .execute((&digest.0[..], now.millis()))?;
+                return Ok(CodeClaim::AlreadyUsed);
+            }
+            tx.prepare_cached("UPDATE oauth_codes SET used_at = ?2 WHERE digest = ?1")?
+                .execute((&digest.0[..], now.millis()))?;
+            Ok(CodeClaim::Claimed(record))
+        })
+    }
+
+    /// Revokes the grant a code was redeemed for (if it was). Returns whether one was revoked.
+    pub fn revoke_code_grant(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE oauth_grants SET revoked_at = ?2
+                     WHERE revoked_at IS NULL
+                       AND id = (SELECT grant_id FROM oauth_codes WHERE digest = ?1)",
+                )?
+                .execute((&digest.0[..], now.millis()))?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Creates a grant with its tokens (and prunes a batch of long-expired rows). When
+    /// `grant.code` is set, the code is linked to the grant in the same transaction; if that
+    /// code was replayed meanwhile (or already linked), nothing is stored and the result is
+    /// None. Otherwise the new grant's id.
+    pub fn create_grant(&self, grant: &NewGrant<'_>) -> Result<Option<String>> {
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let expires_at = grant
+            .tokens
+            .iter()
+            .map(|t| t.expires_at)
+            .max()
+            .unwrap_or(grant.created_at);
+        self.write(|tx| {
+            if let Some(code) = grant.code {
+                let linkable = tx
+                    .prepare_cached(
+                        "SELECT 1 FROM oauth_codes
+                         WHERE digest = ?1 AND replayed_at IS NULL AND grant_id IS NULL",
+                    )?
+                    .query_row([&code.0[..]], |_| Ok(()))
+                    .optional()?
+                    .is_some();
+                if !linkable {
+                    return Ok(None);
+                }
+            }
+            prune(tx, grant.created_at, PRUNE_BATCH)?;
+            tx.prepare_cached(
+                "INSERT INTO oauth_grants (id, client_id, subject, scope, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute((
+                &id,
+                grant.client_id,
+                grant.subject,
+                grant.scope,
+                grant.created_at.millis(),
+                expires_at.millis(),
+            ))?;
+            insert_tokens(tx, &id, grant.tokens)?;
+            if let Some(code) = grant.code {
+                tx.prepare_cached("UPDATE oauth_codes SET grant_id = ?2 WHERE digest = ?1")?
+                    .execute((&code.0[..], &id))?;
+            }
+            Ok(Some(id.clone()))
+        })
+    }
+
+    /// The stored token with this digest, with its client, or None.
+    pub fn token_record(&self, digest: TokenDigest) -> Result<Option<TokenRecord>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {CLIENT_COLUMNS}, p.delete_at, t.kind, t.grant_id, t.scope, t.created_at,
+                        t.expires_at, t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL,
+                        t.rotated_at IS NOT NULL, g.subject
+                 FROM oauth_tokens t
+                 JOIN oauth_grants g ON g.id = t.grant_id
+                 JOIN clients c ON c.id = g.client_id
+                 LEFT JOIN projects p ON p.id = c.project_id
+                 WHERE t.digest = ?1"
+            ))?
+            .query_row([&digest.0[..]], |r| {
+                const N: usize = CLIENT_COLUMN_COUNT;
+                let kind: String = r.get(N + 1)?;
+                Ok(TokenRecord {
+                    client: client_from_row(r)?,
+                    project_delete_at: r.get::<_, Option<i64>>(N)?.map(ts),
+                    kind: TokenKind::parse(&kind).unwrap_or(TokenKind::Access),
+                    grant_id: r.get(N + 2)?,
+                    scope: r.get(N + 3)?,
+                    created_at: ts(r.get(N + 4)?),
+                    expires_at: ts(r.get(N + 5)?),
+                    revoked: r.get(N + 6)?,
+                    rotated: r.get(N + 7)?,
+                    subject: r.get(N + 8)?,
+                })
+            })
+            .optional()
+            .map_err(Into::into)
+        })
+    }
+
+    /// Exchanges a refresh token, atomically: if it is still current (not rotated, not revoked,
+    /// its grant not revoked), marks it rotated and adds `new_tokens` to its grant. Returns
+    /// false, changing nothing, if it was not current — e.g. a concurrent request rotated it
+    /// first.
+    pub fn rotate_refresh_token(
+        &self,
+        old: TokenDigest,
+        now: Timestamp,
+        new_tokens: &[NewToken<'_>],
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let grant_id: Option<String> = tx
+                .prepare_cached(
+                    "SELECT t.grant_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+                     WHERE t.digest = ?1 AND t.kind = 'refresh' AND t.rotated_at IS NULL
+                       AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
+                )?
+                .query_row([&old.0[..]], |r| r.get(0))
+                .optional()?;
+            let Some(grant_id) = grant_id else {
+                return Ok(false);
+            };
+            tx.prepare_cached("UPDATE oauth_tokens SET rotated_at = ?2 WHERE digest = ?1")?
+                .execute((&old.0[..], now.millis()))?;
+            insert_tokens(tx, &grant_id, new_tokens)?;
+            if let Some(latest) = new_tokens.iter().map(|t| t.expires_at).max() {
+                tx.prepare_cached(
+                    "UPDATE oauth_grants SET expires_at = max(expires_at, ?2) WHERE id = ?1",
+                )?
+                .execute((&grant_id, latest.millis()))?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// Revokes a whole grant: every token issued in it. Returns whether it was live.
+    pub fn revoke_grant(&self, grant_id: &str, now: Timestamp) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE oauth_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                )?
+                .execute((grant_id, now.millis()))?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Revokes one token. Returns whether it was live.
+    pub fn revoke_token(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE oauth_tokens SET revoked_at = ?2 WHERE digest = ?1 AND revoked_at IS NULL",
+                )?
+                .execute((&digest.0[..], now.millis()))?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Deletes every code, token and grant that expired more than [`TOKEN_RETENTION_MS`] ago
+    /// (run by [`Db::purge`]). Returns how many rows were deleted.
+    pub fn prune_tokens(&self) -> Result<usize> {
+        let now = self.now();
+        self.write(|tx| prune(tx, now, -1))
+    }
+}
+
+fn insert_tokens(tx: &Transaction<'_>, grant_id: &str, tokens: &[NewToken<'_>]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO oauth_tokens (digest, kind, grant_id, scope, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for t in tokens {
+        stmt.execute((
+            &t.digest.0[..],
+            t.kind.as_str(),
+            grant_id,
+            t.scope,
+            t.created_at.millis(),
+            t.expires_at.millis(),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Deletes up to `limit` rows per table (-1: all) that expired before the retention period.
+/// Deleting a grant deletes its tokens and codes.
+fn prune(tx: &Transaction<'_>, now: Timestamp, limit: i64) -> Result<usize> {
+    let cutoff = now.millis().saturating_sub(TOKEN_RETENTION_MS);
+    let mut n = 0;
+    for sql in [
+        "DELETE FROM oauth_grants WHERE id IN
+             (SELECT id FROM oauth_grants WHERE expires_at <= ?1 LIMIT ?2)",
+        "DELETE FROM oauth_tokens WHERE digest IN
+             (SELECT digest FROM oauth_tokens WHERE expires_at <= ?1 LIMIT ?2)",
+        "DELETE FROM oauth_codes WHERE digest IN
+             (SELECT digest FROM oauth_codes WHERE grant_id IS NULL AND expires_at <= ?1 LIMIT ?2)",
+    ] {
+        n += tx.prepare_cached(sql)?.execute((cutoff, limit))?;
+    }
+    Ok(n)
+}
