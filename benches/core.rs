@@ -516,6 +516,7 @@ fn open_and_memory(c: &mut Criterion) {
                 project_id: Some(format!("project-{}", i % 100).as_str().into()),
                 ignore_cors_and_secret: false,
                 project_delete_at: None,
+                tier: None,
             },
         );
     }

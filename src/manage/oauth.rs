@@ -6,7 +6,7 @@
 
 use base64ct::{Base64, Encoding};
 use serde_json::{json, Map, Value};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::{Request, Response, MAX_BODY_BYTES};
 use crate::auth::oauth::{ClientAuth, Grant, IssuedTokens, OAuthError};
@@ -141,6 +141,15 @@ fn introspection_body(info: &TokenInfo) -> Value {
 /// an error.
 struct Form {
     params: Vec<(String, String)>,
+}
+
+/// Parameter values may hold a client secret.
+impl Drop for Form {
+    fn drop(&mut self) {
+        for (_, value) in &mut self.params {
+            value.zeroize();
+        }
+    }
 }
 
 impl Form {
