@@ -1544,3 +1544,54 @@ fn redirect_uris_and_tier_in_the_manage_api() {
         json!([{"path": ["redirectUris"], "message": "Expected array, received string"}])
     );
 }
+
+#[test]
+fn concurrent_redemptions_of_one_code_or_refresh_token_issue_nothing_usable_twice() {
+    let w = world();
+    for round in 0..5 {
+        let code = w.authorize(&w.app, None);
+        let results: Vec<Response> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| w.exchange(&w.app, &code, VERIFIER)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let issued: Vec<&Response> = results.iter().filter(|r| r.status == 200).collect();
+        assert!(
+            issued.len() <= 1,
+            "round {round}: {} successes",
+            issued.len()
+        );
+        for r in &results {
+            if r.status != 200 {
+                assert_eq!(oauth_error(r).1, "invalid_grant", "round {round}");
+            }
+        }
+        // Every other presentation was a replay, so whatever was issued is revoked.
+        for r in issued {
+            let access = str_field(r, "access_token");
+            assert_eq!(body(&bearer(w.store(), &access)), INVALID_API_KEY);
+        }
+    }
+    for round in 0..5 {
+        let (access, refresh) = w.code_grant(&w.app);
+        let results: Vec<Response> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| w.refresh(&w.app, &refresh)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let issued: Vec<&Response> = results.iter().filter(|r| r.status == 200).collect();
+        assert!(
+            issued.len() <= 1,
+            "round {round}: {} successes",
+            issued.len()
+        );
+        // The superseded token was presented again, so the whole family is revoked.
+        assert_eq!(body(&bearer(w.store(), &access)), INVALID_API_KEY);
+        for r in issued {
+            let newer = str_field(r, "access_token");
+            assert_eq!(body(&bearer(w.store(), &newer)), INVALID_API_KEY);
+        }
+    }
+}
