@@ -93,6 +93,8 @@ fn create_project_returns_it_with_a_first_write_client() {
             "projectId": "my-new-project",
             "organizationId": env.org,
             "ignoreCorsAndSecret": false,
+            "redirectUris": [],
+            "tier": null,
             "createdAt": T0_TEXT,
             "updatedAt": T0_TEXT
         })
@@ -768,6 +770,8 @@ fn create_client_returns_its_secret_once() {
             "projectId": "my-project",
             "organizationId": env.org,
             "ignoreCorsAndSecret": false,
+            "redirectUris": [],
+            "tier": null,
             "createdAt": at(30 * 60_000),
             "updatedAt": at(30 * 60_000)
         })
@@ -1469,14 +1473,24 @@ fn unauthorized_bodies() {
             ],
             MANAGE_DENIED,
         ),
-        // Bearer tokens are not Manage credentials.
-        (vec![("authorization", "Bearer sec_x")], INVALID_CREDENTIALS),
+        // Another Authorization scheme is not a Manage credential.
+        (vec![("authorization", "Basic sec_x")], INVALID_CREDENTIALS),
     ];
     for (headers, message) in &cases {
         let r = env.raw("GET", "/manage/projects", headers, b"");
         r.assert_error(401, "Unauthorized", message);
         assert_eq!(r.rate(), None, "401s carry no rate-limit headers");
     }
+    // A Bearer header is checked as an OAuth access token (tests/oauth.rs), with the seed's
+    // bodies; a client secret is not one.
+    let r = env.raw(
+        "GET",
+        "/manage/projects",
+        &[("authorization", "Bearer sec_x")],
+        b"",
+    );
+    r.assert_error(401, "invalid_api_key", "The API key provided is invalid.");
+    assert_eq!(r.rate(), None, "401s carry no rate-limit headers");
     // Header names are case-insensitive.
     let r = env.raw(
         "GET",
@@ -2101,8 +2115,24 @@ fn every_documented_response_is_produced() {
     };
     let missing = "fa0c2780-55f2-4d9e-bea0-da2e02c7b1a9";
 
-    // 200s, 400s, 404s, 401s and 413s.
+    // 200s, 400s, 404s, 401s, 403s and 413s.
     let env = Env::new();
+    // A root client's access token whose scope leaves out `manage`.
+    let track_only = env
+        .store
+        .authenticator()
+        .token(
+            &opcore::auth::oauth::ClientAuth {
+                client_id: Some(&env.root.id),
+                client_secret: Some(&env.root.secret),
+                source: None,
+            },
+            &opcore::auth::oauth::Grant::ClientCredentials {
+                scope: Some("track"),
+            },
+        )
+        .unwrap();
+    let track_only = format!("Bearer {}", track_only.access_token.expose());
     env.project("P");
     let c = env.client("C", "read", Some("p")).id;
     let r = env.reference("p", "R")["id"].as_str().unwrap().to_owned();
@@ -2123,6 +2153,8 @@ fn every_documented_response_is_produced() {
             ("openpanel-client-secret", env.root.secret.as_str()),
         ];
         assert_eq!(env.raw(method, &target, &headers, &big).status, 413);
+        let bearer = [("authorization", track_only.as_str())];
+        assert_eq!(env.raw(method, &target, &bearer, b"").status, 403);
     }
     for (method, target, _) in ops("nope", missing, missing) {
         if target.matches('/').count() == 3 {

@@ -1,6 +1,8 @@
 //! Bearer tokens and OAuth 2.0 (SPEC §8): the token, revocation and introspection endpoints
 //! and Bearer-authenticated Manage requests through `manage::handle`, and `Store::authorize`.
 
+#[path = "common/mod.rs"]
+mod common;
 mod support;
 
 use base64ct::{Base64, Encoding};
@@ -238,6 +240,17 @@ fn manage_with(store: &Store, authorization: &str) -> Response {
 
 fn bearer(store: &Store, token: &str) -> Response {
     manage_with(store, &format!("Bearer {token}"))
+}
+
+/// Asserts that a `GET /manage/projects` response matches openapi.json (bodies, headers).
+fn assert_documented(r: &Response) {
+    let problems = common::openapi::OpenApi::global().problems("GET", "/manage/projects", r);
+    assert!(
+        problems.is_empty(),
+        "{} {}: {problems:#?}",
+        r.status,
+        body(r)
+    );
 }
 
 fn body(r: &Response) -> String {
@@ -965,6 +978,7 @@ fn an_expired_token_gives_token_expired() {
             (401, TOKEN_EXPIRED),
             "ttl {ttl}"
         );
+        assert_documented(&r);
         assert_eq!(
             r.header("www-authenticate"),
             Some("Bearer realm=\"opcore\", error=\"invalid_token\"")
@@ -1057,6 +1071,7 @@ fn bearer_header_variants_on_the_manage_api() {
     for (header, status, expected) in cases {
         let r = manage_with(w.store(), &header);
         assert_eq!(r.status, status, "{header}: {}", body(&r));
+        assert_documented(&r);
         if !expected.is_empty() {
             assert_eq!(body(&r), expected, "{header}");
         }
@@ -1278,6 +1293,7 @@ fn tier_limits_and_headers() {
             let r = bearer(w.store(), &token);
             assert_eq!(r.status, 200, "{tier:?} request {i}: {}", body(&r));
             if i == 0 {
+                assert_documented(&r);
                 assert_eq!(header_u64(&r, "x-ratelimit-limit"), limit, "{tier:?}");
                 assert_eq!(header_u64(&r, "x-ratelimit-remaining"), limit - 1);
                 assert_eq!(header_u64(&r, "x-ratelimit-burst-limit"), burst);
@@ -1289,6 +1305,7 @@ fn tier_limits_and_headers() {
         // The burst window is full: refused for the rest of it, with the seed's body.
         let r = bearer(w.store(), &token);
         assert_eq!(r.status, 429, "{tier:?}");
+        assert_documented(&r);
         let wait = header_u64(&r, "retry-after");
         assert_eq!(wait, 11, "{tier:?}");
         assert_eq!(

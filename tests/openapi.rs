@@ -138,7 +138,7 @@ fn every_schema_is_valid_and_every_ref_resolves() {
 }
 
 #[test]
-fn security_is_the_two_client_headers() {
+fn security_is_the_two_client_headers_or_a_bearer_token() {
     let doc = OpenApi::global().doc();
     let schemes = &doc["components"]["securitySchemes"];
     assert_eq!(
@@ -149,9 +149,11 @@ fn security_is_the_two_client_headers() {
     assert_eq!(schemes["clientSecret"]["type"], "apiKey");
     assert_eq!(schemes["clientSecret"]["in"], "header");
     assert_eq!(schemes["clientSecret"]["name"], "openpanel-client-secret");
+    assert_eq!(schemes["bearerAuth"]["type"], "http");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
     assert_eq!(
         doc["security"],
-        json!([{"clientId": [], "clientSecret": []}])
+        json!([{"clientId": [], "clientSecret": []}, {"bearerAuth": []}])
     );
     assert_eq!(
         doc["paths"]["/openapi.json"]["get"]["security"],
@@ -260,7 +262,7 @@ fn client() -> Value {
     json!({
         "id": "fa0c2780-55f2-4d9e-bea0-da2e02c7b1a9", "name": "First client", "type": "write",
         "projectId": "my-project", "organizationId": "acme", "ignoreCorsAndSecret": false,
-        "createdAt": T0_TEXT, "updatedAt": T0_TEXT
+        "redirectUris": [], "tier": null, "createdAt": T0_TEXT, "updatedAt": T0_TEXT
     })
 }
 
