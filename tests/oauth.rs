@@ -1298,7 +1298,7 @@ fn tier_limits_and_headers() {
                 assert_eq!(header_u64(&r, "x-ratelimit-remaining"), limit - 1);
                 assert_eq!(header_u64(&r, "x-ratelimit-burst-limit"), burst);
                 assert_eq!(header_u64(&r, "x-ratelimit-burst-remaining"), burst - 1);
-                assert_eq!(header_u64(&r, "x-ratelimit-burst-reset"), 11);
+                assert_eq!(header_u64(&r, "x-ratelimit-burst-reset"), 10);
                 assert!(r.header("retry-after").is_none());
             }
         }
@@ -1307,10 +1307,10 @@ fn tier_limits_and_headers() {
         assert_eq!(r.status, 429, "{tier:?}");
         assert_documented(&r);
         let wait = header_u64(&r, "retry-after");
-        assert_eq!(wait, 11, "{tier:?}");
+        assert_eq!(wait, 10, "{tier:?}");
         assert_eq!(
             body(&r),
-            r#"{"error":"rate_limit_exceeded","message":"Rate limit exceeded. Try again in 11 seconds."}"#
+            r#"{"error":"rate_limit_exceeded","message":"Rate limit exceeded. Try again in 10 seconds."}"#
         );
         assert_eq!(header_u64(&r, "x-ratelimit-burst-remaining"), 0);
         // The refused request was not charged to the hourly quota.
@@ -1324,7 +1324,7 @@ fn tier_limits_and_headers() {
             hourly_left,
             "{tier:?}"
         );
-        w.env.clock.advance_ms(10_499);
+        w.env.clock.advance_ms(9_999);
         assert_eq!(bearer(w.store(), &token).status, 429, "{tier:?}");
         w.env.clock.advance_ms(1);
         assert_eq!(bearer(w.store(), &token).status, 200, "{tier:?}");
@@ -1433,7 +1433,7 @@ fn tiers_apply_to_client_credentials_too_and_are_set_through_the_manage_api() {
             r#"{"error":"Too Many Requests","message":"Rate limit exceeded"}"#
         )
     );
-    assert_eq!(r.header("retry-after"), Some("11"));
+    assert_eq!(r.header("retry-after"), Some("10"));
     // null removes the tier.
     let r = call(
         "PATCH",

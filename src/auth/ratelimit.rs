@@ -197,7 +197,10 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let used = window.total();
         // The quota is full again once the newest non-empty counter leaves the range, or once
         // the key has been idle for a whole window, whichever comes first.
-        let idle_reset_ms = window.last_admitted_ms.saturating_add(window_ms) - now_ms;
+        let idle_reset_ms = window
+            .last_admitted_ms
+            .saturating_add(window_ms)
+            .saturating_sub(now_ms);
         let newest_used = window
             .oldest_first()
             .filter(|&(_, c)| c > 0)
