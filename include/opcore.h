@@ -31,6 +31,27 @@
 #define OPC_MESSAGE_SIZE 128
 
 /**
+ * Size in bytes of `opc_token_info.error`, including the terminating NUL.
+ */
+#define OPC_TOKEN_ERROR_SIZE 32
+
+/**
+ * Size in bytes of `opc_token_info.scope`, including the terminating NUL.
+ */
+#define OPC_SCOPE_SIZE 64
+
+/**
+ * Size in bytes of `opc_token_info.subject`, including the terminating NUL: a subject is at
+ * most 255 characters, so it always fits.
+ */
+#define OPC_SUBJECT_SIZE 1024
+
+/**
+ * Size in bytes of the id and message buffers of `opc_token_info`, including the NUL.
+ */
+#define OPC_TOKEN_TEXT_SIZE 128
+
+/**
  * An API client's access level.
  */
 enum opc_client_type
@@ -245,6 +266,63 @@ typedef struct {
     uint64_t retry_after_seconds;
 } opc_principal;
 
+/**
+ * The outcome of `opc_token_verify`: what an access token proves, or why it proves nothing,
+ * with the exact error body a host answers with
+ * (`{"error": error, "message": message}`, status `http_status`).
+ *
+ * Strings are NUL-terminated UTF-8 in fixed buffers inside the struct (nothing to free). A
+ * field that does not apply is "" (or 0).
+ */
+typedef struct {
+    /**
+     * true: an access token opcore issued, neither revoked nor expired, whose client still
+     * exists.
+     */
+    bool active;
+    /**
+     * 200 when active; 401 otherwise.
+     */
+    uint16_t http_status;
+    /**
+     * When not active: "missing_api_key" (no token), "invalid_api_key" (not a token opcore
+     * issued, unknown, revoked, or its client is gone) or "token_expired".
+     */
+    char error[OPC_TOKEN_ERROR_SIZE];
+    /**
+     * When not active: "No API key provided in the Authorization header.", "The API key
+     * provided is invalid." or "The access token has expired.".
+     */
+    char message[OPC_TOKEN_TEXT_SIZE];
+    /**
+     * The client the token was issued to (`OPC_CLIENT_NONE` when not active).
+     */
+    opc_client_type client_type;
+    char client_id[OPC_TOKEN_TEXT_SIZE];
+    char organization_id[OPC_TOKEN_TEXT_SIZE];
+    /**
+     * The client's own project; "" for an organization-level client.
+     */
+    char client_project_id[OPC_TOKEN_TEXT_SIZE];
+    /**
+     * The API families the token may be used for, space-separated in the order
+     * `track export insights manage`.
+     */
+    char scope[OPC_SCOPE_SIZE];
+    /**
+     * The user an authorization-code token acts for; "" for client credentials.
+     */
+    char subject[OPC_SUBJECT_SIZE];
+    /**
+     * When the token was issued, Unix time in seconds.
+     */
+    int64_t issued_at;
+    /**
+     * When the token expires, Unix time in seconds.
+     */
+    int64_t expires_at;
+} opc_token_info;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -258,7 +336,9 @@ extern "C" {
  *   (`{"m_cost","t_cost","p_cost"}`), `deletion_grace_seconds`, `synchronous` (`"full"` or
  *   `"normal"`), `rate_limits` (`{"track"|"export"|"insights"|"manage":
  *   {"limit","window_seconds"}}`), `cross_process_staleness_ms`, `credential_cache_capacity`,
- *   `busy_timeout_ms`. Unknown keys are an error (`OPC_INVALID_OPTIONS`).
+ *   `busy_timeout_ms`, `access_token_ttl_seconds` (default 3600), `refresh_token_ttl_seconds`
+ *   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600). Unknown
+ *   keys are an error (`OPC_INVALID_OPTIONS`).
  * - `out_store`: receives the handle on success (untouched otherwise). Required.
  *
  * Returns `OPC_OPEN_FAILED` (message naming the problem, file untouched) for a file that is
@@ -529,6 +609,72 @@ opc_status opc_authenticate(opc_store *store,
                             const char *project_id,
                             const char *source,
                             opc_principal *out_principal);
+
+/**
+ * Issues an authorization code once the host's user has authenticated and consented, and
+ * gives the URL to redirect the user agent to (OAuth 2.0 authorization-code grant with PKCE).
+ *
+ * - `client_id`: the third-party app (an opcore client). Required.
+ * - `redirect_uri`: must be exactly one of the client's registered `redirectUris`. Required.
+ * - `scope`: space-separated API families (`track export insights manage`); NULL or "" for
+ *   every family the client's type allows.
+ * - `code_challenge`: the app's PKCE challenge, 43 base64url characters. Required.
+ * - `code_challenge_method`: must be "S256". Required.
+ * - `state`: returned unchanged in the redirect; NULL for none.
+ * - `subject`: the user who consented, 1 to 255 characters. Required.
+ * - `out_redirect_url`: receives the URL on `OPC_OK` (untouched otherwise). Required.
+ *
+ * `OPC_OK` whenever the user agent is to be redirected: the URL carries `code` (valid for at
+ * most 10 minutes, single-use) and `state`; or, when the app's request was wrong in a way the
+ * app must learn (method not S256, malformed challenge, scope beyond the client's type),
+ * `error`, `error_description` and `state` (RFC 6749 §4.1.2.1).
+ *
+ * Any other status means **do not redirect**; show the user an error page:
+ * `OPC_NOT_FOUND` for an unknown client; `OPC_INVALID_INPUT` for a `redirect_uri` that is not
+ * registered for the client (a mismatch is never redirected to) or an invalid `subject`;
+ * `OPC_NULL_ARGUMENT`, `OPC_INVALID_UTF8`, `OPC_STORAGE`, `OPC_BUSY` as usual.
+ *
+ * Ownership: the caller frees `*out_redirect_url` with `opc_string_free`.
+ *
+ * Thread-safety: any thread, concurrently with any other call on the same store.
+ *
+ * # Safety
+ * `store` is NULL or open; strings are NULL or NUL-terminated; `out_redirect_url` is NULL or
+ * writable.
+ */
+opc_status opc_authorize(opc_store *store,
+                         const char *client_id,
+                         const char *redirect_uri,
+                         const char *scope,
+                         const char *code_challenge,
+                         const char *code_challenge_method,
+                         const char *state,
+                         const char *subject,
+                         char **out_redirect_url);
+
+/**
+ * Checks an access token presented as `Authorization: Bearer <token>`: one SHA-256 and one
+ * lookup, never argon2. Nothing is counted against any rate limit.
+ *
+ * - `token`: the header's value after `Bearer` (surrounding whitespace is ignored); NULL or ""
+ *   when the header carried no token.
+ * - `out_info`: caller-provided struct, written in full on `OPC_OK`, untouched otherwise.
+ *   Required.
+ *
+ * Returns `OPC_OK` whenever a decision was made — active or not: check `out_info->active`,
+ * and when not active answer with `http_status` and `{"error": error, "message": message}`.
+ * A non-OK status means no decision could be made: a NULL `store` or `out_info`, a token that
+ * is not UTF-8, or a storage failure (`OPC_STORAGE`, `OPC_BUSY`: answer 500).
+ *
+ * Ownership: nothing is allocated; the token is only read during the call.
+ *
+ * Thread-safety: any thread, concurrently with any other call on the same store.
+ *
+ * # Safety
+ * `store` is NULL or open; `token` is NULL or NUL-terminated; `out_info` is NULL or points to
+ * writable memory for one `opc_token_info`.
+ */
+opc_status opc_token_verify(opc_store *store, const char *token, opc_token_info *out_info);
 
 /**
  * Creates a project in the organization, with its default `write` client (`First client`),

@@ -1300,6 +1300,320 @@ fn authenticate_refuses_bad_arguments_without_writing_the_principal() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// opc_authorize, opc_token_verify
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const REDIRECT: &str = "https://app.example.com/cb";
+
+/// `opc_authorize` with every argument given as text (None: NULL).
+fn authorize(f: &Fixture, args: [Option<&str>; 7]) -> Result<String, (opc_status, String)> {
+    let owned: Vec<Option<CString>> = args.iter().map(|a| a.map(c)).collect();
+    let p = |i: usize| owned[i].as_ref().map_or(ptr::null(), |s| s.as_ptr());
+    let mut out = sentinel();
+    let status =
+        unsafe { opc_authorize(f.store, p(0), p(1), p(2), p(3), p(4), p(5), p(6), &mut out) };
+    if status == opc_status::OPC_OK {
+        Ok(take(out))
+    } else {
+        assert_eq!(out, sentinel(), "out_redirect_url written on failure");
+        Err((status, last_error()))
+    }
+}
+
+fn verify(f: &Fixture, token: Option<&str>) -> opc_token_info {
+    let token = token.map(c);
+    let mut out = opc_token_info::EMPTY;
+    let status = unsafe {
+        opc_token_verify(
+            f.store,
+            token.as_ref().map_or(ptr::null(), |t| t.as_ptr()),
+            &mut out,
+        )
+    };
+    assert_eq!(status, opc_status::OPC_OK, "{}", last_error());
+    out
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+#[test]
+fn authorize_and_token_verify_through_c() {
+    let f = Fixture::new();
+    let (org, root_id, root_secret) = f.organization("Acme");
+    let app = f
+        .create(
+            "client",
+            &org,
+            &format!(r#"{{"name":"App","type":"root","redirectUris":["{REDIRECT}"]}}"#),
+        )
+        .unwrap();
+    assert_eq!(app["redirectUris"], serde_json::json!([REDIRECT]));
+    let app_id = app["id"].as_str().unwrap().to_owned();
+    let app_secret = app["secret"].as_str().unwrap().to_owned();
+    let args = |redirect: &str, method: &str, subject: &str| {
+        [
+            Some(app_id.clone()),
+            Some(redirect.to_owned()),
+            Some("manage track".to_owned()),
+            Some(CHALLENGE.to_owned()),
+            Some(method.to_owned()),
+            Some("st 1".to_owned()),
+            Some(subject.to_owned()),
+        ]
+    };
+    let call = |a: &[Option<String>; 7]| {
+        let a: [Option<&str>; 7] = std::array::from_fn(|i| a[i].as_deref());
+        authorize(&f, a)
+    };
+
+    let url = call(&args(REDIRECT, "S256", "user-42")).unwrap();
+    let (base, query) = url.split_once('?').unwrap();
+    assert_eq!(base, REDIRECT);
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(params[0].0, "code");
+    assert_eq!(params[1], ("state".into(), "st 1".into()));
+    let r = f.handle(
+        "POST",
+        "/oauth/token",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &params[0].1),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", &app_id),
+            ("client_secret", &app_secret),
+        ]),
+    );
+    assert_eq!(r.status(), 200, "{}", r.body());
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    let access = r.json()["access_token"].as_str().unwrap().to_owned();
+
+    let info = verify(&f, Some(&format!(" {access} ")));
+    assert!(info.active);
+    assert_eq!(info.http_status, 200);
+    assert_eq!(text(&info.error), "");
+    assert_eq!(info.client_type, opc_client_type::OPC_CLIENT_ROOT);
+    assert_eq!(text(&info.client_id), app_id);
+    assert_eq!(text(&info.organization_id), org);
+    assert_eq!(text(&info.client_project_id), "");
+    assert_eq!(text(&info.scope), "track manage");
+    assert_eq!(text(&info.subject), "user-42");
+    assert_eq!(info.expires_at - info.issued_at, 3600);
+    let r = f.handle(
+        "GET",
+        "/manage/projects",
+        &[("authorization", &format!("Bearer {access}"))],
+        "",
+    );
+    assert_eq!(r.status(), 200, "{}", r.body());
+
+    // Inactive tokens: the seed's error codes and messages.
+    let cc = f.handle(
+        "POST",
+        "/oauth/token",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &root_id),
+            ("client_secret", &root_secret),
+        ]),
+    );
+    let revoked = cc.json()["access_token"].as_str().unwrap().to_owned();
+    let r = f.handle(
+        "POST",
+        "/oauth/revoke",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &form(&[
+            ("token", &revoked),
+            ("client_id", &root_id),
+            ("client_secret", &root_secret),
+        ]),
+    );
+    assert_eq!(r.status(), 200);
+    let cases = [
+        (
+            None,
+            "missing_api_key",
+            "No API key provided in the Authorization header.",
+        ),
+        (
+            Some(""),
+            "missing_api_key",
+            "No API key provided in the Authorization header.",
+        ),
+        (
+            Some("opat_nope"),
+            "invalid_api_key",
+            "The API key provided is invalid.",
+        ),
+        (
+            Some(revoked.as_str()),
+            "invalid_api_key",
+            "The API key provided is invalid.",
+        ),
+        (
+            Some(root_secret.as_str()),
+            "invalid_api_key",
+            "The API key provided is invalid.",
+        ),
+    ];
+    for (token, error, message) in cases {
+        let info = verify(&f, token);
+        assert!(!info.active, "{token:?}");
+        assert_eq!(info.http_status, 401);
+        assert_eq!(
+            (text(&info.error), text(&info.message)),
+            (error.into(), message.into())
+        );
+        assert_eq!(info.client_type, opc_client_type::OPC_CLIENT_NONE);
+        assert_eq!(text(&info.client_id), "");
+    }
+
+    // The app learns of its own mistakes by redirect; a mismatch is never redirected to.
+    assert_eq!(
+        call(&args(REDIRECT, "plain", "user-42")).unwrap(),
+        format!(
+            "{REDIRECT}?error=invalid_request&error_description=code_challenge_method+must+be+S256\
+             &state=st+1"
+        )
+    );
+    let refusals = [
+        (
+            args(&format!("{REDIRECT}/"), "S256", "user-42"),
+            opc_status::OPC_INVALID_INPUT,
+            "redirect_uri is not registered for this client",
+        ),
+        (
+            args(REDIRECT, "S256", " "),
+            opc_status::OPC_INVALID_INPUT,
+            "subject must be 1 to 255 characters",
+        ),
+    ];
+    for (a, status, message) in refusals {
+        assert_eq!(call(&a).unwrap_err(), (status, message.to_owned()));
+    }
+    let mut unknown = args(REDIRECT, "S256", "user-42");
+    unknown[0] = Some("00000000-0000-4000-8000-000000000000".into());
+    assert_eq!(call(&unknown).unwrap_err().0, opc_status::OPC_NOT_FOUND);
+
+    // NULL for each required argument, invalid UTF-8 for each argument.
+    let names = [
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "code_challenge",
+        "code_challenge_method",
+        "state",
+        "subject",
+    ];
+    let good: Vec<CString> = args(REDIRECT, "S256", "user-42")
+        .iter()
+        .map(|a| c(a.as_deref().unwrap()))
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        let optional = *name == "scope" || *name == "state";
+        for (value, status, message) in [
+            (
+                ptr::null(),
+                opc_status::OPC_NULL_ARGUMENT,
+                format!("{name} is NULL"),
+            ),
+            (
+                bad_utf8(),
+                opc_status::OPC_INVALID_UTF8,
+                format!("{name} is not valid UTF-8"),
+            ),
+        ] {
+            if optional && value.is_null() {
+                continue;
+            }
+            let mut p: Vec<*const c_char> = good.iter().map(|s| s.as_ptr()).collect();
+            p[i] = value;
+            let mut out = sentinel();
+            let got = unsafe {
+                opc_authorize(f.store, p[0], p[1], p[2], p[3], p[4], p[5], p[6], &mut out)
+            };
+            assert_eq!((got, last_error()), (status, message));
+            assert_eq!(out, sentinel());
+        }
+    }
+    let p: Vec<*const c_char> = good.iter().map(|s| s.as_ptr()).collect();
+    let got = unsafe {
+        opc_authorize(
+            ptr::null_mut(),
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            p[5],
+            p[6],
+            &mut sentinel(),
+        )
+    };
+    assert_eq!(
+        (got, last_error()),
+        (opc_status::OPC_NULL_ARGUMENT, "store is NULL".into())
+    );
+    let got = unsafe {
+        opc_authorize(
+            f.store,
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            p[5],
+            p[6],
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(
+        (got, last_error()),
+        (
+            opc_status::OPC_NULL_ARGUMENT,
+            "out_redirect_url is NULL".into()
+        )
+    );
+
+    let token = c(&access);
+    let mut out = opc_token_info::EMPTY;
+    out.http_status = 777;
+    for (store, token, status, message) in [
+        (
+            ptr::null_mut(),
+            token.as_ptr(),
+            opc_status::OPC_NULL_ARGUMENT,
+            "store is NULL",
+        ),
+        (
+            f.store,
+            bad_utf8(),
+            opc_status::OPC_INVALID_UTF8,
+            "token is not valid UTF-8",
+        ),
+    ] {
+        let got = unsafe { opc_token_verify(store, token, &mut out) };
+        assert_eq!((got, last_error()), (status, message.to_owned()));
+        assert_eq!(out.http_status, 777, "written on failure");
+    }
+    let got = unsafe { opc_token_verify(f.store, token.as_ptr(), ptr::null_mut()) };
+    assert_eq!(
+        (got, last_error()),
+        (opc_status::OPC_NULL_ARGUMENT, "out_info is NULL".into())
+    );
+    assert!(!last_error().contains(&access[5..]));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Resources
 
 type JsonCall = unsafe extern "C" fn(

@@ -26,6 +26,8 @@ mod handle;
 
 mod auth;
 
+mod oauth;
+
 mod resources;
 
 mod strings;
@@ -46,6 +48,10 @@ pub use handle::{
     opc_response_status,
 };
 pub use last_error::opc_last_error_message;
+pub use oauth::{
+    opc_authorize, opc_token_info, opc_token_verify, OPC_SCOPE_SIZE, OPC_SUBJECT_SIZE,
+    OPC_TOKEN_ERROR_SIZE, OPC_TOKEN_TEXT_SIZE,
+};
 pub use resources::{
     opc_client_create, opc_client_delete, opc_client_get, opc_client_list, opc_client_update,
     opc_project_create, opc_project_delete, opc_project_get, opc_project_list, opc_project_update,

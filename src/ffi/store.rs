@@ -34,7 +34,9 @@ pub(crate) unsafe fn store_ref<'a>(p: *const opc_store) -> FfiResult<&'a Store> 
 ///   (`{"m_cost","t_cost","p_cost"}`), `deletion_grace_seconds`, `synchronous` (`"full"` or
 ///   `"normal"`), `rate_limits` (`{"track"|"export"|"insights"|"manage":
 ///   {"limit","window_seconds"}}`), `cross_process_staleness_ms`, `credential_cache_capacity`,
-///   `busy_timeout_ms`. Unknown keys are an error (`OPC_INVALID_OPTIONS`).
+///   `busy_timeout_ms`, `access_token_ttl_seconds` (default 3600), `refresh_token_ttl_seconds`
+///   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600). Unknown
+///   keys are an error (`OPC_INVALID_OPTIONS`).
 /// - `out_store`: receives the handle on success (untouched otherwise). Required.
 ///
 /// Returns `OPC_OPEN_FAILED` (message naming the problem, file untouched) for a file that is

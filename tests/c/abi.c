@@ -428,6 +428,216 @@ static void test_authenticate(opc_store *store) {
     CHECK(p.http_status == 0x7f7f);
 }
 
+/* OAuth: opc_authorize, the token endpoint through opc_handle, opc_token_verify. */
+#define VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+#define REDIRECT "https://app.example.com/cb"
+
+static opc_response *post_form(opc_store *store, const char *target, const char *body) {
+    const char *names[] = {"content-type"};
+    const char *values[] = {"application/x-www-form-urlencoded"};
+    opc_response *response = NULL;
+    CHECK_STATUS(opc_handle(store, "POST", target, names, values, 1, (const uint8_t *)body,
+                            strlen(body), &response),
+                 OPC_OK);
+    return response;
+}
+
+static void test_oauth(opc_store *store) {
+    const char *app_json = "{\"name\":\"App\",\"type\":\"root\",\"redirectUris\":[\"" REDIRECT "\"]}";
+    char app_id[64];
+    char app_secret[64];
+    char code[128];
+    char access[128];
+    char body[1024];
+    char bearer[160];
+    char *json = NULL;
+    char *url = UNTOUCHED;
+    const char *start;
+    opc_response *response;
+    opc_token_info info;
+    const char *auth_name[] = {"authorization"};
+    const char *auth_value[] = {bearer};
+
+    CHECK_STATUS(opc_client_create(store, org_id, app_json, &json), OPC_OK);
+    CHECK_CONTAINS(json, "\"redirectUris\":[\"" REDIRECT "\"]");
+    CHECK_CONTAINS(json, "\"tier\":null");
+    CHECK(json_field(json, NULL, "id", app_id, sizeof app_id));
+    CHECK(json_field(json, NULL, "secret", app_secret, sizeof app_secret));
+    opc_string_free(json);
+
+    /* A code, exchanged at the token endpoint for tokens. */
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "S256", "xyz", "user-42",
+                               &url),
+                 OPC_OK);
+    CHECK_CONTAINS(url, REDIRECT "?code=opac_");
+    CHECK_CONTAINS(url, "&state=xyz");
+    start = strstr(url, "code=");
+    CHECK(start != NULL && strlen(start) > 5 + 77);
+    if (start == NULL) return;
+    memcpy(code, start + 5, 77);
+    code[77] = '\0';
+    opc_string_free(url);
+    snprintf(body, sizeof body,
+             "grant_type=authorization_code&code=%s&redirect_uri=https%%3A%%2F%%2Fapp.example.com"
+             "%%2Fcb&code_verifier=" VERIFIER "&client_id=%s&client_secret=%s",
+             code, app_id, app_secret);
+    response = post_form(store, "/oauth/token", body);
+    CHECK(opc_response_status(response) == 200);
+    CHECK_STR(opc_response_header(response, "cache-control"), "no-store");
+    CHECK_CONTAINS(opc_response_body(response), "\"token_type\":\"Bearer\"");
+    CHECK_CONTAINS(opc_response_body(response), "\"refresh_token\":\"oprt_");
+    CHECK(json_field(opc_response_body(response), NULL, "access_token", access, sizeof access));
+    opc_response_free(response);
+    /* The code is single-use. */
+    response = post_form(store, "/oauth/token", body);
+    CHECK(opc_response_status(response) == 400);
+    CHECK_CONTAINS(opc_response_body(response), "\"error\":\"invalid_grant\"");
+    opc_response_free(response);
+    /* ...and replaying it revoked the tokens issued from it. */
+    memset(&info, 0x7f, sizeof info);
+    CHECK_STATUS(opc_token_verify(store, access, &info), OPC_OK);
+    CHECK(!info.active && info.http_status == 401);
+    CHECK_STR(info.error, "invalid_api_key");
+    CHECK_STR(info.message, "The API key provided is invalid.");
+    CHECK(info.client_type == OPC_CLIENT_NONE);
+    CHECK_STR(info.client_id, "");
+
+    /* A fresh grant: the token verifies, with what it proves, and works on the Manage API. */
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, "manage", CHALLENGE, "S256", NULL,
+                               "user-42", &url),
+                 OPC_OK);
+    start = strstr(url, "code=");
+    CHECK(start != NULL && strlen(start) == 5 + 77);
+    if (start == NULL) return;
+    memcpy(code, start + 5, 77);
+    code[77] = '\0';
+    opc_string_free(url);
+    snprintf(body, sizeof body,
+             "grant_type=authorization_code&code=%s&redirect_uri=https%%3A%%2F%%2Fapp.example.com"
+             "%%2Fcb&code_verifier=" VERIFIER "&client_id=%s&client_secret=%s",
+             code, app_id, app_secret);
+    response = post_form(store, "/oauth/token", body);
+    CHECK(opc_response_status(response) == 200);
+    CHECK(json_field(opc_response_body(response), NULL, "access_token", access, sizeof access));
+    opc_response_free(response);
+    memset(&info, 0, sizeof info);
+    CHECK_STATUS(opc_token_verify(store, access, &info), OPC_OK);
+    CHECK(info.active && info.http_status == 200);
+    CHECK_STR(info.error, "");
+    CHECK_STR(info.message, "");
+    CHECK(info.client_type == OPC_CLIENT_ROOT);
+    CHECK_STR(info.client_id, app_id);
+    CHECK_STR(info.organization_id, org_id);
+    CHECK_STR(info.client_project_id, "");
+    CHECK_STR(info.scope, "manage");
+    CHECK_STR(info.subject, "user-42");
+    CHECK(info.expires_at - info.issued_at == 3600);
+    snprintf(bearer, sizeof bearer, "Bearer %s", access);
+    response = NULL;
+    CHECK_STATUS(opc_handle(store, "GET", "/manage/projects", auth_name, auth_value, 1, NULL, 0,
+                            &response),
+                 OPC_OK);
+    CHECK(opc_response_status(response) == 200);
+    opc_response_free(response);
+    /* Revoked: invalid from then on. */
+    snprintf(body, sizeof body, "token=%s&client_id=%s&client_secret=%s", access, app_id,
+             app_secret);
+    response = post_form(store, "/oauth/revoke", body);
+    CHECK(opc_response_status(response) == 200);
+    opc_response_free(response);
+    CHECK_STATUS(opc_token_verify(store, access, &info), OPC_OK);
+    CHECK(!info.active);
+    CHECK_STR(info.error, "invalid_api_key");
+    CHECK_STATUS(opc_token_verify(store, NULL, &info), OPC_OK);
+    CHECK(!info.active && info.http_status == 401);
+    CHECK_STR(info.error, "missing_api_key");
+    CHECK_STR(info.message, "No API key provided in the Authorization header.");
+    CHECK_STATUS(opc_token_verify(store, "opat_nope", &info), OPC_OK);
+    CHECK_STR(info.error, "invalid_api_key");
+    CHECK_STATUS(opc_token_verify(store, root_secret, &info), OPC_OK);
+    CHECK_STR(info.error, "invalid_api_key");
+
+    /* The app's own mistakes come back to it by redirect... */
+    url = UNTOUCHED;
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "plain", "xyz", "user-42",
+                               &url),
+                 OPC_OK);
+    CHECK_STR(url, REDIRECT "?error=invalid_request&error_description=code_challenge_method+must"
+                   "+be+S256&state=xyz");
+    opc_string_free(url);
+    /* ...but an unregistered redirect URI or an unknown client is never redirected to. */
+    url = UNTOUCHED;
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT "/", NULL, CHALLENGE, "S256", "xyz",
+                               "user-42", &url),
+                 OPC_INVALID_INPUT);
+    CHECK_STR(opc_last_error_message(), "redirect_uri is not registered for this client");
+    CHECK_STATUS(opc_authorize(store, root_id, REDIRECT, NULL, CHALLENGE, "S256", "xyz", "user-42",
+                               &url),
+                 OPC_INVALID_INPUT);
+    CHECK_STATUS(opc_authorize(store, "00000000-0000-4000-8000-000000000000", REDIRECT, NULL,
+                               CHALLENGE, "S256", NULL, "user-42", &url),
+                 OPC_NOT_FOUND);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "S256", NULL, "", &url),
+                 OPC_INVALID_INPUT);
+    CHECK_STR(opc_last_error_message(), "subject must be 1 to 255 characters");
+
+    /* Every pointer argument: NULL (where required) and invalid UTF-8. */
+    CHECK_STATUS(opc_authorize(NULL, app_id, REDIRECT, NULL, CHALLENGE, "S256", NULL, "u", &url),
+                 OPC_NULL_ARGUMENT);
+    CHECK_STATUS(opc_authorize(store, NULL, REDIRECT, NULL, CHALLENGE, "S256", NULL, "u", &url),
+                 OPC_NULL_ARGUMENT);
+    CHECK_STR(opc_last_error_message(), "client_id is NULL");
+    CHECK_STATUS(opc_authorize(store, app_id, NULL, NULL, CHALLENGE, "S256", NULL, "u", &url),
+                 OPC_NULL_ARGUMENT);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, NULL, "S256", NULL, "u", &url),
+                 OPC_NULL_ARGUMENT);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, NULL, NULL, "u", &url),
+                 OPC_NULL_ARGUMENT);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "S256", NULL, NULL, &url),
+                 OPC_NULL_ARGUMENT);
+    CHECK_STR(opc_last_error_message(), "subject is NULL");
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "S256", NULL, "u", NULL),
+                 OPC_NULL_ARGUMENT);
+    CHECK_STR(opc_last_error_message(), "out_redirect_url is NULL");
+    CHECK_STATUS(opc_authorize(store, BAD_UTF8, REDIRECT, NULL, CHALLENGE, "S256", NULL, "u", &url),
+                 OPC_INVALID_UTF8);
+    CHECK_STATUS(opc_authorize(store, app_id, BAD_UTF8, NULL, CHALLENGE, "S256", NULL, "u", &url),
+                 OPC_INVALID_UTF8);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, BAD_UTF8, CHALLENGE, "S256", NULL, "u",
+                               &url),
+                 OPC_INVALID_UTF8);
+    CHECK_STR(opc_last_error_message(), "scope is not valid UTF-8");
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, BAD_UTF8, "S256", NULL, "u", &url),
+                 OPC_INVALID_UTF8);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, BAD_UTF8, NULL, "u", &url),
+                 OPC_INVALID_UTF8);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "S256", BAD_UTF8, "u",
+                               &url),
+                 OPC_INVALID_UTF8);
+    CHECK_STR(opc_last_error_message(), "state is not valid UTF-8");
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "S256", NULL, BAD_UTF8,
+                               &url),
+                 OPC_INVALID_UTF8);
+    CHECK(url == UNTOUCHED);
+
+    memset(&info, 0x7f, sizeof info);
+    CHECK_STATUS(opc_token_verify(NULL, access, &info), OPC_NULL_ARGUMENT);
+    CHECK_STATUS(opc_token_verify(store, BAD_UTF8, &info), OPC_INVALID_UTF8);
+    CHECK_STR(opc_last_error_message(), "token is not valid UTF-8");
+    CHECK_STATUS(opc_token_verify(store, access, NULL), OPC_NULL_ARGUMENT);
+    CHECK_STR(opc_last_error_message(), "out_info is NULL");
+    CHECK(info.http_status == 0x7f7f);
+    /* Neither the secret nor a token shows up in an error message. */
+    CHECK(strstr(opc_last_error_message(), app_secret + 4) == NULL);
+    CHECK(strstr(opc_last_error_message(), access + 5) == NULL);
+
+    /* The app goes away (it would otherwise count as a root client of the organization). */
+    CHECK_STATUS(opc_client_delete(store, org_id, app_id), OPC_OK);
+    CHECK_STATUS(opc_authorize(store, app_id, REDIRECT, NULL, CHALLENGE, "S256", NULL, "u", &url),
+                 OPC_NOT_FOUND);
+}
+
 static void test_projects(opc_store *store) {
     char *json = UNTOUCHED;
     int64_t count = -1;
@@ -670,6 +880,7 @@ int main(int argc, char **argv) {
     test_organizations(store);
     test_handle(store);
     test_authenticate(store);
+    test_oauth(store);
     test_projects(store);
     test_clients(store);
     test_references(store);
