@@ -122,7 +122,9 @@ fn init_prints_the_bootstrap_json() {
             "name",
             "organizationId",
             "projectId",
+            "redirectUris",
             "secret",
+            "tier",
             "type",
             "updatedAt"
         ]
@@ -184,8 +186,9 @@ fn bad_options_are_named_and_nothing_is_created() {
             r#"{"argon":{}}"#,
             "opcore: invalid options: unknown field `argon`, expected one of `argon2`, \
              `deletion_grace_seconds`, `synchronous`, `rate_limits`, \
-             `cross_process_staleness_ms`, `credential_cache_capacity`, `busy_timeout_ms` \
-             at line 1 column 8\n",
+             `cross_process_staleness_ms`, `credential_cache_capacity`, `busy_timeout_ms`, \
+             `access_token_ttl_seconds`, `refresh_token_ttl_seconds`, \
+             `authorization_code_ttl_seconds` at line 1 column 8\n",
         ),
         (
             r#"{"synchronous":"off"}"#,

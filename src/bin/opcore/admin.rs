@@ -228,6 +228,7 @@ pub fn clients(store: &Store, org: &str, cmd: ClientCommand) -> Result<(), CliEr
                 project_id: project,
                 client_type,
                 ignore_cors_and_secret,
+                ..NewClient::default()
             };
             print_json(&store.create_client(org, &input)?)
         }
