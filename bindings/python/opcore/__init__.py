@@ -22,6 +22,7 @@ from ._store import (
     RateLimit,
     Response,
     Store,
+    TokenInfo,
     version,
 )
 from .errors import (
@@ -44,6 +45,7 @@ __all__ = [
     "AdminCollection",
     "Response",
     "Principal",
+    "TokenInfo",
     "RateLimit",
     "Family",
     "version",

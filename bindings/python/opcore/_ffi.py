@@ -32,6 +32,11 @@ HEADER_VERSION = "0.1.0"
 #: ``OPC_ID_SIZE`` and ``OPC_MESSAGE_SIZE``.
 ID_SIZE = 128
 MESSAGE_SIZE = 128
+#: ``OPC_TOKEN_ERROR_SIZE``, ``OPC_SCOPE_SIZE``, ``OPC_SUBJECT_SIZE``, ``OPC_TOKEN_TEXT_SIZE``.
+TOKEN_ERROR_SIZE = 32
+SCOPE_SIZE = 64
+SUBJECT_SIZE = 1024
+TOKEN_TEXT_SIZE = 128
 
 #: ``opc_status`` values by name.
 STATUS: Dict[str, int] = {
@@ -89,6 +94,25 @@ class opc_principal(Structure):
     ]
 
 
+class opc_token_info(Structure):
+    """``opc_token_info``: the outcome of ``opc_token_verify``, filled in by the library."""
+
+    _fields_ = [
+        ("active", c_bool),
+        ("http_status", c_uint16),
+        ("error", c_char * TOKEN_ERROR_SIZE),
+        ("message", c_char * TOKEN_TEXT_SIZE),
+        ("client_type", c_uint32),
+        ("client_id", c_char * TOKEN_TEXT_SIZE),
+        ("organization_id", c_char * TOKEN_TEXT_SIZE),
+        ("client_project_id", c_char * TOKEN_TEXT_SIZE),
+        ("scope", c_char * SCOPE_SIZE),
+        ("subject", c_char * SUBJECT_SIZE),
+        ("issued_at", c_int64),
+        ("expires_at", c_int64),
+    ]
+
+
 # C types as ctypes. Strings the library allocates (``char **`` out-parameters, freed with
 # opc_string_free) travel as ``void *`` so the exact pointer can be handed back; strings the
 # library owns (static or owned by a response) are ``c_char_p``. Opaque handles are ``void *``.
@@ -136,6 +160,11 @@ SIGNATURES: Dict[str, Tuple[Optional[type], List[type]]] = {
         _status,
         [_handle, c_uint32, _str, _str, _str, _str, _str, POINTER(opc_principal)],
     ),
+    "opc_authorize": (
+        _status,
+        [_handle, _str, _str, _str, _str, _str, _str, _str, _out_owned_str],
+    ),
+    "opc_token_verify": (_status, [_handle, _str, POINTER(opc_token_info)]),
     "opc_project_create": (_status, [_handle, _str, _str, _out_owned_str]),
     "opc_project_get": (_status, [_handle, _str, _str, _out_owned_str]),
     "opc_project_list": (_status, [_handle, _str, _out_owned_str]),

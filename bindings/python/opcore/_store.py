@@ -37,6 +37,7 @@ __all__ = [
     "AdminCollection",
     "Response",
     "Principal",
+    "TokenInfo",
     "RateLimit",
     "Family",
     "version",
@@ -150,6 +151,33 @@ class Principal:
     def headers(self) -> Dict[str, str]:
         """The ``x-ratelimit-*`` headers the host's response must carry."""
         return _rate_headers(self.rate_limit, None)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What an active access token proves: the outcome of :meth:`Store.verify_token`.
+
+    Attributes:
+        client_id: the client the token was issued to.
+        client_type: ``"read"``, ``"write"`` or ``"root"``.
+        organization_id: the client's organization.
+        client_project_id: the client's own project, ``None`` for an organization-level client.
+        scope: the API families the token may be used for, space-separated
+            (``"track export insights manage"`` or part of it).
+        subject: the user an authorization-code token acts for; ``None`` for client
+            credentials.
+        issued_at: Unix time in seconds.
+        expires_at: Unix time in seconds.
+    """
+
+    client_id: str
+    client_type: str
+    organization_id: str
+    client_project_id: Optional[str]
+    scope: str
+    subject: Optional[str]
+    issued_at: int
+    expires_at: int
 
 
 def _rate_headers(rate: Optional[RateLimit], retry_after: Optional[int]) -> Dict[str, str]:
@@ -437,6 +465,87 @@ class Store:
             project_id=_text(out.project_id) or None,
             rate_limit=rate,
             status=out.http_status,
+        )
+
+
+    # -- OAuth 2.0 ---------------------------------------------------------------------------
+
+    def authorize(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        code_challenge: str,
+        subject: str,
+        *,
+        scope: Optional[str] = None,
+        state: Optional[str] = None,
+        code_challenge_method: str = "S256",
+    ) -> str:
+        """Issues an authorization code once the host's user has consented, and returns the
+        URL to redirect the user agent to (``opc_authorize``).
+
+        The URL carries ``code`` (valid at most 10 minutes, single-use) and ``state``; or,
+        when the app's request was wrong in a way it must learn (method not ``S256``,
+        malformed challenge, scope beyond the client's type), ``error``,
+        ``error_description`` and ``state``. Redirect to it in both cases.
+
+        Args:
+            client_id: the third-party app (an opcore client).
+            redirect_uri: exactly one of the client's registered ``redirectUris``.
+            code_challenge: the app's PKCE S256 challenge (43 base64url characters).
+            subject: the user who consented (1 to 255 characters).
+            scope: space-separated API families; ``None`` for all the client's type allows.
+            state: returned unchanged in the redirect.
+            code_challenge_method: must be ``"S256"``.
+
+        Raises:
+            NotFound: unknown client — show an error, do not redirect.
+            ValidationError: ``redirect_uri`` not registered for the client, or an invalid
+                ``subject`` — show an error, do not redirect.
+        """
+        out = c_void_p()
+        args = (
+            _cstr(client_id, "client_id"),
+            _cstr(redirect_uri, "redirect_uri"),
+            _optional_cstr(scope, "scope"),
+            _cstr(code_challenge, "code_challenge"),
+            _cstr(code_challenge_method, "code_challenge_method"),
+            _optional_cstr(state, "state"),
+            _cstr(subject, "subject"),
+        )
+        with self._use() as handle:
+            _check(_ffi.lib().opc_authorize(handle, *args, byref(out)))
+            return _ffi.take_string(out)
+
+    def verify_token(self, token: Optional[str]) -> TokenInfo:
+        """Checks an access token presented as ``Authorization: Bearer <token>``, without
+        argon2 and without counting it against any rate limit (``opc_token_verify``).
+
+        Args:
+            token: the header's value after ``Bearer``; ``None`` or ``""`` when it carried
+                none.
+
+        Raises:
+            Unauthorized: with ``error`` ``"missing_api_key"``, ``"invalid_api_key"`` (not a
+                token opcore issued, unknown, revoked, or its client is gone) or
+                ``"token_expired"``, and the matching ``message``.
+        """
+        out = _ffi.opc_token_info()
+        with self._use() as handle:
+            _check(_ffi.lib().opc_token_verify(handle, _optional_cstr(token, "token"),
+                                               byref(out)))
+        if not out.active:
+            raise from_response(out.http_status,
+                                {"error": _text(out.error), "message": _text(out.message)}, {})
+        return TokenInfo(
+            client_id=_text(out.client_id),
+            client_type=_CLIENT_TYPES.get(out.client_type, str(out.client_type)),
+            organization_id=_text(out.organization_id),
+            client_project_id=_text(out.client_project_id) or None,
+            scope=_text(out.scope),
+            subject=_text(out.subject) or None,
+            issued_at=out.issued_at,
+            expires_at=out.expires_at,
         )
 
 

@@ -36,6 +36,8 @@ class OpcoreError(Exception):
             failed, else ``None``.
         headers: the response headers the outcome carries (lowercase names), e.g. the
             ``x-ratelimit-*`` headers and ``retry-after``; empty when there are none.
+        error: the response body's ``error`` (``"Unauthorized"``, or for bearer tokens
+            ``"invalid_api_key"``, ``"token_expired"``, …), or ``None``.
     """
 
     def __init__(
@@ -45,12 +47,14 @@ class OpcoreError(Exception):
         status: Optional[int] = None,
         code: Optional[str] = None,
         headers: Optional[Mapping[str, str]] = None,
+        error: Optional[str] = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.headers: Dict[str, str] = dict(headers or {})
+        self.error = error
 
     def __str__(self) -> str:
         prefix = f"{self.code}: " if self.code else (f"{self.status}: " if self.status else "")
@@ -158,18 +162,20 @@ def from_response(status: int, body: Any, headers: Mapping[str, str],
     message = body.get("message") if isinstance(body, dict) else None
     if not isinstance(message, str):
         message = f"HTTP {status}"
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, str) and error else None
     if status >= 500:
         text = f"{message}: {detail}" if detail else message
-        return StoreError(text, status=status, headers=headers)
+        return StoreError(text, status=status, headers=headers, error=error)
     cls = _BY_HTTP_STATUS.get(status, OpcoreError)
     if cls is ValidationError:
         details = body.get("details") if isinstance(body, dict) else None
-        return ValidationError(message, status=status, headers=headers,
+        return ValidationError(message, status=status, headers=headers, error=error,
                                details=details if isinstance(details, list) else [])
     if cls is RateLimited:
-        return RateLimited(message, status=status, headers=headers,
+        return RateLimited(message, status=status, headers=headers, error=error,
                            retry_after=_int_or_none(headers.get("retry-after")))
-    return cls(message, status=status, headers=headers)
+    return cls(message, status=status, headers=headers, error=error)
 
 
 def from_status(code: str, message: str) -> OpcoreError:

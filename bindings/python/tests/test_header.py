@@ -40,10 +40,12 @@ C_TO_CTYPES: Dict[str, Optional[type]] = {
     "const opc_response *": c_void_p,
     "opc_response * *": POINTER(c_void_p),
     "opc_principal *": POINTER(_ffi.opc_principal),
+    "opc_token_info *": POINTER(_ffi.opc_token_info),
 }
 
 FIELD_TYPES: Dict[str, type] = {
     "bool": c_bool,
+    "int64_t": c_int64,
     "uint16_t": c_uint16,
     "uint32_t": c_uint32,
     "uint64_t": c_uint64,
@@ -109,10 +111,10 @@ def enum_values(header: str, name: str) -> Dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(OPC_\w+)\s*=\s*(\d+)", body.group(1))}
 
 
-def principal_fields(header: str) -> List[Tuple[str, type]]:
-    body = re.search(r"typedef struct \{(.*?)\}\s*opc_principal;", strip_comments(header),
+def principal_fields(header: str, struct: str = "opc_principal") -> List[Tuple[str, type]]:
+    body = re.search(r"typedef struct \{([^{}]*?)\}\s*" + struct + ";", strip_comments(header),
                      flags=re.S)
-    assert body, "opc_principal not found in the header"
+    assert body, f"{struct} not found in the header"
     macros = defines(header)
     fields: List[Tuple[str, type]] = []
     for ctype, name, size in re.findall(r"(\w+)\s+(\w+)(?:\[(\w+)\])?\s*;", body.group(1)):
@@ -209,6 +211,14 @@ def test_principal_layout_matches_the_header(header: str) -> None:
         assert same_ctype(expected, actual), name
 
 
+def test_token_info_layout_matches_the_header(header: str) -> None:
+    fields = principal_fields(header, "opc_token_info")
+    bound = list(_ffi.opc_token_info._fields_)
+    assert [n for n, _ in fields] == [n for n, _ in bound]
+    for (name, expected), (_, actual) in zip(fields, bound):
+        assert same_ctype(expected, actual), name
+
+
 def test_enum_values_match_the_header(header: str) -> None:
     assert enum_values(header, "opc_status") == _ffi.STATUS
     assert enum_values(header, "opc_family") == _ffi.FAMILY
@@ -220,6 +230,10 @@ def test_version_and_sizes_match_the_header(header: str) -> None:
     assert macros["OPCORE_VERSION"] == f'"{_ffi.HEADER_VERSION}"'
     assert int(macros["OPC_ID_SIZE"]) == _ffi.ID_SIZE
     assert int(macros["OPC_MESSAGE_SIZE"]) == _ffi.MESSAGE_SIZE
+    assert int(macros["OPC_TOKEN_ERROR_SIZE"]) == _ffi.TOKEN_ERROR_SIZE
+    assert int(macros["OPC_SCOPE_SIZE"]) == _ffi.SCOPE_SIZE
+    assert int(macros["OPC_SUBJECT_SIZE"]) == _ffi.SUBJECT_SIZE
+    assert int(macros["OPC_TOKEN_TEXT_SIZE"]) == _ffi.TOKEN_TEXT_SIZE
 
 
 def test_status_strings_come_from_the_library() -> None:
