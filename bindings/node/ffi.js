@@ -12,6 +12,10 @@ const koffi = require('koffi');
 const HEADER_VERSION = '0.1.0';
 const ID_SIZE = 128;
 const MESSAGE_SIZE = 128;
+const TOKEN_ERROR_SIZE = 32;
+const SCOPE_SIZE = 64;
+const SUBJECT_SIZE = 1024;
+const TOKEN_TEXT_SIZE = 128;
 
 /** `opc_status` values by name. */
 const STATUS = Object.freeze({
@@ -83,6 +87,27 @@ koffi.struct(
   Object.fromEntries(PRINCIPAL_FIELDS.map(([name, spec]) => [name, memberType(spec)])),
 );
 
+/** `opc_token_info`, member by member as in the header. */
+const TOKEN_INFO_FIELDS = [
+  ['active', 'bool'],
+  ['http_status', 'uint16_t'],
+  ['error', `char[${TOKEN_ERROR_SIZE}]`],
+  ['message', `char[${TOKEN_TEXT_SIZE}]`],
+  ['client_type', 'opc_client_type'],
+  ['client_id', `char[${TOKEN_TEXT_SIZE}]`],
+  ['organization_id', `char[${TOKEN_TEXT_SIZE}]`],
+  ['client_project_id', `char[${TOKEN_TEXT_SIZE}]`],
+  ['scope', `char[${SCOPE_SIZE}]`],
+  ['subject', `char[${SUBJECT_SIZE}]`],
+  ['issued_at', 'int64_t'],
+  ['expires_at', 'int64_t'],
+];
+
+koffi.struct(
+  'opc_token_info',
+  Object.fromEntries(TOKEN_INFO_FIELDS.map(([name, spec]) => [name, memberType(spec)])),
+);
+
 /** Every prototype, in header order. */
 const PROTOTYPES = [
   'opc_status opc_store_open(const char *path, const char *options_json, _Out_ opc_store **out_store)',
@@ -103,6 +128,8 @@ const PROTOTYPES = [
   'opc_status opc_response_header_at(const opc_response *response, size_t index, _Out_ const char **out_name, _Out_ const char **out_value)',
   'void opc_response_free(opc_response *response)',
   'opc_status opc_authenticate(opc_store *store, opc_family family, const char *client_id, const char *client_secret, const char *origin, const char *project_id, const char *source, _Out_ opc_principal *out_principal)',
+  'opc_status opc_authorize(opc_store *store, const char *client_id, const char *redirect_uri, const char *scope, const char *code_challenge, const char *code_challenge_method, const char *state, const char *subject, _Out_ void **out_redirect_url)',
+  'opc_status opc_token_verify(opc_store *store, const char *token, _Out_ opc_token_info *out_info)',
   'opc_status opc_project_create(opc_store *store, const char *organization_id, const char *json, _Out_ void **out_json)',
   'opc_status opc_project_get(opc_store *store, const char *organization_id, const char *project_id, _Out_ void **out_json)',
   'opc_status opc_project_list(opc_store *store, const char *organization_id, _Out_ void **out_json)',
@@ -230,10 +257,15 @@ module.exports = {
   HEADER_VERSION,
   ID_SIZE,
   MESSAGE_SIZE,
+  TOKEN_ERROR_SIZE,
+  SCOPE_SIZE,
+  SUBJECT_SIZE,
+  TOKEN_TEXT_SIZE,
   STATUS,
   FAMILY,
   CLIENT_TYPE,
   PRINCIPAL_FIELDS,
+  TOKEN_INFO_FIELDS,
   PROTOTYPES,
   OPTIONAL,
   functionName,

@@ -11,6 +11,9 @@ export interface StoreOptions {
   cross_process_staleness_ms?: number;
   credential_cache_capacity?: number;
   busy_timeout_ms?: number;
+  access_token_ttl_seconds?: number;
+  refresh_token_ttl_seconds?: number;
+  authorization_code_ttl_seconds?: number;
 }
 
 export interface Organization {
@@ -29,6 +32,10 @@ export interface Client {
   projectId: string | null;
   organizationId: string;
   ignoreCorsAndSecret: boolean;
+  /** Where authorization codes may be sent, matched exactly. */
+  redirectUris: string[];
+  /** Rate-limit tier; null: the per-family limits apply. */
+  tier: 'free' | 'pro' | 'enterprise' | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -106,6 +113,30 @@ export class Principal {
   readonly headers: Record<string, string>;
 }
 
+/** What an active access token proves. */
+export class TokenInfo {
+  readonly clientId: string;
+  readonly clientType: ClientType;
+  readonly organizationId: string;
+  readonly clientProjectId: string | null;
+  /** Space-separated API families, e.g. 'track manage'. */
+  readonly scope: string;
+  /** The user an authorization-code token acts for; null for client credentials. */
+  readonly subject: string | null;
+  /** Unix time in seconds. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface AuthorizeOptions {
+  /** Space-separated API families; null for all the client's type allows. */
+  scope?: string | null;
+  /** Returned unchanged in the redirect. */
+  state?: string | null;
+  /** Must be 'S256' (the default). */
+  codeChallengeMethod?: string;
+}
+
 export const Family: Readonly<{ TRACK: 0; EXPORT: 1; INSIGHTS: 2; MANAGE: 3 }>;
 export type FamilyName = 'track' | 'export' | 'insights' | 'manage';
 
@@ -174,6 +205,16 @@ export class Store {
     clientId: string | null,
     options?: AuthenticateOptions,
   ): Principal;
+  /** The URL to redirect the user agent to, carrying `code` and `state` (or `error`). */
+  authorize(
+    clientId: string,
+    redirectUri: string,
+    codeChallenge: string,
+    subject: string,
+    options?: AuthorizeOptions,
+  ): string;
+  /** Throws Unauthorized (`error`: missing_api_key, invalid_api_key, token_expired). */
+  verifyToken(token: string | null): TokenInfo;
 }
 
 /** The loaded library's version, e.g. '0.1.0'. */
@@ -185,6 +226,8 @@ export class OpcoreError extends Error {
   /** C status name (`OPC_NOT_FOUND`, `OPC_STORAGE`, …) when a C call failed, else null. */
   readonly code: string | null;
   readonly headers: Record<string, string>;
+  /** The response body's `error` (e.g. 'invalid_api_key'), or null. */
+  readonly error: string | null;
 }
 export class ValidationError extends OpcoreError {
   readonly details: FieldError[];

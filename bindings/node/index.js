@@ -18,9 +18,10 @@ const ffi = require('./ffi');
 class OpcoreError extends Error {
   /**
    * @param {string} message
-   * @param {{status?: number|null, code?: string|null, headers?: Record<string,string>}} [info]
+   * @param {{status?: number|null, code?: string|null, headers?: Record<string,string>,
+   *   error?: string|null}} [info]
    */
-  constructor(message, { status = null, code = null, headers = {} } = {}) {
+  constructor(message, { status = null, code = null, headers = {}, error = null } = {}) {
     super(message);
     this.name = new.target.name;
     /** The HTTP status of the outcome, or null when a C call failed without a response. */
@@ -29,6 +30,9 @@ class OpcoreError extends Error {
     this.code = code;
     /** Headers the outcome carries (lowercase names): `x-ratelimit-*`, `retry-after`. */
     this.headers = { ...headers };
+    /** The response body's `error` ('Unauthorized', or for bearer tokens 'invalid_api_key',
+     * 'token_expired', …), or null. */
+    this.error = error;
   }
 }
 
@@ -77,20 +81,21 @@ const BY_C_STATUS = {
 function errorFromResponse(status, body, headers, detail = '') {
   const message =
     body && typeof body.message === 'string' ? body.message : `HTTP ${status}`;
+  const error = body && typeof body.error === 'string' && body.error ? body.error : null;
   if (status >= 500) {
-    return new StoreError(detail ? `${message}: ${detail}` : message, { status, headers });
+    return new StoreError(detail ? `${message}: ${detail}` : message, { status, headers, error });
   }
   if (status === 400) {
     const details = body && Array.isArray(body.details) ? body.details : [];
-    return new ValidationError(message, { status, headers, details });
+    return new ValidationError(message, { status, headers, details, error });
   }
   if (status === 429) {
     const retry = headers['retry-after'];
     const retryAfter = retry !== undefined && /^\d+$/.test(retry) ? Number(retry) : null;
-    return new RateLimited(message, { status, headers, retryAfter });
+    return new RateLimited(message, { status, headers, retryAfter, error });
   }
   const Class = BY_HTTP_STATUS[status] || OpcoreError;
-  return new Class(message, { status, headers });
+  return new Class(message, { status, headers, error });
 }
 
 function errorFromStatus(code, message) {
@@ -202,6 +207,28 @@ class Principal {
   /** The `x-ratelimit-*` headers the host's response must carry. */
   get headers() {
     return rateHeaders(this.rateLimit, null);
+  }
+}
+
+/** What an active access token proves: the outcome of `Store#verifyToken`. */
+class TokenInfo {
+  constructor(fields) {
+    /** The client the token was issued to. */
+    this.clientId = fields.clientId;
+    /** 'read', 'write' or 'root'. */
+    this.clientType = fields.clientType;
+    /** The client's organization. */
+    this.organizationId = fields.organizationId;
+    /** The client's own project; null for an organization-level client. */
+    this.clientProjectId = fields.clientProjectId;
+    /** The API families the token may be used for, space-separated. */
+    this.scope = fields.scope;
+    /** The user an authorization-code token acts for; null for client credentials. */
+    this.subject = fields.subject;
+    /** Unix time in seconds. */
+    this.issuedAt = fields.issuedAt;
+    /** Unix time in seconds. */
+    this.expiresAt = fields.expiresAt;
   }
 }
 
@@ -437,6 +464,64 @@ class Store {
       status: out.http_status,
     });
   }
+
+  /**
+   * Issues an authorization code once the host's user has consented, and returns the URL to
+   * redirect the user agent to (`opc_authorize`). The URL carries `code` (valid at most 10
+   * minutes, single-use) and `state`; or, when the app's request was wrong in a way it must
+   * learn (method not S256, malformed challenge, scope beyond the client's type), `error`,
+   * `error_description` and `state`. Redirect to it in both cases.
+   *
+   * Throws NotFound for an unknown client and ValidationError for a `redirectUri` not
+   * registered for the client or an invalid `subject`: show an error, do not redirect.
+   * @param {string} clientId the third-party app (an opcore client)
+   * @param {string} redirectUri exactly one of the client's registered `redirectUris`
+   * @param {string} codeChallenge the app's PKCE S256 challenge
+   * @param {string} subject the user who consented (1 to 255 characters)
+   * @param {{scope?: string|null, state?: string|null, codeChallengeMethod?: string}} [options]
+   */
+  authorize(clientId, redirectUri, codeChallenge, subject,
+    { scope = null, state = null, codeChallengeMethod = 'S256' } = {}) {
+    const out = [null];
+    check(
+      ffi.lib().opc_authorize(
+        this._live(),
+        cstr(clientId, 'clientId'),
+        cstr(redirectUri, 'redirectUri'),
+        optionalCstr(scope, 'scope'),
+        cstr(codeChallenge, 'codeChallenge'),
+        cstr(codeChallengeMethod, 'codeChallengeMethod'),
+        optionalCstr(state, 'state'),
+        cstr(subject, 'subject'),
+        out,
+      ),
+    );
+    return ffi.takeString(out[0]);
+  }
+
+  /**
+   * Checks an access token presented as `Authorization: Bearer <token>`, without argon2 and
+   * without counting it against any rate limit (`opc_token_verify`). Throws Unauthorized
+   * whose `error` is 'missing_api_key', 'invalid_api_key' or 'token_expired'.
+   * @param {string|null} token the header's value after `Bearer` (null or '' = none)
+   */
+  verifyToken(token) {
+    const out = {};
+    check(ffi.lib().opc_token_verify(this._live(), optionalCstr(token, 'token'), out));
+    if (!out.active) {
+      throw errorFromResponse(out.http_status, { error: out.error, message: out.message }, {});
+    }
+    return new TokenInfo({
+      clientId: out.client_id,
+      clientType: CLIENT_TYPES[out.client_type] || String(out.client_type),
+      organizationId: out.organization_id,
+      clientProjectId: out.client_project_id || null,
+      scope: out.scope,
+      subject: out.subject || null,
+      issuedAt: Number(out.issued_at),
+      expiresAt: Number(out.expires_at),
+    });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -587,6 +672,7 @@ module.exports = {
   AdminCollection,
   Response,
   Principal,
+  TokenInfo,
   Family,
   version,
   OpcoreError,

@@ -156,17 +156,25 @@ test('the loaded library binds every prototype', () => {
   }
 });
 
-test('opc_principal members match the header', () => {
-  const body = /typedef struct \{([\s\S]*?)\}\s*opc_principal;/.exec(stripComments(header));
-  assert.ok(body);
+/** `[name, type]` of each member of the header's struct `name`. */
+function structMembers(name) {
+  const body = new RegExp(`typedef struct \\{([^{}]*?)\\}\\s*${name};`).exec(stripComments(header));
+  assert.ok(body, name);
   const defines = Object.fromEntries(
     [...header.matchAll(/^#define\s+(\w+)\s+(.+?)\s*$/gm)].map((m) => [m[1], m[2]]),
   );
-  const fields = [...body[1].matchAll(/(\w+)\s+(\w+)(?:\[(\w+)\])?\s*;/g)].map((m) => [
+  return [...body[1].matchAll(/(\w+)\s+(\w+)(?:\[(\w+)\])?\s*;/g)].map((m) => [
     m[2],
     m[3] ? `${m[1]}[${defines[m[3]] || m[3]}]` : m[1],
   ]);
-  assert.deepEqual(ffi.PRINCIPAL_FIELDS, fields);
+}
+
+test('opc_principal members match the header', () => {
+  assert.deepEqual(ffi.PRINCIPAL_FIELDS, structMembers('opc_principal'));
+});
+
+test('opc_token_info members match the header', () => {
+  assert.deepEqual(ffi.TOKEN_INFO_FIELDS, structMembers('opc_token_info'));
 });
 
 test('enum values and the version match the header', () => {
