@@ -233,6 +233,95 @@ fn manage_get(c: &mut Criterion) {
     });
 }
 
+/// Bar 4: `opc_handle` through the C ABI vs `manage::handle`, same request, same store file.
+fn c_abi_overhead(c: &mut Criterion) {
+    use std::ffi::{c_char, CStr, CString};
+    use std::ptr;
+    let dir = tempfile::tempdir().unwrap();
+    let path = CString::new(dir.path().join("bench.db").to_str().unwrap()).unwrap();
+    let options = CString::new(
+        r#"{"argon2":{"m_cost":8,"t_cost":1,"p_cost":1},"synchronous":"normal",
+            "rate_limits":{"manage":{"limit":4000000000,"window_seconds":1}}}"#,
+    )
+    .unwrap();
+    let mut store = ptr::null_mut();
+    let mut boot_json: *mut c_char = ptr::null_mut();
+    let name = CString::new("Bench").unwrap();
+    // SAFETY: valid NUL-terminated strings and out-pointers, as the header documents.
+    let boot: serde_json::Value = unsafe {
+        assert_eq!(
+            opcore::ffi::opc_store_open(path.as_ptr(), options.as_ptr(), &mut store) as u32,
+            0
+        );
+        assert_eq!(
+            opcore::ffi::opc_organization_create(store, name.as_ptr(), &mut boot_json) as u32,
+            0
+        );
+        let v = serde_json::from_str(CStr::from_ptr(boot_json).to_str().unwrap()).unwrap();
+        opcore::ffi::opc_string_free(boot_json);
+        v
+    };
+    let id = boot["client"]["id"].as_str().unwrap().to_owned();
+    let secret = boot["client"]["secret"].as_str().unwrap().to_owned();
+    let c_names = [
+        CString::new("openpanel-client-id").unwrap(),
+        CString::new("openpanel-client-secret").unwrap(),
+    ];
+    let c_values = [
+        CString::new(id.clone()).unwrap(),
+        CString::new(secret.clone()).unwrap(),
+    ];
+    let names: Vec<*const c_char> = c_names.iter().map(|s| s.as_ptr()).collect();
+    let values: Vec<*const c_char> = c_values.iter().map(|s| s.as_ptr()).collect();
+    let method = CString::new("GET").unwrap();
+    let target = CString::new("/manage/projects").unwrap();
+    let call_c = || unsafe {
+        let mut response = ptr::null_mut();
+        let status = opcore::ffi::opc_handle(
+            store,
+            method.as_ptr(),
+            target.as_ptr(),
+            names.as_ptr(),
+            values.as_ptr(),
+            2,
+            ptr::null(),
+            0,
+            &mut response,
+        );
+        assert_eq!(status as u32, 0);
+        black_box(opcore::ffi::opc_response_status(response));
+        opcore::ffi::opc_response_free(response);
+    };
+    call_c();
+    c.bench_function("bar4/opc_handle_get_projects", |b| b.iter(call_c));
+
+    // The same request through the Rust function, on a second handle to the same file.
+    let rust_store = Store::open(
+        dir.path().join("bench.db"),
+        Options {
+            argon2: FAST,
+            synchronous: Synchronous::Normal,
+            rate_limits: unlimited(),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let headers = [
+        ("openpanel-client-id", id.as_str()),
+        ("openpanel-client-secret", secret.as_str()),
+    ];
+    let req = Request {
+        headers: &headers,
+        ..Request::new("GET", "/manage/projects")
+    };
+    assert_eq!(handle(&rust_store, &req).status, 200);
+    c.bench_function("bar4/manage_handle_get_projects", |b| {
+        b.iter(|| black_box(handle(&rust_store, black_box(&req))))
+    });
+    // SAFETY: the store was opened above and is closed once.
+    unsafe { opcore::ffi::opc_store_close(store) };
+}
+
 /// Bar 5: reference insert (autocommit, synchronous=full) vs a raw rusqlite insert of the same
 /// row; listing 10,000 references as JSON vs a raw select + serde_json.
 fn references(c: &mut Criterion) {
@@ -538,6 +627,7 @@ criterion_group!(
     cached_auth,
     uncached_auth,
     manage_get,
+    c_abi_overhead,
     references,
     project_ids,
     rate_limit,

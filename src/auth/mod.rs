@@ -255,7 +255,12 @@ impl Authenticator {
         if uuid::Uuid::parse_str(id).is_err() || id.len() != 36 {
             return Err(AuthError::MalformedClientId);
         }
-        let id = id.to_ascii_lowercase();
+        // Ids are stored lowercase; most callers already send them so (no allocation then).
+        let id: std::borrow::Cow<'_, str> = if id.bytes().any(|b| b.is_ascii_uppercase()) {
+            id.to_ascii_lowercase().into()
+        } else {
+            id.into()
+        };
         let now = self.db.now();
         let revision = self.db.access_revision().map_err(AuthError::Storage)?;
         let secret = req.client_secret.filter(|s| !s.is_empty());
@@ -276,7 +281,7 @@ impl Authenticator {
             return Ok(hit);
         }
 
-        let client_key = id.clone();
+        let client_key = id.to_string();
         let source_key = req.source.map(str::to_owned);
         let blocked = self
             .by_client

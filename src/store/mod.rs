@@ -61,7 +61,18 @@ struct FileShared {
     local_revision: AtomicU64,
     /// The last `auth_revision` read from the file, and when.
     file_revision: AtomicU64,
-    file_checked: Mutex<Option<Instant>>,
+    /// Microseconds since [`process_epoch`] when the file was last read (0: never).
+    file_checked_us: AtomicU64,
+}
+
+/// A fixed instant of this process, so "when" fits in an atomic.
+fn process_epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn micros_since_epoch() -> u64 {
+    u64::try_from(process_epoch().elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<FileShared>>> {
@@ -148,13 +159,10 @@ impl Db {
     /// made by other processes.
     pub fn access_revision(&self) -> Result<u64> {
         let shared = &self.inner.shared;
-        let due = {
-            let checked = shared
-                .file_checked
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            checked.is_none_or(|at| at.elapsed() >= self.inner.staleness)
-        };
+        let now_us = micros_since_epoch();
+        let checked = shared.file_checked_us.load(Ordering::Acquire);
+        let due = checked == 0
+            || u128::from(now_us.saturating_sub(checked)) >= self.inner.staleness.as_micros();
         if due {
             let rev = self.read(|c| {
                 Ok(
@@ -167,10 +175,9 @@ impl Db {
             shared
                 .file_revision
                 .store(u64::try_from(rev).unwrap_or(0), Ordering::SeqCst);
-            *shared
-                .file_checked
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            shared
+                .file_checked_us
+                .store(now_us.max(1), Ordering::Release);
         }
         Ok(shared
             .local_revision
