@@ -171,12 +171,14 @@ impl Authenticator {
     }
 
     pub fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
-        let client = self.identify(req)?;
+        // One clock read serves the whole decision.
+        let now = self.db.now();
+        let client = self.identify(req, now)?;
         if !req.family.allows(client.client_type) {
             return Err(AuthError::WrongType(req.family));
         }
         let project_id = self.scope(req, &client)?;
-        let rate = self.rate(&client, req.family)?;
+        let rate = self.rate(&client, req.family, now)?;
         Ok(Principal {
             client_id: client.client_id.to_string(),
             organization_id: client.organization_id.to_string(),
@@ -190,8 +192,13 @@ impl Authenticator {
 
     /// Counts one request against the client's limits: its tier's if it has one, else its
     /// family's (SPEC §4).
-    fn rate(&self, client: &CachedClient, family: Family) -> Result<Decision, AuthError> {
-        let now = self.db.now().millis();
+    fn rate(
+        &self,
+        client: &CachedClient,
+        family: Family,
+        now: crate::Timestamp,
+    ) -> Result<Decision, AuthError> {
+        let now = now.millis();
         let rate = match client.tier {
             Some(tier) => self.tier_rate(&client.client_id, tier, now),
             None => self.limiter.check(
@@ -247,7 +254,11 @@ impl Authenticator {
     }
 
     /// Steps 1–2: who is this? Credentials only; type and scope come after.
-    fn identify(&self, req: &AuthRequest<'_>) -> Result<CachedClient, AuthError> {
+    fn identify(
+        &self,
+        req: &AuthRequest<'_>,
+        now: crate::Timestamp,
+    ) -> Result<CachedClient, AuthError> {
         let id = match req.client_id.map(str::trim) {
             None | Some("") => return Err(AuthError::InvalidCredentials),
             Some(id) => id,
@@ -261,7 +272,6 @@ impl Authenticator {
         } else {
             id.into()
         };
-        let now = self.db.now();
         let revision = self.db.access_revision().map_err(AuthError::Storage)?;
         let secret = req.client_secret.filter(|s| !s.is_empty());
 

@@ -301,7 +301,7 @@ impl Authenticator {
             // on the family.
             ..AuthRequest::new(Family::Manage)
         };
-        match self.identify(&request) {
+        match self.identify(&request, self.db.now()) {
             Ok(client) => Ok(client),
             Err(AuthError::Throttled {
                 retry_after_seconds,

@@ -111,7 +111,7 @@ impl Authenticator {
             ..AuthRequest::new(req.family)
         };
         let project_id = self.scope(&scope_request, &client)?;
-        let rate = self.rate(&client, req.family)?;
+        let rate = self.rate(&client, req.family, self.db.now())?;
         Ok(Principal {
             client_id: info.client_id,
             organization_id: info.organization_id,
