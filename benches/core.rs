@@ -68,6 +68,27 @@ fn open(dir: &tempfile::TempDir, argon2: Argon2Params, sync: Synchronous) -> Sto
     .expect("open")
 }
 
+/// An organization with one project named `P`: (organization id, project id).
+fn org_and_project(store: &Store, organization: &str) -> (String, String) {
+    let org = store
+        .create_organization(organization)
+        .unwrap()
+        .organization
+        .id;
+    let project = store
+        .create_project(
+            &org,
+            &NewProject {
+                name: "P".into(),
+                ..NewProject::default()
+            },
+        )
+        .unwrap()
+        .project
+        .id;
+    (org, project)
+}
+
 /// Bar 1: cached authentication vs HMAC-SHA-256(id, secret) + HashMap lookup + governor check.
 fn cached_auth(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
@@ -327,18 +348,7 @@ fn c_abi_overhead(c: &mut Criterion) {
 fn references(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir, FAST, Synchronous::Full);
-    let org = store.create_organization("Bench").unwrap().organization.id;
-    let project = store
-        .create_project(
-            &org,
-            &NewProject {
-                name: "P".into(),
-                ..NewProject::default()
-            },
-        )
-        .unwrap()
-        .project
-        .id;
+    let (org, project) = org_and_project(&store, "Bench");
     let input = NewReference {
         project_id: project.clone(),
         title: "Release".into(),
@@ -379,18 +389,7 @@ fn references(c: &mut Criterion) {
     // A separate store with exactly 10,000 references.
     let dir2 = tempfile::tempdir().unwrap();
     let store2 = open(&dir2, FAST, Synchronous::Normal);
-    let org2 = store2.create_organization("List").unwrap().organization.id;
-    let p2 = store2
-        .create_project(
-            &org2,
-            &NewProject {
-                name: "P".into(),
-                ..NewProject::default()
-            },
-        )
-        .unwrap()
-        .project
-        .id;
+    let (org2, p2) = org_and_project(&store2, "List");
     for i in 0..10_000 {
         store2
             .create_reference(
@@ -558,18 +557,7 @@ fn open_and_memory(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = open(&dir, FAST, Synchronous::Normal);
-        let org = store.create_organization("Many").unwrap().organization.id;
-        let project = store
-            .create_project(
-                &org,
-                &NewProject {
-                    name: "P".into(),
-                    ..NewProject::default()
-                },
-            )
-            .unwrap()
-            .project
-            .id;
+        let (org, project) = org_and_project(&store, "Many");
         for i in 0..100_000 {
             store
                 .create_client(
