@@ -173,7 +173,7 @@ fn writer(db: &str, org: &str) {
                             name: format!("Writer client {i}"),
                             project_id: Some(project.clone()),
                             client_type: ClientType::Write,
-                            ignore_cors_and_secret: false,
+                            ..NewClient::default()
                         },
                     )
                     .expect("create client");
@@ -532,7 +532,7 @@ impl Worker {
                     name: format!("Client {}", self.tag),
                     project_id: Some(project.clone()),
                     client_type: ClientType::Write,
-                    ignore_cors_and_secret: false,
+                    ..NewClient::default()
                 };
                 match self.store.create_client(&org, &input) {
                     Ok(c) => {

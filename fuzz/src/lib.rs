@@ -14,12 +14,15 @@
 //! The first line is the method and the target, the following lines up to an empty line are
 //! headers (`name: value`), the rest is the body. Placeholders are replaced by the fixture's
 //! real values: ids (`{root.id}`, `{other.id}`, `{read.id}`, `{write.id}`, `{project}`,
-//! `{client}`, `{reference}`) anywhere, secrets (`{root.secret}`, …) only in header values, so
-//! no secret can ever be stored as data and the checks can insist that none is ever returned.
+//! `{client}`, `{reference}`) anywhere; secrets (`{root.secret}`, …) and access tokens
+//! (`{root.token}`, …) and HTTP Basic credentials (`{root.basic}`, …) only in header values and in the form bodies of the OAuth endpoints,
+//! which store no data, so no secret can ever be stored as data and the checks can insist that
+//! none is ever returned.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use opcore::auth::oauth::{ClientAuth, Grant};
 use opcore::domain::secret::Argon2Params;
 use opcore::{ClientType, ManualClock, NewClient, NewProject, NewReference, Options, RateLimit};
 use opcore::{RateLimits, Store, Synchronous, Timestamp};
@@ -38,6 +41,8 @@ pub struct Identity {
     pub secret: String,
     pub organization_id: String,
     pub client_type: ClientType,
+    /// An access token issued to this client at setup (client-credentials grant).
+    pub token: String,
 }
 
 /// A store file populated with two organizations and, in the first (`acme`), a project with a
@@ -118,7 +123,7 @@ impl Fixture {
                         name: "Fuzz client".into(),
                         project_id: Some(project.project.id.clone()),
                         client_type,
-                        ignore_cors_and_secret: false,
+                        ..NewClient::default()
                     },
                 )
                 .expect("client")
@@ -136,12 +141,26 @@ impl Fixture {
                 },
             )
             .expect("reference");
-        let identity = |name, id: &str, secret: &str, org: &str, client_type| Identity {
-            name,
-            id: id.to_owned(),
-            secret: secret.to_owned(),
-            organization_id: org.to_owned(),
-            client_type,
+        let identity = |name, id: &str, secret: &str, org: &str, client_type| {
+            let issued = store
+                .authenticator()
+                .token(
+                    &ClientAuth {
+                        client_id: Some(id),
+                        client_secret: Some(secret),
+                        source: None,
+                    },
+                    &Grant::ClientCredentials { scope: None },
+                )
+                .expect("access token");
+            Identity {
+                name,
+                id: id.to_owned(),
+                secret: secret.to_owned(),
+                organization_id: org.to_owned(),
+                client_type,
+                token: issued.access_token.expose().to_owned(),
+            }
         };
         let identities = vec![
             identity(
@@ -219,7 +238,16 @@ impl Fixture {
     fn secret_values(&self) -> Vec<(String, String)> {
         self.identities
             .iter()
-            .map(|i| (format!("{{{}.secret}}", i.name), i.secret.clone()))
+            .flat_map(|i| {
+                [
+                    (format!("{{{}.secret}}", i.name), i.secret.clone()),
+                    (format!("{{{}.token}}", i.name), i.token.clone()),
+                    (
+                        format!("{{{}.basic}}", i.name),
+                        base64(format!("{}:{}", i.id, i.secret).as_bytes()),
+                    ),
+                ]
+            })
             .collect()
     }
 
@@ -239,9 +267,11 @@ impl Fixture {
         out
     }
 
-    /// Every value a response must never contain.
+    /// Every value a response must never contain: the secrets and the access tokens.
     pub fn secrets(&self) -> impl Iterator<Item = &str> {
-        self.identities.iter().map(|i| i.secret.as_str())
+        self.identities
+            .iter()
+            .flat_map(|i| [i.secret.as_str(), i.token.as_str()])
     }
 
     /// The ids that belong to `acme` and must never reach another organization.
@@ -256,6 +286,26 @@ impl Fixture {
         ids.push(&self.reference);
         ids
     }
+}
+
+/// Standard base64 with padding (HTTP Basic credentials).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -312,33 +362,55 @@ pub fn parse(data: &[u8]) -> RawRequest {
     }
 }
 
+/// Whether a target names one of the OAuth endpoints (`/oauth/…` or `/api/oauth/…`), which
+/// `manage::handle` serves with RFC 6749 bodies.
+fn is_oauth(target: &[u8]) -> bool {
+    let path = target.split(|&b| b == b'?').next().unwrap_or_default();
+    let path = path.strip_prefix(b"/api").unwrap_or(path);
+    let Some(rest) = path.strip_prefix(b"/oauth/") else {
+        return false;
+    };
+    matches!(
+        rest.strip_suffix(b"/").unwrap_or(rest),
+        b"token" | b"revoke" | b"introspect"
+    )
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 impl RawRequest {
-    /// Substitutes the fixture's placeholders: ids everywhere, secrets in header values only.
+    /// Substitutes the fixture's placeholders: ids everywhere, secrets and tokens in header
+    /// values and in OAuth form bodies.
     pub fn substituted(&self, fixture: &Fixture) -> RawRequest {
+        let target = fixture.substitute(&self.target, false);
+        let oauth = is_oauth(&target);
         RawRequest {
             method: self.method.clone(),
-            target: fixture.substitute(&self.target, false),
             headers: self
                 .headers
                 .iter()
                 .map(|(n, v)| (n.clone(), fixture.substitute(v, true)))
                 .collect(),
-            body: fixture.substitute(&self.body, false),
+            body: fixture.substitute(&self.body, oauth),
+            target,
         }
+    }
+
+    fn is_oauth(&self) -> bool {
+        is_oauth(&self.target)
     }
 
     /// Whether the target or body holds one of the fixture's secrets (the fuzzer can learn
     /// them from comparisons). Such a request is skipped: it could store a secret as data,
     /// and the leak check relies on no secret ever being data.
     pub fn smuggles_secret(&self, fixture: &Fixture) -> bool {
-        fixture.secrets().any(|secret| {
-            let secret = secret.as_bytes();
-            find(&self.target, secret).is_some() || find(&self.body, secret).is_some()
-        })
+        !self.is_oauth()
+            && fixture.secrets().any(|secret| {
+                let secret = secret.as_bytes();
+                find(&self.target, secret).is_some() || find(&self.body, secret).is_some()
+            })
     }
 
     /// Method, target and header strings cut at their first NUL, as a C caller's strings end
@@ -422,30 +494,60 @@ pub fn check_response(
             "header names are lowercase"
         );
     }
-    if status != 200 {
-        let expected = reason(status).unwrap_or_else(|| {
-            panic!("unexpected status {status}: {body}");
-        });
-        assert_eq!(
-            body["error"].as_str(),
-            Some(expected),
-            "error field: {body}"
-        );
-        assert!(body["message"].is_string(), "message field: {body}");
+    assert!(
+        status < 500,
+        "status {status} (internal error in the body: {body})"
+    );
+    if req.is_oauth() {
+        // RFC 6749 bodies: {"error": code, "error_description": text}.
+        if status != 200 {
+            assert!(body["error"].is_string(), "OAuth error field: {body}");
+            assert!(
+                body["error_description"].is_string(),
+                "OAuth error_description: {body}"
+            );
+        }
+        return;
     }
 
-    // Which client made the request, as authentication reads it.
+    // Which client made the request, as authentication reads it: a bearer token when an
+    // `Authorization: Bearer` header is present, else the openpanel-client-* headers.
     let header_text = |name| {
         req.header(name)
             .map(|v| String::from_utf8_lossy(v).into_owned())
     };
+    let bearer = header_text("authorization")
+        .as_deref()
+        .and_then(opcore::manage::bearer_token)
+        .map(str::to_owned);
+    if status != 200 {
+        let expected = reason(status).unwrap_or_else(|| {
+            panic!("unexpected status {status}: {body}");
+        });
+        let error = body["error"].as_str().unwrap_or_default();
+        let bearer_codes = [
+            "missing_api_key",
+            "invalid_api_key",
+            "token_expired",
+            "insufficient_scope",
+            "rate_limit_exceeded",
+        ];
+        assert!(
+            error == expected || (bearer.is_some() && bearer_codes.contains(&error)),
+            "error field: {body}"
+        );
+        assert!(body["message"].is_string(), "message field: {body}");
+    }
     let claimed = header_text("openpanel-client-id").map(|id| id.trim().to_ascii_lowercase());
     let secret = header_text("openpanel-client-secret");
     let identity = fixture
         .identities
         .iter()
         .zip(types)
-        .find(|(i, _)| claimed.as_deref() == Some(i.id.as_str()));
+        .find(|(i, _)| match &bearer {
+            Some(token) => *token == i.token,
+            None => claimed.as_deref() == Some(i.id.as_str()),
+        });
     let target = String::from_utf8_lossy(&req.target);
     let path = target.split('?').next().unwrap_or_default();
     let openapi = matches!(
@@ -458,13 +560,15 @@ pub fn check_response(
     let before_auth = status == 405
         || (status == 404 && body["message"] == "Route not found")
         || (status == 200 && openapi);
-    let refused = matches!(status, 401 | 429);
+    let refused =
+        matches!(status, 401 | 429) || (status == 403 && body["error"] == "insufficient_scope");
     if before_auth || refused {
         return;
     }
-    // Anything else means the request was authenticated: by a root client, with its secret.
+    // Anything else means the request was authenticated: by a root client, with its exact
+    // secret or one of its access tokens.
     let (who, client_type) = identity.unwrap_or_else(|| {
-        panic!("status {status} without a known root client id ({claimed:?}): {body}")
+        panic!("status {status} without a known root client's credentials ({claimed:?}): {body}")
     });
     assert_eq!(
         *client_type,
@@ -472,12 +576,14 @@ pub fn check_response(
         "the {} client got {status}: {body}",
         who.name
     );
-    assert_eq!(
-        secret.as_deref(),
-        Some(who.secret.as_str()),
-        "{} got {status} without its exact secret",
-        who.name
-    );
+    if bearer.is_none() {
+        assert_eq!(
+            secret.as_deref(),
+            Some(who.secret.as_str()),
+            "{} got {status} without its exact secret",
+            who.name
+        );
+    }
     if status == 200 {
         let mut orgs = Vec::new();
         let mut ids = Vec::new();
