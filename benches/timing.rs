@@ -56,7 +56,7 @@ fn timing(c: &mut Criterion) {
     assert_eq!((unknown.status, &unknown.body), (wrong.status, &wrong.body));
     assert_eq!(unknown.status, 401);
 
-    let mut group = c.benchmark_group("401 timing (default argon2)");
+    let mut group = c.benchmark_group("manage auth (default argon2)");
     group
         .sample_size(40)
         .measurement_time(Duration::from_secs(20))
