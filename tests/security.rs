@@ -651,7 +651,7 @@ fn every_manage_route_over_http_refuses_every_identity_but_the_organizations_roo
             .map(|x| x["id"].as_str().expect("id").to_owned())
             .collect()
     };
-    assert_eq!(ids(get("/manage/projects")), [w.project.clone()]);
+    assert_eq!(ids(get("/manage/projects")), [w.project.as_str()]);
     assert_eq!(
         get(&format!("/manage/clients/{}", w.client))["name"],
         "Reader"
@@ -665,7 +665,7 @@ fn every_manage_route_over_http_refuses_every_identity_but_the_organizations_roo
         get(&format!("/manage/references/{}", w.reference))["title"],
         "Alpha launch"
     );
-    assert_eq!(ids(get("/manage/references")), [w.reference.clone()]);
+    assert_eq!(ids(get("/manage/references")), [w.reference.as_str()]);
     requests += 6;
 
     // Secrets pasted where they do not belong are not logged either.
