@@ -215,6 +215,9 @@ struct Acknowledged {
     writes: u64,
     /// The write announced (`WILL`) but not yet acknowledged.
     in_flight: Option<(String, String, String, Option<u64>)>,
+    /// Kills that fell between an update's or delete's announcement and its acknowledgement:
+    /// (write applied, write not applied).
+    unacknowledged: (u64, u64),
 }
 
 impl Acknowledged {
@@ -279,11 +282,18 @@ impl Acknowledged {
                 |title: &str| -> u64 { title.trim_start_matches('v').parse().expect("v") };
             match *expect {
                 Expect::Present {
-                    in_flight: Some(_), ..
+                    acked,
+                    in_flight: Some(_),
                 } => {
                     let r = store.get_reference(org, id).expect("checked");
+                    let stored = version(&r.title);
+                    if stored == acked {
+                        self.unacknowledged.1 += 1;
+                    } else {
+                        self.unacknowledged.0 += 1;
+                    }
                     *expect = Expect::Present {
-                        acked: version(&r.title),
+                        acked: stored,
                         in_flight: None,
                     };
                 }
@@ -292,6 +302,11 @@ impl Acknowledged {
                         "client" => store.get_client(org, id).is_ok(),
                         _ => store.get_reference(org, id).is_ok(),
                     };
+                    if present {
+                        self.unacknowledged.1 += 1;
+                    } else {
+                        self.unacknowledged.0 += 1;
+                    }
                     *expect = if present {
                         Expect::Present {
                             acked,
@@ -356,6 +371,7 @@ fn crash_loop() {
     let mut acknowledged = Acknowledged::default();
     let mut rng = rand::rng();
     let mut killed_mid_write = 0;
+    let mut before_first_write = 0;
     let started = Instant::now();
     for round in 1..=kills {
         let mut c = child("writer", &db)
@@ -392,6 +408,9 @@ fn crash_loop() {
             panic!("round {round}: the writer exited by itself ({status}): {err}");
         }
         let before = acknowledged.writes;
+        if !lines.iter().any(|l| l.contains("ACK ")) {
+            before_first_write += 1;
+        }
         for line in &lines {
             acknowledged.record(line);
         }
@@ -418,6 +437,14 @@ fn crash_loop() {
         started.elapsed().as_secs_f64(),
         acknowledged.writes,
         acknowledged.objects.len()
+    );
+    println!(
+        "crash-loop: {before_first_write} kills came before the writer's first acknowledged \
+         write (start-up, open); {} fell between an update or delete and its acknowledgement \
+         ({} of those writes had been applied, {} had not: both allowed)",
+        acknowledged.unacknowledged.0 + acknowledged.unacknowledged.1,
+        acknowledged.unacknowledged.0,
+        acknowledged.unacknowledged.1
     );
 }
 
