@@ -169,6 +169,10 @@ fn normalize_url(raw: &str) -> Result<String, &'static str> {
         out.push_str(&format!(":{port}"));
     }
     out.push_str(url.path().trim_end_matches('/'));
+    // Percent-encoding can lengthen the path: the stored form must itself be a valid domain.
+    if out.chars().count() > MAX_URL_LEN {
+        return Err("must contain at most 2048 character(s)");
+    }
     Ok(out)
 }
 
@@ -253,9 +257,15 @@ fn echo(value: &str) -> String {
 
 const DATETIME_MESSAGE: &str = "Invalid datetime: expected RFC 3339 with a time zone or YYYY-MM-DD";
 
+/// The instants whose UTC year has four digits, the only ones RFC 3339 can write:
+/// 0000-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z.
+const DATETIME_RANGE_MS: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
+
 /// A reference's `datetime`: RFC 3339 with a time zone (`Z` or `±hh:mm`, also ISO 8601's
 /// `±hhmm` and `±hh`; any fractional precision, truncated to milliseconds), or a date
-/// `YYYY-MM-DD`, read as midnight UTC. Seconds are required; a leap second is refused.
+/// `YYYY-MM-DD`, read as midnight UTC. Seconds are required; a leap second is refused, and so
+/// is an offset that moves the instant out of the years 0000–9999 in UTC (it could not be
+/// written back as RFC 3339).
 ///
 /// ```
 /// use opcore::domain::validate::datetime;
@@ -272,7 +282,7 @@ pub fn datetime(value: &str) -> Result<Timestamp, FieldError> {
         let parsed = date_only(value)
             .or_else(|| Timestamp::parse_rfc3339(value))
             .or_else(|| Timestamp::parse_rfc3339(&iso_offset_with_colon(value)?));
-        if let Some(t) = parsed {
+        if let Some(t) = parsed.filter(|t| DATETIME_RANGE_MS.contains(&t.0)) {
             return Ok(t);
         }
     }
