@@ -14,10 +14,11 @@
 //! The first line is the method and the target, the following lines up to an empty line are
 //! headers (`name: value`), the rest is the body. Placeholders are replaced by the fixture's
 //! real values: ids (`{root.id}`, `{other.id}`, `{read.id}`, `{write.id}`, `{project}`,
-//! `{client}`, `{reference}`) anywhere; secrets (`{root.secret}`, …) and access tokens
-//! (`{root.token}`, …) and HTTP Basic credentials (`{root.basic}`, …) only in header values and in the form bodies of the OAuth endpoints,
-//! which store no data, so no secret can ever be stored as data and the checks can insist that
-//! none is ever returned.
+//! `{client}`, `{reference}`) anywhere; secrets (`{root.secret}`, …), access tokens
+//! (`{root.token}`, …) and HTTP Basic credentials (`{root.basic}`, …) only in header values
+//! and in the parameter values of the OAuth endpoints' form bodies (which store no data), so
+//! no secret can ever be stored as data and the checks can insist that none is ever returned.
+//! The OAuth endpoints are the `/oauth/…` routes `manage::handle` also serves.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -362,6 +363,32 @@ pub fn parse(data: &[u8]) -> RawRequest {
     }
 }
 
+/// An OAuth form body with ids substituted anywhere and secrets and tokens only in parameter
+/// values (after the first `=` of each `&`-separated pair), the places credentials go.
+fn substitute_form_values(fixture: &Fixture, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    for (i, pair) in body.split(|&b| b == b'&').enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => {
+                out.extend(fixture.substitute(&pair[..eq], false));
+                out.push(b'=');
+                out.extend(fixture.substitute(&pair[eq + 1..], true));
+            }
+            None => out.extend(fixture.substitute(pair, false)),
+        }
+    }
+    out
+}
+
+/// The parameter names of a form body.
+fn form_names(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    body.split(|&b| b == b'&')
+        .map(|pair| pair.split(|&b| b == b'=').next().unwrap_or_default())
+}
+
 /// Whether a target names one of the OAuth endpoints (`/oauth/…` or `/api/oauth/…`), which
 /// `manage::handle` serves with RFC 6749 bodies.
 fn is_oauth(target: &[u8]) -> bool {
@@ -393,7 +420,11 @@ impl RawRequest {
                 .iter()
                 .map(|(n, v)| (n.clone(), fixture.substitute(v, true)))
                 .collect(),
-            body: fixture.substitute(&self.body, oauth),
+            body: if oauth {
+                substitute_form_values(fixture, &self.body)
+            } else {
+                fixture.substitute(&self.body, false)
+            },
             target,
         }
     }
@@ -405,12 +436,18 @@ impl RawRequest {
     /// Whether the target or body holds one of the fixture's secrets (the fuzzer can learn
     /// them from comparisons). Such a request is skipped: it could store a secret as data,
     /// and the leak check relies on no secret ever being data.
+    /// For the OAuth endpoints, which store no data, a secret may be a parameter value (that
+    /// is where credentials go) but not a parameter name, which error messages may quote.
     pub fn smuggles_secret(&self, fixture: &Fixture) -> bool {
-        !self.is_oauth()
-            && fixture.secrets().any(|secret| {
-                let secret = secret.as_bytes();
-                find(&self.target, secret).is_some() || find(&self.body, secret).is_some()
-            })
+        fixture.secrets().any(|secret| {
+            let secret = secret.as_bytes();
+            find(&self.target, secret).is_some()
+                || if self.is_oauth() {
+                    form_names(&self.body).any(|name| find(name, secret).is_some())
+                } else {
+                    find(&self.body, secret).is_some()
+                }
+        })
     }
 
     /// Method, target and header strings cut at their first NUL, as a C caller's strings end
@@ -485,7 +522,11 @@ pub fn check_response(
                 .headers
                 .iter()
                 .any(|(n, v)| n.contains(secret) || v.contains(secret));
-        assert!(!leaked, "a fixture secret appears in a {status} response");
+        assert!(
+            !leaked,
+            "a fixture secret appears in a {status} response: {}",
+            String::from_utf8_lossy(seen.body).replace(secret, "<SECRET>")
+        );
     }
     for (name, _) in &seen.headers {
         assert_eq!(
@@ -502,9 +543,15 @@ pub fn check_response(
         // RFC 6749 bodies: {"error": code, "error_description": text}.
         if status != 200 {
             assert!(body["error"].is_string(), "OAuth error field: {body}");
+            let description = body["error_description"]
+                .as_str()
+                .unwrap_or_else(|| panic!("OAuth error_description: {body}"));
+            // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
             assert!(
-                body["error_description"].is_string(),
-                "OAuth error_description: {body}"
+                description
+                    .bytes()
+                    .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+                "error_description outside RFC 6749's characters: {description:?}"
             );
         }
         return;
