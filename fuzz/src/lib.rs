@@ -16,8 +16,9 @@
 //! real values: ids (`{root.id}`, `{other.id}`, `{read.id}`, `{write.id}`, `{project}`,
 //! `{client}`, `{reference}`) anywhere; secrets (`{root.secret}`, …), access tokens
 //! (`{root.token}`, …) and HTTP Basic credentials (`{root.basic}`, …) only in header values
-//! and in the parameter values of the OAuth endpoints' form bodies (which store no data), so
-//! no secret can ever be stored as data and the checks can insist that none is ever returned.
+//! and in the values of the OAuth endpoints' credential parameters (`client_secret`, `token`,
+//! `refresh_token`), so no secret can ever be stored as data or quoted back as the caller's
+//! own input, and the checks can insist that none is ever returned.
 //! The OAuth endpoints are the `/oauth/…` routes `manage::handle` also serves.
 
 use std::path::{Path, PathBuf};
@@ -363,8 +364,11 @@ pub fn parse(data: &[u8]) -> RawRequest {
     }
 }
 
-/// An OAuth form body with ids substituted anywhere and secrets and tokens only in parameter
-/// values (after the first `=` of each `&`-separated pair), the places credentials go.
+/// The OAuth form parameters that carry credentials: the only places a secret or token may be.
+const CREDENTIAL_PARAMS: [&str; 3] = ["client_secret", "token", "refresh_token"];
+
+/// An OAuth form body with ids substituted anywhere and secrets and tokens only in the values
+/// of the credential parameters.
 fn substitute_form_values(fixture: &Fixture, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     for (i, pair) in body.split(|&b| b == b'&').enumerate() {
@@ -373,9 +377,11 @@ fn substitute_form_values(fixture: &Fixture, body: &[u8]) -> Vec<u8> {
         }
         match pair.iter().position(|&b| b == b'=') {
             Some(eq) => {
-                out.extend(fixture.substitute(&pair[..eq], false));
+                let name = &pair[..eq];
+                let credential = CREDENTIAL_PARAMS.iter().any(|c| c.as_bytes() == name);
+                out.extend(fixture.substitute(name, false));
                 out.push(b'=');
-                out.extend(fixture.substitute(&pair[eq + 1..], true));
+                out.extend(fixture.substitute(&pair[eq + 1..], credential));
             }
             None => out.extend(fixture.substitute(pair, false)),
         }
@@ -383,10 +389,40 @@ fn substitute_form_values(fixture: &Fixture, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The parameter names of a form body.
-fn form_names(body: &[u8]) -> impl Iterator<Item = &[u8]> {
-    body.split(|&b| b == b'&')
-        .map(|pair| pair.split(|&b| b == b'=').next().unwrap_or_default())
+/// Every string a server may read out of a target or body: the raw bytes, their
+/// percent-decoding, the decoded form fields (names and, unless `keep` says the parameter
+/// may hold a credential, values) and every JSON string.
+fn decoded_views(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Vec<Vec<u8>> {
+    let mut views = vec![
+        bytes.to_vec(),
+        percent_encoding::percent_decode(bytes).collect::<Vec<u8>>(),
+    ];
+    for (name, value) in url::form_urlencoded::parse(bytes) {
+        if !keep(&name) {
+            views.push(value.into_owned().into_bytes());
+        }
+        views.push(name.into_owned().into_bytes());
+    }
+    if let Ok(json) = serde_json::from_slice::<Value>(bytes) {
+        let mut strings = Vec::new();
+        json_strings(&json, &mut strings);
+        views.extend(strings.into_iter().map(String::into_bytes));
+    }
+    views
+}
+
+fn json_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                json_strings(v, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Whether a target names one of the OAuth endpoints (`/oauth/…` or `/api/oauth/…`), which
@@ -434,19 +470,27 @@ impl RawRequest {
     }
 
     /// Whether the target or body holds one of the fixture's secrets (the fuzzer can learn
-    /// them from comparisons). Such a request is skipped: it could store a secret as data,
-    /// and the leak check relies on no secret ever being data.
-    /// For the OAuth endpoints, which store no data, a secret may be a parameter value (that
-    /// is where credentials go) but not a parameter name, which error messages may quote.
+    /// them from comparisons) anywhere but in an OAuth credential parameter, read raw,
+    /// percent-decoded, as form fields or as JSON strings. Such a request is skipped: it could
+    /// store a secret as data, or have one quoted back as the caller's own input, and the leak
+    /// check relies on a secret never being either.
     pub fn smuggles_secret(&self, fixture: &Fixture) -> bool {
+        let oauth = self.is_oauth();
+        let mut views = decoded_views(&self.target, |_| false);
+        if oauth {
+            // Raw and percent-decoded views would show the credential parameters' values too.
+            views.extend(
+                decoded_views(&self.body, |name| CREDENTIAL_PARAMS.contains(&name))
+                    .into_iter()
+                    .skip(2),
+            );
+        } else {
+            views.extend(decoded_views(&self.body, |_| false));
+        }
         fixture.secrets().any(|secret| {
-            let secret = secret.as_bytes();
-            find(&self.target, secret).is_some()
-                || if self.is_oauth() {
-                    form_names(&self.body).any(|name| find(name, secret).is_some())
-                } else {
-                    find(&self.body, secret).is_some()
-                }
+            views
+                .iter()
+                .any(|view| find(view, secret.as_bytes()).is_some())
         })
     }
 
