@@ -10,7 +10,9 @@
 # leak stops the target, leaves the input in fuzz/artifacts/<target>/ and fails the script.
 # Installs cargo-fuzz (crates.io) when it is missing; cargo-fuzz needs nightly features, which
 # the stable toolchain allows with RUSTC_BOOTSTRAP=1. FUZZ_SANITIZER (default address) is passed
-# to cargo fuzz's --sanitizer.
+# to cargo fuzz's --sanitizer; FUZZ_PROFILE=dev builds without optimizations (much faster to
+# build from scratch, slower to run: for short runs). Both profiles keep overflow checks and
+# debug assertions on.
 set -uo pipefail
 cd "$(dirname "$0")/../fuzz"
 
@@ -18,6 +20,12 @@ ALL_TARGETS=(manage_handle ffi_handle cors_domain slug datetime)
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-30}
 RUNS=${FUZZ_RUNS:-}
 SANITIZER=${FUZZ_SANITIZER:-address}
+# Overflow checks and debug assertions are on in both profiles.
+case "${FUZZ_PROFILE:-release}" in
+  release) PROFILE=(--release --debug-assertions) ;;
+  dev) PROFILE=(--dev) ;;
+  *) echo "FUZZ_PROFILE must be release or dev"; exit 2 ;;
+esac
 export RUSTC_BOOTSTRAP=1
 export CARGO_TERM_COLOR=never
 
@@ -29,8 +37,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked >/dev/null 2>&1 || { echo "cargo install cargo-fuzz failed"; exit 1; }
 fi
 
-echo "building fuzz targets (sanitizer: $SANITIZER)"
-cargo fuzz build -O --sanitizer "$SANITIZER" || { echo "fuzz: 0 passed, ${#targets[@]} failed"; exit 1; }
+echo "building fuzz targets (sanitizer: $SANITIZER, profile: ${FUZZ_PROFILE:-release})"
+cargo fuzz build "${PROFILE[@]}" --sanitizer "$SANITIZER" || { echo "fuzz: 0 passed, ${#targets[@]} failed"; exit 1; }
 
 passed=0
 failed=0
@@ -42,7 +50,7 @@ for target in "${targets[@]}"; do
   [ -n "$RUNS" ] && args+=(-runs="$RUNS")
   case "$target" in manage_handle | ffi_handle) args+=(-dict=manage.dict) ;; esac
   start=$(date +%s)
-  cargo fuzz run -O --sanitizer "$SANITIZER" "$target" "work/$target" "corpus/$target" \
+  cargo fuzz run "${PROFILE[@]}" --sanitizer "$SANITIZER" "$target" "work/$target" "corpus/$target" \
     -- "${args[@]}" >"$log" 2>&1
   rc=$?
   elapsed=$(($(date +%s) - start))

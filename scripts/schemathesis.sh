@@ -85,7 +85,8 @@ TOKEN=$(curl -sS --max-time 30 -X POST "http://$ADDR/oauth/token" \
   fail "cannot get an access token from /oauth/token"
 
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
-"$VENV/bin/st" run "$ROOT_DIR/openapi.json" \
+# From the scratch directory: schemathesis keeps its example database in ./.schemathesis.
+(cd "$WORK" && "$VENV/bin/st" run "$ROOT_DIR/openapi.json" \
   --url "http://$ADDR$BASE_PATH" \
   -H "openpanel-client-id: $CLIENT_ID" \
   -H "openpanel-client-secret: $CLIENT_SECRET" \
@@ -96,7 +97,7 @@ CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,respo
   --workers 1 \
   --request-timeout 30 \
   --report junit --report-junit-path "$WORK/junit.xml" \
-  --no-color ${ST_EXTRA_ARGS:-} 2>&1 | tee "$WORK/st.log"
+  --no-color ${ST_EXTRA_ARGS:-}) 2>&1 | tee "$WORK/st.log"
 st_rc=${PIPESTATUS[0]}
 
 kill -TERM "$SERVER_PID"

@@ -1032,3 +1032,46 @@ fn a_domain_is_stored_only_in_a_form_that_validates_again() {
         Some(stored.as_str())
     );
 }
+
+/// Found by the `manage_handle` fuzz target's RFC 6749 check: the OAuth endpoints quoted a
+/// repeated parameter's name or an unknown scope as given, so an `error_description` could
+/// hold `"`, `\`, control or non-ASCII characters, which RFC 6749 §5.2 does not allow. They are
+/// now shown as `?`.
+#[test]
+fn oauth_error_descriptions_stay_within_rfc_6749_characters() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path().join("opcore.db"), workload_options()).expect("open");
+    let boot = store.create_organization("Acme").expect("org");
+    let post = |body: String| {
+        let headers = [("content-type", "application/x-www-form-urlencoded")];
+        let r = manage::handle(
+            &store,
+            &Request {
+                headers: &headers,
+                body: body.as_bytes(),
+                ..Request::new("POST", "/oauth/token")
+            },
+        );
+        (r.status, r.json())
+    };
+    let creds = format!(
+        "client_id={}&client_secret={}",
+        boot.client.client.id,
+        boot.client.secret.expose()
+    );
+    let cases = [
+        (
+            "a%22%5C%C3%A9=1&a%22%5C%C3%A9=2".to_owned(),
+            "Parameter a??? is repeated",
+        ),
+        (
+            format!("grant_type=client_credentials&scope=%22x%5C%01%C3%A9&{creds}"),
+            "Unknown scope '?x???'",
+        ),
+    ];
+    for (body, description) in cases {
+        let (status, json) = post(body);
+        assert_eq!(status, 400, "{json}");
+        assert_eq!(json["error_description"], description, "{json}");
+    }
+}

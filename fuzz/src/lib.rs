@@ -14,10 +14,12 @@
 //! The first line is the method and the target, the following lines up to an empty line are
 //! headers (`name: value`), the rest is the body. Placeholders are replaced by the fixture's
 //! real values: ids (`{root.id}`, `{other.id}`, `{read.id}`, `{write.id}`, `{project}`,
-//! `{client}`, `{reference}`) anywhere; secrets (`{root.secret}`, …) and access tokens
-//! (`{root.token}`, …) and HTTP Basic credentials (`{root.basic}`, …) only in header values and in the form bodies of the OAuth endpoints,
-//! which store no data, so no secret can ever be stored as data and the checks can insist that
-//! none is ever returned.
+//! `{client}`, `{reference}`) anywhere; secrets (`{root.secret}`, …), access tokens
+//! (`{root.token}`, …) and HTTP Basic credentials (`{root.basic}`, …) only in header values
+//! and in the values of the OAuth endpoints' credential parameters (`client_secret`, `token`,
+//! `refresh_token`), so no secret can ever be stored as data or quoted back as the caller's
+//! own input, and the checks can insist that none is ever returned.
+//! The OAuth endpoints are the `/oauth/…` routes `manage::handle` also serves.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -362,6 +364,67 @@ pub fn parse(data: &[u8]) -> RawRequest {
     }
 }
 
+/// The OAuth form parameters that carry credentials: the only places a secret or token may be.
+const CREDENTIAL_PARAMS: [&str; 3] = ["client_secret", "token", "refresh_token"];
+
+/// An OAuth form body with ids substituted anywhere and secrets and tokens only in the values
+/// of the credential parameters.
+fn substitute_form_values(fixture: &Fixture, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    for (i, pair) in body.split(|&b| b == b'&').enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => {
+                let name = &pair[..eq];
+                let credential = CREDENTIAL_PARAMS.iter().any(|c| c.as_bytes() == name);
+                out.extend(fixture.substitute(name, false));
+                out.push(b'=');
+                out.extend(fixture.substitute(&pair[eq + 1..], credential));
+            }
+            None => out.extend(fixture.substitute(pair, false)),
+        }
+    }
+    out
+}
+
+/// Every string a server may read out of a target or body: the raw bytes, their
+/// percent-decoding, the decoded form fields (names and, unless `keep` says the parameter
+/// may hold a credential, values) and every JSON string.
+fn decoded_views(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Vec<Vec<u8>> {
+    let mut views = vec![
+        bytes.to_vec(),
+        percent_encoding::percent_decode(bytes).collect::<Vec<u8>>(),
+    ];
+    for (name, value) in url::form_urlencoded::parse(bytes) {
+        if !keep(&name) {
+            views.push(value.into_owned().into_bytes());
+        }
+        views.push(name.into_owned().into_bytes());
+    }
+    if let Ok(json) = serde_json::from_slice::<Value>(bytes) {
+        let mut strings = Vec::new();
+        json_strings(&json, &mut strings);
+        views.extend(strings.into_iter().map(String::into_bytes));
+    }
+    views
+}
+
+fn json_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                json_strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Whether a target names one of the OAuth endpoints (`/oauth/…` or `/api/oauth/…`), which
 /// `manage::handle` serves with RFC 6749 bodies.
 fn is_oauth(target: &[u8]) -> bool {
@@ -393,7 +456,11 @@ impl RawRequest {
                 .iter()
                 .map(|(n, v)| (n.clone(), fixture.substitute(v, true)))
                 .collect(),
-            body: fixture.substitute(&self.body, oauth),
+            body: if oauth {
+                substitute_form_values(fixture, &self.body)
+            } else {
+                fixture.substitute(&self.body, false)
+            },
             target,
         }
     }
@@ -403,14 +470,28 @@ impl RawRequest {
     }
 
     /// Whether the target or body holds one of the fixture's secrets (the fuzzer can learn
-    /// them from comparisons). Such a request is skipped: it could store a secret as data,
-    /// and the leak check relies on no secret ever being data.
+    /// them from comparisons) anywhere but in an OAuth credential parameter, read raw,
+    /// percent-decoded, as form fields or as JSON strings. Such a request is skipped: it could
+    /// store a secret as data, or have one quoted back as the caller's own input, and the leak
+    /// check relies on a secret never being either.
     pub fn smuggles_secret(&self, fixture: &Fixture) -> bool {
-        !self.is_oauth()
-            && fixture.secrets().any(|secret| {
-                let secret = secret.as_bytes();
-                find(&self.target, secret).is_some() || find(&self.body, secret).is_some()
-            })
+        let oauth = self.is_oauth();
+        let mut views = decoded_views(&self.target, |_| false);
+        if oauth {
+            // Raw and percent-decoded views would show the credential parameters' values too.
+            views.extend(
+                decoded_views(&self.body, |name| CREDENTIAL_PARAMS.contains(&name))
+                    .into_iter()
+                    .skip(2),
+            );
+        } else {
+            views.extend(decoded_views(&self.body, |_| false));
+        }
+        fixture.secrets().any(|secret| {
+            views
+                .iter()
+                .any(|view| find(view, secret.as_bytes()).is_some())
+        })
     }
 
     /// Method, target and header strings cut at their first NUL, as a C caller's strings end
@@ -485,7 +566,11 @@ pub fn check_response(
                 .headers
                 .iter()
                 .any(|(n, v)| n.contains(secret) || v.contains(secret));
-        assert!(!leaked, "a fixture secret appears in a {status} response");
+        assert!(
+            !leaked,
+            "a fixture secret appears in a {status} response: {}",
+            String::from_utf8_lossy(seen.body).replace(secret, "<SECRET>")
+        );
     }
     for (name, _) in &seen.headers {
         assert_eq!(
@@ -502,9 +587,15 @@ pub fn check_response(
         // RFC 6749 bodies: {"error": code, "error_description": text}.
         if status != 200 {
             assert!(body["error"].is_string(), "OAuth error field: {body}");
+            let description = body["error_description"]
+                .as_str()
+                .unwrap_or_else(|| panic!("OAuth error_description: {body}"));
+            // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
             assert!(
-                body["error_description"].is_string(),
-                "OAuth error_description: {body}"
+                description
+                    .bytes()
+                    .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+                "error_description outside RFC 6749's characters: {description:?}"
             );
         }
         return;

@@ -45,10 +45,17 @@ impl Scope {
                 .into_iter()
                 .find(|f| f.as_str() == name)
                 .ok_or_else(|| {
-                    format!(
-                        "unknown scope '{}'",
-                        name.chars().take(40).collect::<String>()
-                    )
+                    // Quoted in OAuth `error_description`s, which RFC 6749 §5.2 limits to
+                    // printable ASCII without `"` and `\`: anything else is shown as `?`.
+                    let shown: String = name
+                        .chars()
+                        .take(40)
+                        .map(|c| match c {
+                            ' '..='!' | '#'..='[' | ']'..='~' => c,
+                            _ => '?',
+                        })
+                        .collect();
+                    format!("unknown scope '{shown}'")
                 })?;
             bits |= Scope::bit(family);
         }

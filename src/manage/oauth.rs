@@ -212,8 +212,16 @@ fn missing(name: &str) -> OAuthError {
     OAuthError::InvalidRequest(format!("{name} is required"))
 }
 
+/// At most 40 characters of a caller's input, for an `error_description`: RFC 6749 §5.2 limits
+/// it to printable ASCII without `"` and `\`, so anything else is shown as `?`.
 fn shorten(s: &str) -> String {
-    s.chars().take(40).collect()
+    s.chars()
+        .take(40)
+        .map(|c| match c {
+            ' '..='!' | '#'..='[' | ']'..='~' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 /// Client credentials as presented, owned (HTTP Basic values are decoded).
