@@ -95,7 +95,7 @@ fn req<'a>(
 
 fn message(r: Result<opcore::Principal, AuthError>) -> (u16, String) {
     match r {
-        Ok(p) => (200, p.client_id),
+        Ok(p) => (200, p.client_id.to_string()),
         Err(e) => (e.status(), e.to_string()),
     }
 }
@@ -277,7 +277,7 @@ fn project_scope() {
         .authenticate(&req(Family::Insights, &w.read, None))
         .unwrap();
     assert_eq!(p.project_id.as_deref(), Some(w.project.as_str()));
-    assert_eq!(p.organization_id, w.org);
+    assert_eq!(&*p.organization_id, w.org);
     assert_eq!(p.client_type, ClientType::Read);
 }
 

@@ -1109,7 +1109,7 @@ fn bearer_header_variants_on_the_manage_api() {
         })
         .unwrap();
     assert_eq!(ok.project_id.as_deref(), Some("via-token"));
-    assert_eq!(ok.client_id, w.root.id);
+    assert_eq!(&*ok.client_id, w.root.id);
 }
 
 #[test]

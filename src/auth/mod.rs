@@ -61,15 +61,18 @@ impl<'a> AuthRequest<'a> {
 }
 
 /// Who is calling, what they may reach, and the rate-limit decision for this request.
+///
+/// The ids are shared (`Arc<str>`) with the credential cache, so a cached authentication
+/// allocates nothing for them; they read as `&str` through `Deref` (`&*p.client_id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub client_id: String,
-    pub organization_id: String,
+    pub client_id: Arc<str>,
+    pub organization_id: Arc<str>,
     pub client_type: ClientType,
     /// The client's own project (None: an organization-level client).
-    pub client_project_id: Option<String>,
+    pub client_project_id: Option<Arc<str>>,
     /// The project this request may act on: the requested one if allowed, else the client's.
-    pub project_id: Option<String>,
+    pub project_id: Option<Arc<str>>,
     pub rate: Decision,
     /// The user an authorization-code token acts for (None for client credentials).
     pub subject: Option<String>,
@@ -137,7 +140,9 @@ pub struct Authenticator {
     cache: CredentialCache,
     by_client: Throttle<String>,
     by_source: Throttle<String>,
-    limiter: RateLimiter<(Arc<str>, Family)>,
+    /// One limiter per family (indexed by `Family as usize`), keyed by client id: the key is
+    /// the cached entry's own `Arc<str>`, so a decision clones nothing.
+    limiters: [RateLimiter<Arc<str>>; Family::ALL.len()],
     /// Tiered clients: the hourly quota and the burst window, per client across families.
     hourly: RateLimiter<Arc<str>>,
     burst: RateLimiter<Arc<str>>,
@@ -158,7 +163,7 @@ impl Authenticator {
             cache: CredentialCache::new(options.credential_cache_capacity),
             by_client: Throttle::new(FAILURES_PER_CLIENT, FAILURE_WINDOW_MS, 100_000),
             by_source: Throttle::new(FAILURES_PER_SOURCE, FAILURE_WINDOW_MS, 100_000),
-            limiter: RateLimiter::new(),
+            limiters: Default::default(),
             hourly: RateLimiter::new(),
             burst: RateLimiter::new(),
             ttl: tokens::Lifetimes::from_options(options),
@@ -171,8 +176,9 @@ impl Authenticator {
     }
 
     pub fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
-        // One clock read serves the whole decision.
-        let now = self.db.now();
+        // One clock read serves the whole decision; the coarse clock is exact enough for rate
+        // limits, throttles and expiry, and cheaper on every request.
+        let now = self.db.now_coarse();
         let client = self.identify(req, now)?;
         if !req.family.allows(client.client_type) {
             return Err(AuthError::WrongType(req.family));
@@ -180,10 +186,10 @@ impl Authenticator {
         let project_id = self.scope(req, &client)?;
         let rate = self.rate(&client, req.family, now)?;
         Ok(Principal {
-            client_id: client.client_id.to_string(),
-            organization_id: client.organization_id.to_string(),
+            client_id: client.client_id,
+            organization_id: client.organization_id,
             client_type: client.client_type,
-            client_project_id: client.project_id.as_deref().map(str::to_owned),
+            client_project_id: client.project_id,
             project_id,
             rate,
             subject: None,
@@ -201,8 +207,8 @@ impl Authenticator {
         let now = now.millis();
         let rate = match client.tier {
             Some(tier) => self.tier_rate(&client.client_id, tier, now),
-            None => self.limiter.check(
-                &(client.client_id.clone(), family),
+            None => self.limiters[family as usize].check(
+                &client.client_id,
                 self.limits.for_family(family),
                 now,
             ),
@@ -379,26 +385,26 @@ impl Authenticator {
         &self,
         req: &AuthRequest<'_>,
         client: &CachedClient,
-    ) -> Result<Option<String>, AuthError> {
-        let own = client.project_id.as_deref();
+    ) -> Result<Option<Arc<str>>, AuthError> {
+        let own = client.project_id.as_ref();
         if req.family == Family::Track && client.client_type != ClientType::Root && own.is_none() {
             // A Track client must belong to a project.
             return Err(AuthError::InvalidCredentials);
         }
         let Some(wanted) = req.project_id.filter(|p| !p.is_empty()) else {
-            return Ok(own.map(str::to_owned));
+            return Ok(own.cloned());
         };
         match own {
             Some(own) if client.client_type != ClientType::Root => {
-                if own == wanted {
-                    Ok(Some(own.to_owned()))
+                if **own == *wanted {
+                    Ok(Some(own.clone()))
                 } else {
                     Err(AuthError::ProjectForbidden)
                 }
             }
             // Root and organization-level clients reach any live project of their org.
             _ => match self.db.get_project(&client.organization_id, wanted) {
-                Ok(p) => Ok(Some(p.id)),
+                Ok(p) => Ok(Some(p.id.into())),
                 Err(Error::NotFound(_)) => Err(AuthError::ProjectForbidden),
                 Err(e) => Err(AuthError::Storage(e)),
             },

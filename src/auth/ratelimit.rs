@@ -12,11 +12,11 @@
 //!
 //! Memory is ~100 bytes per key; keys idle for a whole window are evicted as the map is used.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
-
-use rustc_hash::FxBuildHasher;
 use std::sync::Mutex;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use crate::options::RateLimit;
 
@@ -96,6 +96,13 @@ impl Window {
         self.counts.iter().sum()
     }
 
+    /// The slot index of the newest counter holding a request, if any.
+    fn newest_non_empty(&self) -> Option<i64> {
+        (0..SLOTS as i64)
+            .map(|i| self.newest_slot - i)
+            .find(|s| self.counts[s.rem_euclid(SLOTS as i64) as usize] > 0)
+    }
+
     /// Counters from oldest to newest, with their slot index.
     fn oldest_first(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
         (0..SLOTS as i64).map(move |i| {
@@ -114,7 +121,9 @@ pub struct RateLimiter<K> {
 }
 
 struct Shard<K> {
-    map: HashMap<K, Window, FxBuildHasher>,
+    /// Keyed by the same hash that chose the shard: one hash per decision, and a key is cloned
+    /// only when it is first seen.
+    map: HashTable<(K, Window)>,
     last_sweep_ms: i64,
 }
 
@@ -130,7 +139,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
-                        map: HashMap::default(),
+                        map: HashTable::new(),
                         last_sweep_ms: i64::MIN,
                     })
                 })
@@ -157,11 +166,11 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let window_ms = i64::from(limit.window_seconds.max(1)) * 1000;
         let bucket_ms = (window_ms + BUCKETS as i64 - 1) / BUCKETS as i64;
         let slot = now_ms.div_euclid(bucket_ms);
-        let shard_index = shard_of(self.hasher.hash_one(key));
-        let mut shard = self.shards[shard_index]
+        let hash = self.hasher.hash_one(key);
+        let mut shard = self.shards[shard_of(hash)]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some(window) = shard.map.get_mut(key) {
+        if let Some((_, window)) = shard.map.find_mut(hash, |(k, _)| k == key) {
             if slot <= window.newest_slot && window.newest_slot - slot < SLOTS as i64 {
                 let count = &mut window.counts[slot.rem_euclid(SLOTS as i64) as usize];
                 *count = count.saturating_sub(1);
@@ -173,43 +182,51 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let window_ms = i64::from(limit.window_seconds.max(1)) * 1000;
         let bucket_ms = (window_ms + BUCKETS as i64 - 1) / BUCKETS as i64;
         let slot = now_ms.div_euclid(bucket_ms);
-        let shard_index = shard_of(self.hasher.hash_one(key));
-        let mut shard = self.shards[shard_index]
+        let hash = self.hasher.hash_one(key);
+        let mut guard = self.shards[shard_of(hash)]
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        let shard = &mut *guard;
         // Evict keys idle for longer than a whole window, at most once per window per shard.
         if now_ms.saturating_sub(shard.last_sweep_ms) >= window_ms {
             shard.last_sweep_ms = now_ms;
-            shard.map.retain(|_, w| slot - w.newest_slot < SLOTS as i64);
+            shard
+                .map
+                .retain(|(_, w)| slot - w.newest_slot < SLOTS as i64);
         }
-        let window = shard
-            .map
-            .entry(key.clone())
-            .or_insert_with(|| Window::new(slot));
+        let window = match shard.map.find_mut(hash, |(k, _)| k == key) {
+            Some((_, window)) => window,
+            None => {
+                let hasher = &self.hasher;
+                &mut shard
+                    .map
+                    .insert_unique(hash, (key.clone(), Window::new(slot)), |(k, _)| {
+                        hasher.hash_one(k)
+                    })
+                    .into_mut()
+                    .1
+            }
+        };
         window.advance(slot);
         // Idle for a whole window: no admitted request lies in [now - window, now).
         if now_ms.saturating_sub(window.last_admitted_ms) >= window_ms {
             window.counts = [0; SLOTS];
         }
-        let used = window.total();
+        let mut used = window.total();
         let lim = limit.limit;
         let allowed = used < lim;
         if allowed && count {
             window.counts[slot.rem_euclid(SLOTS as i64) as usize] += 1;
             window.last_admitted_ms = now_ms;
+            used += 1;
         }
-        let used = window.total();
         // The quota is full again once the newest non-empty counter leaves the range, or once
         // the key has been idle for a whole window, whichever comes first.
         let idle_reset_ms = window
             .last_admitted_ms
             .saturating_add(window_ms)
             .saturating_sub(now_ms);
-        let newest_used = window
-            .oldest_first()
-            .filter(|&(_, c)| c > 0)
-            .map(|(s, _)| s)
-            .last();
+        let newest_used = window.newest_non_empty();
         let reset_ms = newest_used.map_or(0, |s| {
             ((s + SLOTS as i64) * bucket_ms - now_ms).min(idle_reset_ms)
         });

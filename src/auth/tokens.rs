@@ -98,10 +98,10 @@ impl Authenticator {
             return Err(AuthError::InsufficientScope(req.family));
         }
         let client = CachedClient {
-            client_id: info.client_id.as_str().into(),
-            organization_id: info.organization_id.as_str().into(),
+            client_id: info.client_id.into(),
+            organization_id: info.organization_id.into(),
             client_type: info.client_type,
-            project_id: info.client_project_id.as_deref().map(Into::into),
+            project_id: info.client_project_id.map(Into::into),
             ignore_cors_and_secret: false,
             project_delete_at: None,
             tier: record.client.tier,
@@ -111,12 +111,12 @@ impl Authenticator {
             ..AuthRequest::new(req.family)
         };
         let project_id = self.scope(&scope_request, &client)?;
-        let rate = self.rate(&client, req.family, self.db.now())?;
+        let rate = self.rate(&client, req.family, self.db.now_coarse())?;
         Ok(Principal {
-            client_id: info.client_id,
-            organization_id: info.organization_id,
-            client_type: info.client_type,
-            client_project_id: info.client_project_id,
+            client_id: client.client_id,
+            organization_id: client.organization_id,
+            client_type: client.client_type,
+            client_project_id: client.project_id,
             project_id,
             rate,
             subject: info.subject,

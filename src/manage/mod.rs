@@ -198,7 +198,7 @@ pub fn handle(store: &Store, req: &Request<'_>) -> Response {
         return Response::error(413, &format!("Request body exceeds {MAX_BODY_BYTES} bytes"))
             .with_rate(&principal.rate);
     }
-    let org = principal.organization_id.as_str();
+    let org = &*principal.organization_id;
     let project_filter = query_param(query, "projectId");
     let result = match (route, method.as_str()) {
         (Route::List(c), "GET") => list(store, org, c, project_filter.as_deref()),
