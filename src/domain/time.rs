@@ -149,6 +149,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_coarse_system_clock_is_never_ahead_and_at_most_a_tick_behind() {
+        let clock = SystemClock;
+        for _ in 0..1000 {
+            let coarse = clock.now_coarse();
+            let precise = clock.now();
+            assert!(coarse.0 <= precise.0, "{coarse:?} > {precise:?}");
+            // A tick is 1-10 ms; allow for a descheduled thread, not for a unit error.
+            assert!(precise.0 - coarse.0 < 1_000, "{coarse:?} vs {precise:?}");
+        }
+        // Both are milliseconds since the Unix epoch: after 2020, before 2200.
+        assert!((1_577_836_800_000..7_258_118_400_000).contains(&clock.now_coarse().0));
+    }
+
+    #[test]
     fn renders_milliseconds_and_z() {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000Z");
         assert_eq!(
