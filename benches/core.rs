@@ -439,7 +439,8 @@ fn references(c: &mut Criterion) {
     g.finish();
 }
 
-/// Bar 6: creating the 10,000th same-named project vs the 2nd (minimal argon2).
+/// Bar 6: creating the 10,000th same-named project vs the 2nd (minimal argon2), both in a store
+/// holding 10,000 projects.
 fn project_ids(c: &mut Criterion) {
     let template = tempfile::tempdir().unwrap();
     let org = {
@@ -458,10 +459,24 @@ fn project_ids(c: &mut Criterion) {
         }
         org
     };
+    // The 2nd of a name in a store of the same size (9,998 projects of other names before it),
+    // so both sides read B-trees of the same depth and only the number of same-named projects
+    // differs.
     let fresh = tempfile::tempdir().unwrap();
     let fresh_org = {
         let store = open(&fresh, FAST, Synchronous::Normal);
         let org = store.create_organization("Ids").unwrap().organization.id;
+        for i in 0..9_998 {
+            store
+                .create_project(
+                    &org,
+                    &NewProject {
+                        name: format!("Other {i}"),
+                        ..NewProject::default()
+                    },
+                )
+                .unwrap();
+        }
         store
             .create_project(
                 &org,

@@ -4,6 +4,7 @@
 //! emptied whenever the store's access revision changes (a client deleted, a project scheduled
 //! for deletion or purged, here or in another process).
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
@@ -40,7 +41,31 @@ pub struct CredentialCache {
 
 struct Inner {
     revision: u64,
-    entries: LruCache<CacheKey, CachedClient>,
+    entries: LruCache<CacheKey, CachedClient, BuildHasherDefault<MacHasher>>,
+}
+
+/// Hashes a cache key by taking 8 of its bytes: keys are HMAC outputs under a secret key,
+/// already uniform and unpredictable to callers, so hashing them again buys nothing.
+#[derive(Default)]
+struct MacHasher(u64);
+
+impl Hasher for MacHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length, then its bytes; fold whatever arrives.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = self.0.rotate_left(5) ^ n as u64;
+    }
 }
 
 impl CredentialCache {
@@ -54,8 +79,9 @@ impl CredentialCache {
             mac,
             inner: Mutex::new(Inner {
                 revision: 0,
-                entries: LruCache::new(
+                entries: LruCache::with_hasher(
                     NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN),
+                    BuildHasherDefault::default(),
                 ),
             }),
         }

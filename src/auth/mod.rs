@@ -269,7 +269,7 @@ impl Authenticator {
             None | Some("") => return Err(AuthError::InvalidCredentials),
             Some(id) => id,
         };
-        if uuid::Uuid::parse_str(id).is_err() || id.len() != 36 {
+        if !crate::domain::validate::is_hyphenated_uuid(id) {
             return Err(AuthError::MalformedClientId);
         }
         // Ids are stored lowercase; most callers already send them so (no allocation then).

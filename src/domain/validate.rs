@@ -88,6 +88,29 @@ const MAX_ECHO_CHARS: usize = 40;
 ///     "name: String must contain at least 1 character(s)"
 /// );
 /// ```
+/// Whether `s` is a UUID in its hyphenated 36-character form (either case), the only form
+/// client ids take: exactly what `uuid::Uuid::parse_str` accepts at that length, checked
+/// without decoding (this runs on every authentication).
+pub fn is_hyphenated_uuid(s: &str) -> bool {
+    const HEX: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = (i as u8).is_ascii_hexdigit();
+            i += 1;
+        }
+        t
+    };
+    let b = s.as_bytes();
+    if b.len() != 36 || b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return false;
+    }
+    // Branch-free over each group of hex digits.
+    [&b[..8], &b[9..13], &b[14..18], &b[19..23], &b[24..]]
+        .iter()
+        .all(|group| group.iter().fold(true, |ok, &c| ok & HEX[usize::from(c)]))
+}
+
 pub fn text(field: &str, value: &str) -> Result<String, FieldError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
@@ -618,6 +641,40 @@ mod tests {
             description(Some("Release 1.0")).as_deref(),
             Some("Release 1.0")
         );
+    }
+
+    #[test]
+    fn hyphenated_uuids() {
+        for ok in [
+            "6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5f",
+            "6F1F2D3C-4B5A-4C7D-8E9F-0A1B2C3D4E5F",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            assert!(is_hyphenated_uuid(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "6f1f2d3c4b5a4c7d8e9f0a1b2c3d4e5f",
+            "{6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5}",
+            "6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5g",
+            "6f1f2d3c-4b5a-4c7d-8e9f+0a1b2c3d4e5f",
+            "6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5f0",
+            "6f1f2d3c--b5a-4c7d-8e9f-0a1b2c3d4e5f",
+            "6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4é",
+        ] {
+            assert!(!is_hyphenated_uuid(bad), "{bad}");
+        }
+    }
+
+    proptest! {
+        /// The same verdict as the uuid crate's parser restricted to 36 characters.
+        #[test]
+        fn hyphenated_uuid_agrees_with_the_uuid_crate(
+            s in "[0-9a-fA-F-]{36}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9A-F]{4}-[0-9a-f]{4}-[0-9a-fx]{12}|.{30,40}"
+        ) {
+            let expected = uuid::Uuid::parse_str(&s).is_ok() && s.len() == 36;
+            prop_assert_eq!(is_hyphenated_uuid(&s), expected);
+        }
     }
 
     proptest! {
