@@ -87,14 +87,23 @@ impl CredentialCache {
         }
     }
 
-    /// HMAC of `len(id) ‖ id ‖ len(secret) ‖ secret`, so no two (id, secret) pairs collide by
-    /// concatenation.
+    /// HMAC-SHA-256 of an unambiguous encoding of (id, secret). A lowercase hyphenated UUID
+    /// and a `sec_` + 32 lowercase hex digits secret (every generated pair) are encoded as
+    /// `1 ‖ 16 id bytes ‖ 16 secret bytes`, which fits one SHA-256 block; anything else as
+    /// `2 ‖ len(id) ‖ id ‖ len(secret) ‖ secret`. The leading byte keeps the two forms apart,
+    /// and only lowercase hex is decoded, so `sec_AB…` and `sec_ab…` never share a key.
     pub fn key(&self, id: &str, secret: &str) -> CacheKey {
         let mut mac = self.mac.clone();
-        mac.update(&(id.len() as u64).to_be_bytes());
-        mac.update(id.as_bytes());
-        mac.update(&(secret.len() as u64).to_be_bytes());
-        mac.update(secret.as_bytes());
+        let mut compact = Zeroizing::new([0u8; 33]);
+        if compact_form(id, secret, &mut compact) {
+            mac.update(compact.as_ref());
+        } else {
+            mac.update(&[2]);
+            mac.update(&(id.len() as u64).to_be_bytes());
+            mac.update(id.as_bytes());
+            mac.update(&(secret.len() as u64).to_be_bytes());
+            mac.update(secret.as_bytes());
+        }
         mac.finalize().into_bytes().into()
     }
 
@@ -133,6 +142,55 @@ impl CredentialCache {
     }
 }
 
+/// Fills `out` with `1 ‖ id bytes ‖ secret bytes` when both are in their generated form.
+fn compact_form(id: &str, secret: &str, out: &mut [u8; 33]) -> bool {
+    let Some(hex) = secret.strip_prefix(crate::domain::secret::SECRET_PREFIX) else {
+        return false;
+    };
+    let (id, hex) = (id.as_bytes(), hex.as_bytes());
+    if id.len() != 36 || hex.len() != 32 || [8, 13, 18, 23].iter().any(|&i| id[i] != b'-') {
+        return false;
+    }
+    out[0] = 1;
+    // (source range, destination offset): the UUID's five groups, then the secret.
+    let parts: [(&[u8], usize); 6] = [
+        (&id[..8], 1),
+        (&id[9..13], 5),
+        (&id[14..18], 7),
+        (&id[19..23], 9),
+        (&id[24..], 11),
+        (hex, 17),
+    ];
+    let mut ok = true;
+    for (src, at) in parts {
+        for (d, pair) in out[at..].iter_mut().zip(src.chunks_exact(2)) {
+            let (h, l) = (
+                LOWER_HEX[usize::from(pair[0])],
+                LOWER_HEX[usize::from(pair[1])],
+            );
+            ok &= (h | l) < 16;
+            *d = (h << 4) | (l & 15);
+        }
+    }
+    ok
+}
+
+/// The value of a lowercase hex digit; 0xff for any other byte.
+const LOWER_HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +213,42 @@ mod tests {
         assert_ne!(c.key("ab", "c"), c.key("a", "bc"));
         assert_eq!(c.key("a", "b"), c.key("a", "b"));
         assert_ne!(c.key("a", "b"), CredentialCache::new(4).key("a", "b"));
+    }
+
+    #[test]
+    fn generated_pairs_take_the_compact_form_and_nothing_else_collides_with_it() {
+        let c = CredentialCache::new(4);
+        let id = "6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5f";
+        let secret = "sec_00112233445566778899aabbccddeeff";
+        let mut out = [0u8; 33];
+        assert!(compact_form(id, secret, &mut out));
+        assert_eq!(out[0], 1);
+        assert_eq!(&out[1..4], &[0x6f, 0x1f, 0x2d]);
+        assert_eq!(&out[17..20], &[0x00, 0x11, 0x22]);
+        assert_eq!(out[32], 0xff);
+        // Case matters for secrets: the uppercase one takes the long form, another key.
+        let upper = "sec_00112233445566778899AABBCCDDEEFF";
+        assert!(!compact_form(id, upper, &mut out));
+        assert_ne!(c.key(id, secret), c.key(id, upper));
+        for (i, s) in [
+            (id, "sec_00112233445566778899aabbccddee"),
+            (id, "sec_00112233445566778899aabbccddeeff00"),
+            (id, "00112233445566778899aabbccddeeff"),
+            ("6f1f2d3c4b5a4c7d8e9f0a1b2c3d4e5f0000", secret),
+            ("6F1F2D3C-4B5A-4C7D-8E9F-0A1B2C3D4E5F", secret),
+        ] {
+            assert!(!compact_form(i, s, &mut out), "{i} {s}");
+            assert_ne!(c.key(i, s), c.key(id, secret), "{i} {s}");
+        }
+        // One digit apart: different keys.
+        assert_ne!(
+            c.key(id, secret),
+            c.key(id, "sec_00112233445566778899aabbccddeefe")
+        );
+        assert_ne!(
+            c.key(id, secret),
+            c.key("6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5e", secret)
+        );
     }
 
     #[test]
