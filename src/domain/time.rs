@@ -101,19 +101,30 @@ impl Clock for SystemClock {
     /// hardware clock (a fraction of the cost of `now` on virtual machines).
     #[cfg(target_os = "linux")]
     fn now_coarse(&self) -> Timestamp {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec and the only memory the call writes.
-        if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } != 0 {
+        let Some((secs, nanos)) = coarse_clock(libc::CLOCK_REALTIME_COARSE) else {
             return self.now();
-        }
-        // `time_t` and `c_long` are 32 bits on some Linux targets.
-        #[allow(clippy::useless_conversion)]
-        let (secs, millis) = (i64::from(ts.tv_sec), i64::from(ts.tv_nsec) / 1_000_000);
+        };
+        let millis = nanos / 1_000_000;
         Timestamp(secs.saturating_mul(1000).saturating_add(millis))
     }
+}
+
+/// Seconds and nanoseconds of one of Linux's coarse clocks (`CLOCK_REALTIME_COARSE`,
+/// `CLOCK_MONOTONIC_COARSE`): the time of the last scheduler tick, read without the hardware
+/// clock. None if the call fails.
+#[cfg(target_os = "linux")]
+pub fn coarse_clock(clock: libc::clockid_t) -> Option<(i64, i64)> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec and the only memory the call writes.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return None;
+    }
+    // `time_t` and `c_long` are 32 bits on some Linux targets.
+    #[allow(clippy::useless_conversion)]
+    Some((i64::from(ts.tv_sec), i64::from(ts.tv_nsec)))
 }
 
 /// A clock that moves only when told to; clones share the same time.

@@ -77,18 +77,12 @@ fn process_epoch() -> Instant {
 /// than a third of a cached authentication's own work on virtual machines.
 #[cfg(target_os = "linux")]
 fn micros_since_epoch() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC_COARSE exists on every
-    // Linux since 2.6.32 and the call writes nothing else.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    if rc != 0 {
+    let Some((secs, nanos)) = crate::domain::time::coarse_clock(libc::CLOCK_MONOTONIC_COARSE)
+    else {
         return u64::try_from(process_epoch().elapsed().as_micros()).unwrap_or(u64::MAX);
-    }
-    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-    let micros = u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000;
+    };
+    let secs = u64::try_from(secs).unwrap_or(0);
+    let micros = u64::try_from(nanos).unwrap_or(0) / 1_000;
     secs.saturating_mul(1_000_000).saturating_add(micros)
 }
 
