@@ -25,7 +25,7 @@ pub use inputs::{
 pub use organizations::Bootstrap;
 pub use projects::CreatedProject;
 pub use tokens::{
-    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, TokenRecord, TOKEN_RETENTION_MS,
+    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, Rotation, TokenRecord, TOKEN_RETENTION_MS,
 };
 
 use crate::domain::secret::SecretHasher;

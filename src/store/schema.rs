@@ -126,6 +126,11 @@ CREATE TABLE oauth_tokens (
 CREATE INDEX oauth_tokens_by_grant ON oauth_tokens (grant_id);
 CREATE INDEX oauth_tokens_by_expiry ON oauth_tokens (expires_at);
 "#,
+    // 2 -> 3: concurrent refresh (docs/oauth.md). reused_at: a rotated refresh token that was
+    // presented once more within `refresh_reuse_grace_seconds` and got a sibling pair.
+    r#"
+ALTER TABLE oauth_tokens ADD COLUMN reused_at INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.
