@@ -385,7 +385,6 @@ fn references(c: &mut Criterion) {
         })
     });
     g.finish();
-
 }
 
 /// Bar 6: creating the 10,000th same-named project vs the 2nd (minimal argon2), both in a store

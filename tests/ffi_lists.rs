@@ -108,7 +108,16 @@ fn every_list_pages_through_c_with_the_manage_api_rules() {
         loop {
             let mut out = ptr::null_mut();
             assert_eq!(
-                unsafe { page(store, o.as_ptr(), c("").as_ptr(), 2, cursor.as_ptr(), &mut out) },
+                unsafe {
+                    page(
+                        store,
+                        o.as_ptr(),
+                        c("").as_ptr(),
+                        2,
+                        cursor.as_ptr(),
+                        &mut out,
+                    )
+                },
                 opc_status::OPC_OK,
                 "{what}: {}",
                 last_error()
@@ -125,8 +134,16 @@ fn every_list_pages_through_c_with_the_manage_api_rules() {
         for (limit, bad_cursor, field) in [(1001, "", "limit"), (1, "garbage", "cursor")] {
             let mut out: *mut c_char = SENTINEL as *mut c_char;
             let bad_cursor = c(bad_cursor);
-            let status =
-                unsafe { page(store, o.as_ptr(), ptr::null(), limit, bad_cursor.as_ptr(), &mut out) };
+            let status = unsafe {
+                page(
+                    store,
+                    o.as_ptr(),
+                    ptr::null(),
+                    limit,
+                    bad_cursor.as_ptr(),
+                    &mut out,
+                )
+            };
             assert_eq!(status, opc_status::OPC_INVALID_INPUT, "{what}");
             assert!(last_error().contains(field), "{what}: {}", last_error());
             assert_eq!(out as usize, SENTINEL, "out_json written on failure");
@@ -152,7 +169,9 @@ fn every_list_pages_through_c_with_the_manage_api_rules() {
     let mut out = ptr::null_mut();
     let nope = c("nope");
     assert_eq!(
-        unsafe { opc_reference_list_page(store, o.as_ptr(), nope.as_ptr(), 1, ptr::null(), &mut out) },
+        unsafe {
+            opc_reference_list_page(store, o.as_ptr(), nope.as_ptr(), 1, ptr::null(), &mut out)
+        },
         opc_status::OPC_NOT_FOUND
     );
     unsafe { opc_store_close(store) };

@@ -69,7 +69,12 @@ fn without_limit_lists_are_everything_and_carry_no_cursor() {
     }
     let r = env.get("/manage/references");
     assert_eq!(r.data().as_array().unwrap().len(), 5);
-    assert_eq!(r.body.as_object().unwrap().len(), 1, "only data: {}", r.body);
+    assert_eq!(
+        r.body.as_object().unwrap().len(),
+        1,
+        "only data: {}",
+        r.body
+    );
     let titles: Vec<&str> = r
         .data()
         .as_array()
@@ -112,7 +117,12 @@ fn pages_cover_every_list_exactly_once_with_ties() {
     // The clock stands still: every row below shares one createdAt.
     let mut projects = Vec::new();
     for i in 0..7 {
-        projects.push(env.project(&format!("Project {i}"))["id"].as_str().unwrap().to_owned());
+        projects.push(
+            env.project(&format!("Project {i}"))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     for i in 0..9 {
         env.reference(&projects[i % 2], &format!("r{i}"));
@@ -133,7 +143,11 @@ fn pages_cover_every_list_exactly_once_with_ties() {
         sorted.sort_by(|a, b| b.cmp(a));
         assert_eq!(everything, sorted, "{base}");
         for limit in [1, 2, 3, 1000] {
-            assert_eq!(all_pages(&env, &base, limit), everything, "{base} limit {limit}");
+            assert_eq!(
+                all_pages(&env, &base, limit),
+                everything,
+                "{base} limit {limit}"
+            );
         }
     }
 }
@@ -145,7 +159,12 @@ fn a_page_continues_after_its_last_row_even_once_that_row_is_gone() {
     let mut made = Vec::new();
     for i in 0..6 {
         env.clock.advance_ms(1);
-        made.push(env.reference(&p, &format!("r{i}"))["id"].as_str().unwrap().to_owned());
+        made.push(
+            env.reference(&p, &format!("r{i}"))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let first = env.get("/manage/references?limit=2");
     assert_eq!(ids(first.data()), [made[5].clone(), made[4].clone()]);
@@ -180,8 +199,19 @@ fn bad_limits_are_400s_naming_limit() {
     let env = Env::new();
     for list in ["/manage/projects", "/manage/clients", "/manage/references"] {
         for bad in [
-            "0", "1001", "-1", "+5", "1.0", "1e2", "", "abc", " 5", "5 ", "0x10",
-            "99999999999", "%35%00",
+            "0",
+            "1001",
+            "-1",
+            "+5",
+            "1.0",
+            "1e2",
+            "",
+            "abc",
+            " 5",
+            "5 ",
+            "0x10",
+            "99999999999",
+            "%35%00",
         ] {
             let r = env.get(&format!("{list}?limit={bad}"));
             assert_query_error(&r, &[("limit", LIMIT_MESSAGE)]);
@@ -282,15 +312,14 @@ fn cursors_never_reach_into_another_organization() {
             Some(&json!({"projectId": theirs, "title": format!("theirs {i}")})),
         );
     }
-    let their_page = env.call(
-        "GET",
-        "/manage/references?limit=1",
-        Some(&other),
-        None,
-    );
+    let their_page = env.call("GET", "/manage/references?limit=1", Some(&other), None);
     let their_cursor = their_page.body["nextCursor"].as_str().unwrap().to_owned();
-    let mine_all: HashSet<String> = ids(env.get("/manage/references").data()).into_iter().collect();
-    let r = env.get(&format!("/manage/references?limit=1000&cursor={their_cursor}"));
+    let mine_all: HashSet<String> = ids(env.get("/manage/references").data())
+        .into_iter()
+        .collect();
+    let r = env.get(&format!(
+        "/manage/references?limit=1000&cursor={their_cursor}"
+    ));
     for row in r.data().as_array().unwrap() {
         assert!(mine_all.contains(row["id"].as_str().unwrap()), "{row}");
         assert_eq!(row["projectId"], mine.as_str());
@@ -378,7 +407,7 @@ fn the_rust_api_pages_and_keeps_the_all_rows_calls() {
     assert_eq!(errors[0].to_string(), format!("cursor: {CURSOR_MESSAGE}"));
 }
 
-/// References created before the lists gained their indexes (schema version 2) are listed
+/// References created before the lists gained their indexes (schema version 3) are listed
 /// after the store is migrated, organization-wide too.
 #[test]
 fn references_from_an_older_store_are_listed_after_migration() {
@@ -394,9 +423,15 @@ fn references_from_an_older_store_are_listed_after_migration() {
         })
         .collect();
     let path = env.db_path();
-    let Env { store, dir, clock, org, .. } = env;
+    let Env {
+        store,
+        dir,
+        clock,
+        org,
+        ..
+    } = env;
     drop(store);
-    // Back to the version-2 layout: no organization column, the old indexes.
+    // Back to the version-3 layout: no organization column, the old indexes.
     let raw = rusqlite::Connection::open(&path).unwrap();
     raw.execute_batch(
         "DROP INDEX projects_list; DROP INDEX clients_list; DROP INDEX clients_list_by_project;
@@ -405,7 +440,7 @@ fn references_from_an_older_store_are_listed_after_migration() {
          CREATE INDEX clients_by_org ON clients (organization_id, created_at);
          CREATE INDEX clients_by_project ON clients (project_id);
          CREATE INDEX references_by_project ON project_references (project_id, created_at);
-         PRAGMA user_version = 2;",
+         PRAGMA user_version = 3;",
     )
     .unwrap();
     drop(raw);

@@ -5,7 +5,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{ffi_boundary, FfiResult};
+use super::boundary::{ffi_boundary, with_detail, FfiResult};
 use super::status::opc_status;
 use super::store::{opc_store, store_ref};
 use super::strings::{json_string, optional, out_param, required};
@@ -108,4 +108,78 @@ pub unsafe extern "C" fn opc_reference_list_page(
         out.write(json_string(&ListBody::of(&page))?);
         Ok(())
     })
+}
+
+/// `opc_project_list_page` with this call's failure detail: every argument, the result,
+/// ownership and thread-safety as for `opc_project_list_page`.
+///
+/// - `out_error`: NULL (no detail wanted), or where to store the detail: `*out_error` is set
+///   to NULL when the call left no detail, else to a copy of what `opc_last_error_message()`
+///   shows right after the call. Free it with `opc_string_free`.
+///
+/// # Safety
+/// As `opc_project_list_page`; `out_error` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn opc_project_list_page_ex(
+    store: *mut opc_store,
+    organization_id: *const c_char,
+    limit: u32,
+    cursor: *const c_char,
+    out_json: *mut *mut c_char,
+    out_error: *mut *mut c_char,
+) -> opc_status {
+    // SAFETY: the caller keeps `opc_project_list_page`'s contract.
+    unsafe {
+        with_detail(out_error, || {
+            opc_project_list_page(store, organization_id, limit, cursor, out_json)
+        })
+    }
+}
+
+/// `opc_client_list_page` with this call's failure detail: every argument, the result,
+/// ownership and thread-safety as for `opc_client_list_page`; `out_error` as for
+/// `opc_project_list_page_ex`.
+///
+/// # Safety
+/// As `opc_client_list_page`; `out_error` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn opc_client_list_page_ex(
+    store: *mut opc_store,
+    organization_id: *const c_char,
+    project_id: *const c_char,
+    limit: u32,
+    cursor: *const c_char,
+    out_json: *mut *mut c_char,
+    out_error: *mut *mut c_char,
+) -> opc_status {
+    // SAFETY: the caller keeps `opc_client_list_page`'s contract.
+    unsafe {
+        with_detail(out_error, || {
+            opc_client_list_page(store, organization_id, project_id, limit, cursor, out_json)
+        })
+    }
+}
+
+/// `opc_reference_list_page` with this call's failure detail: every argument, the result,
+/// ownership and thread-safety as for `opc_reference_list_page`; `out_error` as for
+/// `opc_project_list_page_ex`.
+///
+/// # Safety
+/// As `opc_reference_list_page`; `out_error` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn opc_reference_list_page_ex(
+    store: *mut opc_store,
+    organization_id: *const c_char,
+    project_id: *const c_char,
+    limit: u32,
+    cursor: *const c_char,
+    out_json: *mut *mut c_char,
+    out_error: *mut *mut c_char,
+) -> opc_status {
+    // SAFETY: the caller keeps `opc_reference_list_page`'s contract.
+    unsafe {
+        with_detail(out_error, || {
+            opc_reference_list_page(store, organization_id, project_id, limit, cursor, out_json)
+        })
+    }
 }

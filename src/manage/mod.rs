@@ -152,6 +152,9 @@ enum Collection {
 
 enum Route<'a> {
     OpenApi,
+    /// `/.well-known/oauth-authorization-server`, with what follows it (RFC 8414 §3: the
+    /// issuer's path, if it has one).
+    Metadata(&'a str),
     List(Collection),
     Item(Collection, &'a str),
 }
@@ -168,7 +171,7 @@ pub fn handle(store: &Store, req: &Request<'_>) -> Response {
     };
     let method = req.method.to_ascii_uppercase();
     let allowed: &[&str] = match route {
-        Route::OpenApi => &["GET"],
+        Route::OpenApi | Route::Metadata(_) => &["GET"],
         Route::List(_) => &["GET", "POST"],
         Route::Item(..) => &["GET", "PATCH", "DELETE"],
     };
@@ -191,6 +194,9 @@ pub fn handle(store: &Store, req: &Request<'_>) -> Response {
             internal_error: None,
         };
     }
+    if let Route::Metadata(suffix) = route {
+        return oauth::metadata(store, suffix);
+    }
     let principal = match authenticate(store, req) {
         Ok(p) => p,
         Err(r) => return r,
@@ -207,7 +213,7 @@ pub fn handle(store: &Store, req: &Request<'_>) -> Response {
         (Route::Item(c, id), "GET") => get(store, org, c, id),
         (Route::Item(c, id), "PATCH") => update(store, org, c, id, req.body),
         (Route::Item(c, id), _) => delete(store, org, c, id),
-        (Route::OpenApi, _) => unreachable_route(),
+        (Route::OpenApi | Route::Metadata(_), _) => unreachable_route(),
     };
     result
         .unwrap_or_else(error_response)
@@ -224,6 +230,11 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// `/manage/...` or `/api/manage/...`, one optional trailing slash, percent-decoded ids.
 fn route(path: &str) -> Option<Route<'_>> {
+    if let Some(suffix) = path.strip_prefix(oauth::METADATA_PATH) {
+        if suffix.is_empty() || suffix.starts_with('/') {
+            return Some(Route::Metadata(suffix));
+        }
+    }
     let rest = path
         .strip_prefix("/api/manage")
         .or_else(|| path.strip_prefix("/manage"))?;
@@ -270,7 +281,7 @@ fn authenticate(store: &Store, req: &Request<'_>) -> Result<Principal, Response>
         };
         return store
             .authenticate_bearer(&bearer)
-            .map_err(bearer_error_response);
+            .map_err(|e| with_bearer_challenge(bearer_error_response(e)));
     }
     let auth = AuthRequest {
         family: Family::Manage,
@@ -280,7 +291,20 @@ fn authenticate(store: &Store, req: &Request<'_>) -> Result<Principal, Response>
         project_id: None,
         source: req.source,
     };
-    store.authenticate(&auth).map_err(auth_error_response)
+    store
+        .authenticate(&auth)
+        .map_err(|e| with_bearer_challenge(auth_error_response(e)))
+}
+
+/// Every Manage route accepts bearer tokens, so its 401s carry RFC 6750 §3's challenge — also
+/// when no credentials were sent at all. No bearer token was presented here, so there is no
+/// `error` attribute (docs/oauth.md).
+fn with_bearer_challenge(mut r: Response) -> Response {
+    if r.status == 401 && r.header("www-authenticate").is_none() {
+        r.headers
+            .push(("www-authenticate".into(), "Bearer realm=\"opcore\"".into()));
+    }
+    r
 }
 
 /// The response for a refused authentication (also used by hosts for the other families).
@@ -430,7 +454,8 @@ const LISTED_BYTES: usize = 320;
 
 fn page<T: Serialize>(page: &Page<T>) -> Result<Response, Outcome> {
     let mut body = Vec::with_capacity(64 + page.items.len() * LISTED_BYTES);
-    serde_json::to_writer(&mut body, &ListBody::of(page)).map_err(|e| Error::Storage(e.to_string()))?;
+    serde_json::to_writer(&mut body, &ListBody::of(page))
+        .map_err(|e| Error::Storage(e.to_string()))?;
     Ok(Response {
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
@@ -462,7 +487,11 @@ fn list(
         other => Outcome::Store(other),
     };
     match c {
-        Collection::Projects => page(&store.list_projects_page(org, &options).map_err(query_error)?),
+        Collection::Projects => page(
+            &store
+                .list_projects_page(org, &options)
+                .map_err(query_error)?,
+        ),
         Collection::Clients => page(
             &store
                 .list_clients_page(org, project, &options)

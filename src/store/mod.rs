@@ -27,7 +27,7 @@ pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
 pub use organizations::Bootstrap;
 pub use projects::CreatedProject;
 pub use tokens::{
-    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, TokenRecord, TOKEN_RETENTION_MS,
+    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, Rotation, TokenRecord, TOKEN_RETENTION_MS,
 };
 
 use crate::domain::secret::SecretHasher;

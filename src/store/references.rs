@@ -153,7 +153,9 @@ impl Db {
             }
             Ok(items)
         })?;
-        Ok(window.page(ListKind::References, items, |r| (r.created_at, r.id.as_str())))
+        Ok(window.page(ListKind::References, items, |r| {
+            (r.created_at, r.id.as_str())
+        }))
     }
 
     pub fn update_reference(

@@ -126,7 +126,12 @@ CREATE TABLE oauth_tokens (
 CREATE INDEX oauth_tokens_by_grant ON oauth_tokens (grant_id);
 CREATE INDEX oauth_tokens_by_expiry ON oauth_tokens (expires_at);
 "#,
-    // 2 -> 3: keyset pagination of the lists (docs/behaviour.md#lists). Every list reads an
+    // 2 -> 3: concurrent refresh (docs/oauth.md). reused_at: a rotated refresh token that was
+    // presented once more within `refresh_reuse_grace_seconds` and got a sibling pair.
+    r#"
+ALTER TABLE oauth_tokens ADD COLUMN reused_at INTEGER;
+"#,
+    // 3 -> 4: keyset pagination of the lists (docs/behaviour.md#lists). Every list reads an
     // index in its own order, `(created_at, id)` within its scope, so a page costs the same
     // wherever it starts. References carry their project's organization (projects never move)
     // so the organization-wide list has such an index too.
