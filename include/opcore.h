@@ -355,8 +355,10 @@ extern "C" {
  *   `"normal"`), `rate_limits` (`{"track"|"export"|"insights"|"manage":
  *   {"limit","window_seconds"}}`), `cross_process_staleness_ms`, `credential_cache_capacity`,
  *   `busy_timeout_ms`, `access_token_ttl_seconds` (default 3600), `refresh_token_ttl_seconds`
- *   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600). Unknown
- *   keys are an error (`OPC_INVALID_OPTIONS`).
+ *   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600),
+ *   `refresh_reuse_grace_seconds` (default 10, at most 300), `issuer` and
+ *   `authorization_endpoint` (docs/oauth.md). Unknown keys are an error
+ *   (`OPC_INVALID_OPTIONS`).
  * - `out_store`: receives the handle on success (untouched otherwise). Required.
  *
  * Returns `OPC_OPEN_FAILED` (message naming the problem, file untouched) for a file that is
@@ -912,6 +914,60 @@ opc_status opc_reference_update(opc_store *store,
 opc_status opc_reference_delete(opc_store *store,
                                 const char *organization_id,
                                 const char *reference_id);
+
+/**
+ * One page of the organization's live projects, newest first: `*out_json` receives
+ * `{"data":[…]}` plus `"nextCursor"` when `limit` is not 0 and more remain; pass that back as
+ * `cursor` for the next page.
+ *
+ * `limit`: 1–1000, or 0 for every remaining project. `cursor`: NULL or "" for the first page.
+ * A `limit` above 1000 or a cursor this list did not issue is `OPC_INVALID_INPUT`, the
+ * parameter named in `opc_last_error_message()`.
+ *
+ * Ownership: free `*out_json` with `opc_string_free`. Thread-safe.
+ *
+ * # Safety
+ * `store` is NULL or open; strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+ */
+opc_status opc_project_list_page(opc_store *store,
+                                 const char *organization_id,
+                                 uint32_t limit,
+                                 const char *cursor,
+                                 char **out_json);
+
+/**
+ * One page of the organization's clients, newest first; only those of `project_id` when it
+ * is neither NULL nor "" (`OPC_NOT_FOUND` when that project is not in the organization).
+ * `limit`, `cursor` and `*out_json` as in `opc_project_list_page`.
+ *
+ * Ownership: free `*out_json` with `opc_string_free`. Thread-safe.
+ *
+ * # Safety
+ * `store` is NULL or open; strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+ */
+opc_status opc_client_list_page(opc_store *store,
+                                const char *organization_id,
+                                const char *project_id,
+                                uint32_t limit,
+                                const char *cursor,
+                                char **out_json);
+
+/**
+ * One page of the references of the organization's projects, newest first; only those of
+ * `project_id` when it is neither NULL nor "" (`OPC_NOT_FOUND` when that project is not in
+ * the organization). `limit`, `cursor` and `*out_json` as in `opc_project_list_page`.
+ *
+ * Ownership: free `*out_json` with `opc_string_free`. Thread-safe.
+ *
+ * # Safety
+ * `store` is NULL or open; strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+ */
+opc_status opc_reference_list_page(opc_store *store,
+                                   const char *organization_id,
+                                   const char *project_id,
+                                   uint32_t limit,
+                                   const char *cursor,
+                                   char **out_json);
 
 /**
  * Frees a string returned by an opc_ function through a `char **` out-parameter. Its bytes

@@ -150,6 +150,9 @@ const PROTOTYPES = [
   'opc_status opc_reference_list(opc_store *store, const char *organization_id, const char *project_id, _Out_ void **out_json)',
   'opc_status opc_reference_update(opc_store *store, const char *organization_id, const char *reference_id, const char *json, _Out_ void **out_json)',
   'opc_status opc_reference_delete(opc_store *store, const char *organization_id, const char *reference_id)',
+  'opc_status opc_project_list_page(opc_store *store, const char *organization_id, uint32_t limit, const char *cursor, _Out_ void **out_json)',
+  'opc_status opc_client_list_page(opc_store *store, const char *organization_id, const char *project_id, uint32_t limit, const char *cursor, _Out_ void **out_json)',
+  'opc_status opc_reference_list_page(opc_store *store, const char *organization_id, const char *project_id, uint32_t limit, const char *cursor, _Out_ void **out_json)',
   'void opc_string_free(void *s)',
   'const char *opc_status_str(opc_status status)',
   'const char *opc_last_error_message(void)',
@@ -171,6 +174,7 @@ const EX_VARIANTS = [
   'opc_project_delete', 'opc_client_create', 'opc_client_get', 'opc_client_list',
   'opc_client_update', 'opc_client_delete', 'opc_reference_create', 'opc_reference_get',
   'opc_reference_list', 'opc_reference_update', 'opc_reference_delete',
+  'opc_project_list_page', 'opc_client_list_page', 'opc_reference_list_page',
 ];
 for (const name of EX_VARIANTS) {
   const base = PROTOTYPES.find((p) => functionName(p) === name);

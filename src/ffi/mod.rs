@@ -31,6 +31,8 @@ mod oauth;
 
 mod resources;
 
+mod lists;
+
 mod strings;
 
 mod status;
@@ -52,6 +54,10 @@ pub use handle::{
     opc_response_status,
 };
 pub use last_error::opc_last_error_message;
+pub use lists::{
+    opc_client_list_page, opc_client_list_page_ex, opc_project_list_page, opc_project_list_page_ex,
+    opc_reference_list_page, opc_reference_list_page_ex,
+};
 pub use oauth::{
     opc_authorize, opc_token_info, opc_token_verify, OPC_SCOPE_SIZE, OPC_SUBJECT_SIZE,
     OPC_TOKEN_ERROR_SIZE, OPC_TOKEN_TEXT_SIZE,

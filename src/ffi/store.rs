@@ -99,8 +99,10 @@ mod fork {
 ///   `"normal"`), `rate_limits` (`{"track"|"export"|"insights"|"manage":
 ///   {"limit","window_seconds"}}`), `cross_process_staleness_ms`, `credential_cache_capacity`,
 ///   `busy_timeout_ms`, `access_token_ttl_seconds` (default 3600), `refresh_token_ttl_seconds`
-///   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600). Unknown
-///   keys are an error (`OPC_INVALID_OPTIONS`).
+///   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600),
+///   `refresh_reuse_grace_seconds` (default 10, at most 300), `issuer` and
+///   `authorization_endpoint` (docs/oauth.md). Unknown keys are an error
+///   (`OPC_INVALID_OPTIONS`).
 /// - `out_store`: receives the handle on success (untouched otherwise). Required.
 ///
 /// Returns `OPC_OPEN_FAILED` (message naming the problem, file untouched) for a file that is

@@ -181,6 +181,9 @@ SIGNATURES: Dict[str, Tuple[Optional[type], List[type]]] = {
     "opc_reference_list": (_status, [_handle, _str, _str, _out_owned_str]),
     "opc_reference_update": (_status, [_handle, _str, _str, _str, _out_owned_str]),
     "opc_reference_delete": (_status, [_handle, _str, _str]),
+    "opc_project_list_page": (_status, [_handle, _str, c_uint32, _str, _out_owned_str]),
+    "opc_client_list_page": (_status, [_handle, _str, _str, c_uint32, _str, _out_owned_str]),
+    "opc_reference_list_page": (_status, [_handle, _str, _str, c_uint32, _str, _out_owned_str]),
     "opc_string_free": (None, [c_void_p]),
     "opc_status_str": (c_char_p, [_status]),
     "opc_last_error_message": (c_char_p, []),
@@ -199,6 +202,7 @@ EX_VARIANTS = (
     "opc_project_delete", "opc_client_create", "opc_client_get", "opc_client_list",
     "opc_client_update", "opc_client_delete", "opc_reference_create", "opc_reference_get",
     "opc_reference_list", "opc_reference_update", "opc_reference_delete",
+    "opc_project_list_page", "opc_client_list_page", "opc_reference_list_page",
 )
 for _name in EX_VARIANTS:
     _restype, _argtypes = SIGNATURES[_name]

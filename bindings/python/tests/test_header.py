@@ -28,6 +28,7 @@ C_TO_CTYPES: Dict[str, Optional[type]] = {
     "int64_t": c_int64,
     "int64_t *": POINTER(c_int64),
     "uint16_t": c_uint16,
+    "uint32_t": c_uint32,
     "const char *": c_char_p,
     "const char * const *": POINTER(c_char_p),
     "const char * *": POINTER(c_char_p),
