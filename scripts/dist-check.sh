@@ -485,24 +485,24 @@ typescript_alone() {
     cat > check.ts <<'TS'
 import { Store, ProjectCreate, ClientCreate, Principal, StoreError } from 'opcore';
 
-async function main(): Promise<void> {
-  const store: Store = await Store.open('types.db');
-  const { client } = await store.createOrganizationAsync('Acme');
+// No async/await here: with the default (ES5) lib a host has no Promise constructor; the
+// declarations themselves need none.
+Store.open('types.db').then((store: Store) => {
+  const { client } = store.createOrganization('Acme');
   const manage = store.manage(client.id, client.secret);
   const input: ProjectCreate = { name: 'Web', cors: ['https://a.example'], types: ['website'] };
-  const project = await manage.projects.createAsync(input);
-  const reader: ClientCreate = { name: 'Reader', type: 'read', projectId: project.id };
-  const secret: string = manage.clients.create(reader).secret;
-  const principal: Principal = await store.authenticateAsync('track', project.client.id);
-  try {
-    await store.getOrganizationAsync('missing');
-  } catch (e) {
-    if (e instanceof StoreError) console.log(e.code);
-  }
-  console.log(secret.length, principal.clientType);
-  store.close();
-}
-void main();
+  return manage.projects.createAsync(input).then((project) => {
+    const reader: ClientCreate = { name: 'Reader', type: 'read', projectId: project.id };
+    const secret: string = manage.clients.create(reader).secret;
+    return store.authenticateAsync('track', project.client.id).then((principal: Principal) => {
+      store.getOrganizationAsync('missing').catch((e: unknown) => {
+        if (e instanceof StoreError) { const code: string | null = e.code; void code; }
+      });
+      void [secret.length, principal.clientType];
+      store.close();
+    });
+  });
+});
 TS
     cat > wrong.ts <<'TS'
 import { Store } from 'opcore';

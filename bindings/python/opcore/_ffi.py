@@ -222,10 +222,25 @@ def library_names() -> List[str]:
     return ["libopcore.so"]
 
 
-def library_path() -> str:
-    """Where the library is loaded from: ``OPCORE_LIB`` if set, else the copy in the package.
+def checkout_libraries() -> List[Path]:
+    """Where a checkout's build puts the library, for a package used from its source folder
+    (an editable install): ``$CARGO_TARGET_DIR`` or the checkout's ``target``, release first,
+    then debug. Empty when this package is not inside an opcore checkout."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / "Cargo.toml").is_file() or not (root / "include" / "opcore.h").is_file():
+        return []
+    target = Path(os.environ.get("CARGO_TARGET_DIR") or root / "target")
+    if not target.is_absolute():
+        target = root / target
+    return [target / profile / name for profile in ("release", "debug")
+            for name in library_names()]
 
-    Raises ``OSError`` naming both places when neither holds a library.
+
+def library_path() -> str:
+    """Where the library is loaded from, in this order: ``OPCORE_LIB`` if set; the copy
+    installed in the package (``opcore/_lib``); in a checkout (an editable install), the
+    library its build left in ``target/release`` or ``target/debug``. Raises ``OSError``
+    naming the places looked at when none holds a library.
     """
     env = os.environ.get("OPCORE_LIB")
     if env:
@@ -233,14 +248,14 @@ def library_path() -> str:
             raise OSError(f"OPCORE_LIB={env!r} is not a file")
         return env
     bundled = Path(__file__).resolve().parent / "_lib"
-    for name in library_names():
-        candidate = bundled / name
+    candidates = [bundled / name for name in library_names()] + checkout_libraries()
+    for candidate in candidates:
         if candidate.is_file():
             return str(candidate)
     raise OSError(
-        "libopcore not found: set OPCORE_LIB to the library's path, or build it "
-        "(cargo build --release --no-default-features --lib) and reinstall the package "
-        f"so that it is copied to {bundled}"
+        "libopcore not found: set OPCORE_LIB to the library's path, install a wheel that "
+        "carries it, or build it (cargo build --release --no-default-features --lib); looked "
+        "at " + ", ".join(str(c) for c in candidates)
     )
 
 
