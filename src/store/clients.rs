@@ -443,7 +443,7 @@ const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
 
 /// Whether a project of the organization may receive new clients and references: it exists
 /// and is not past its `deleteAt`. A project only scheduled for deletion does (see
-/// `docs/behaviour.md#scheduled-deletion`); what is added goes with it if it is purged.
+/// `docs/behaviour.md#projects-scheduled-for-deletion`); what is added goes with it if it is purged.
 pub(crate) fn live_project_exists(
     conn: &rusqlite::Connection,
     organization_id: &str,
