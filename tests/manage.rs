@@ -470,7 +470,8 @@ fn patch_project_updates_fields_and_updated_at_but_never_the_id() {
     );
     let d = r.data();
     assert_eq!(d["domain"], Value::Null);
-    assert_eq!(d["cors"], json!(["http://localhost:3000"]));
+    // Stored as sent, trailing slashes removed.
+    assert_eq!(d["cors"], json!(["HTTP://LOCALHOST:3000"]));
     assert_eq!(d["allowUnsafeRevenueTracking"], true);
     assert_eq!(d["name"], "Updated Project Name", "absent fields are kept");
     assert_eq!(d["updatedAt"], at(60_001));
@@ -968,7 +969,7 @@ fn patch_client_renames_and_accepts_unchanged_type_and_project() {
         &url,
         json!({"name": "  Trimmed  ", "type": "read", "projectId": "my-project"}),
     );
-    assert_eq!(r.data()["name"], "Trimmed");
+    assert_eq!(r.data()["name"], "  Trimmed  ", "stored as sent");
     assert_eq!(r.data()["updatedAt"], at(30 * 60_000 + 1));
     let org_url = format!("/manage/clients/{}", org_level.id);
     for project in [json!(""), Value::Null] {
@@ -1002,7 +1003,7 @@ fn patch_client_renames_and_accepts_unchanged_type_and_project() {
     assert_eq!(
         (&d["name"], &d["type"], &d["updatedAt"]),
         (
-            &json!("Trimmed"),
+            &json!("  Trimmed  "),
             &json!("read"),
             &json!(at(30 * 60_000 + 1))
         )
@@ -1186,7 +1187,7 @@ fn reference_crud() {
         json!({
             "id": id,
             "projectId": "my-project",
-            "title": "Launch",
+            "title": "  Launch  ",
             "description": "v1",
             "date": "2024-01-15T10:30:00.000Z",
             "createdAt": T0_TEXT,
