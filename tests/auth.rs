@@ -337,6 +337,73 @@ fn track_without_a_secret_needs_a_matching_origin() {
 }
 
 #[test]
+fn origin_matching_works_on_entries_stored_as_sent_and_on_rows_of_earlier_releases() {
+    let w = world();
+    let s = &w.env.store;
+    let track = |origin: &str| {
+        s.authenticate(&AuthRequest {
+            client_id: Some(&w.write.0),
+            origin: Some(origin),
+            ..AuthRequest::new(Family::Track)
+        })
+        .is_ok()
+    };
+    let table = [
+        ("https://shop.example.com", true),
+        ("https://SHOP.Example.com:443", true),
+        ("http://shop.example.com", false),
+        ("http://example.org:8080", true),
+        ("https://EXAMPLE.org:8080", true),
+        ("https://example.org", false),
+        ("https://a.wild.io", true),
+        ("https://A.B.Wild.io", true),
+        ("https://wild.io", false),
+        ("http://a.wild.io", false),
+    ];
+    // Stored as sent today (trailing slashes aside)...
+    let project = s
+        .update_project(
+            &w.org,
+            &w.project,
+            &ProjectChanges {
+                cors: Some(vec![
+                    "HTTPS://Shop.Example.COM:443/".into(),
+                    "Example.org:8080".into(),
+                    "https://*.Wild.IO".into(),
+                ]),
+                ..ProjectChanges::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        project.cors,
+        [
+            "HTTPS://Shop.Example.COM:443",
+            "Example.org:8080",
+            "https://*.Wild.IO"
+        ]
+    );
+    for (origin, expected) in table {
+        assert_eq!(track(origin), expected, "as sent: {origin:?}");
+    }
+    // ...and as an earlier release stored the same input: lowercased, default port dropped.
+    let conn = rusqlite::Connection::open(w.env.path()).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE projects SET cors = ?1 WHERE id = ?2",
+            (
+                r#"["https://shop.example.com","example.org:8080","https://*.wild.io"]"#,
+                &w.project,
+            ),
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    for (origin, expected) in table {
+        assert_eq!(track(origin), expected, "earlier release's row: {origin:?}");
+    }
+}
+
+#[test]
 fn ignore_cors_and_secret_skips_both_checks_for_track_only() {
     let w = world();
     let s = &w.env.store;

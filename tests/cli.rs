@@ -174,7 +174,8 @@ fn init_needs_a_valid_name() {
     assert!(err.contains("--name <NAME>"), "{err}");
     d.fails(
         &["init", "--name", "   "],
-        "opcore: invalid input: name: String must contain at least 1 character(s)\n",
+        "opcore: invalid input: name: String must contain a visible character (not only \
+         whitespace or invisible characters)\n",
     );
 }
 
@@ -313,7 +314,8 @@ fn admin_commands_manage_projects_clients_and_references() {
         .concat(),
     );
     assert_eq!(project["id"], "my-project");
-    assert_eq!(project["domain"], "https://example.com");
+    // Stored as sent, trailing slashes removed.
+    assert_eq!(project["domain"], "HTTPS://Example.com");
     assert_eq!(
         project["cors"],
         json!(["https://example.com", "*.example.com"])
@@ -468,8 +470,8 @@ fn admin_errors_name_the_problem() {
         &[
             "projects", "create", "--name", " ", "--domain", "ftp://x", "--cors", "a b",
         ],
-        "opcore: invalid input: name: String must contain at least 1 character(s); \
-         domain: Invalid url: must be an absolute http or https URL with a host; \
+        "opcore: invalid input: name: String must contain a visible character (not only \
+         whitespace or invisible characters); domain: Invalid url: must be an absolute http or https URL with a host; \
          cors[0]: Invalid CORS origin: spaces and control characters are not allowed\n",
     );
     d.fails(
@@ -483,9 +485,9 @@ fn admin_errors_name_the_problem() {
             "--datetime",
             "yesterday",
         ],
-        "opcore: invalid input: datetime: Invalid datetime: expected RFC 3339 with a time zone \
-         or YYYY-MM-DD; projectId: Project not found in this organization (or scheduled for \
-         deletion)\n",
+        "opcore: invalid input: datetime: Invalid datetime: expected an ISO 8601 date-time (a \
+         zone or offset, or none for UTC), a date YYYY-MM-DD, or an RFC 2822 date; projectId: \
+         Project not found in this organization (or past its deletion time)\n",
     );
     let root = d.json(&["clients", "list"])[0]["id"]
         .as_str()

@@ -1706,7 +1706,8 @@ fn projects_through_c() {
         )
         .unwrap();
     assert_eq!(created["id"], "my-project");
-    assert_eq!(created["domain"], "https://example.com");
+    // Stored as sent, trailing slashes removed; duplicate types removed.
+    assert_eq!(created["domain"], "HTTPS://Example.com");
     assert_eq!(created["types"], serde_json::json!(["app"]));
     assert_eq!(created["client"]["secret"].as_str().unwrap().len(), 36);
 

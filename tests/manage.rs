@@ -122,7 +122,7 @@ fn create_project_returns_it_with_a_first_write_client() {
 }
 
 #[test]
-fn create_project_defaults_and_normalization() {
+fn create_project_defaults_and_values_stored_as_sent() {
     let env = Env::new();
     let d = env.project("Defaults");
     assert_eq!(d["id"], "defaults");
@@ -144,17 +144,21 @@ fn create_project_defaults_and_normalization() {
             "types": ["app", "website", "app"]
         }),
     );
+    // Stored as sent: only trailing slashes go, nothing is merged; the id is slugged from the
+    // trimmed name.
     let d = r.data();
     assert_eq!(d["id"], "privet-mir");
-    assert_eq!(d["name"], "Привет мир");
-    assert_eq!(d["domain"], "https://example.com");
+    assert_eq!(d["name"], "  Привет мир  ");
+    assert_eq!(d["domain"], "HTTPS://Example.com");
     assert_eq!(
         d["cors"],
         json!([
+            "HTTPS://A.com",
             "https://a.com",
+            "https://a.com:443",
             "example.com",
             "*.example.com",
-            "https://*.example.com"
+            "https://*.Example.com"
         ])
     );
     assert_eq!(d["crossDomain"], true);
@@ -260,7 +264,7 @@ fn project_validation_names_every_offending_field() {
     ]);
     assert_eq!(
         r.detail(&json!(["name"])),
-        "String must contain at least 1 character(s)"
+        "String must contain a visible character (not only whitespace or invisible characters)"
     );
     assert!(r.detail(&json!(["domain"])).starts_with("Invalid url: "));
     assert_eq!(
@@ -466,7 +470,8 @@ fn patch_project_updates_fields_and_updated_at_but_never_the_id() {
     );
     let d = r.data();
     assert_eq!(d["domain"], Value::Null);
-    assert_eq!(d["cors"], json!(["http://localhost:3000"]));
+    // Stored as sent, trailing slashes removed.
+    assert_eq!(d["cors"], json!(["HTTP://LOCALHOST:3000"]));
     assert_eq!(d["allowUnsafeRevenueTracking"], true);
     assert_eq!(d["name"], "Updated Project Name", "absent fields are kept");
     assert_eq!(d["updatedAt"], at(60_001));
@@ -675,6 +680,9 @@ fn purge_removes_the_project_its_clients_and_references_and_ids_are_never_reissu
     env.reference("my-project", "Two");
     env.project("Other");
     env.delete("/manage/projects/my-project").data_success();
+    // Added while scheduled: they go with the project.
+    env.client("Late reader", "read", Some("my-project"));
+    env.reference("my-project", "Late");
     assert_eq!(env.store.purge().unwrap(), 0, "not yet due");
     env.clock.advance_ms(DAY_MS);
     assert_eq!(env.store.purge().unwrap(), 1);
@@ -820,7 +828,7 @@ fn create_client_returns_its_secret_once() {
 }
 
 #[test]
-fn client_project_must_be_a_live_project_of_the_organization() {
+fn client_project_must_be_a_project_of_the_organization_not_past_its_delete_at() {
     let env = Env::new();
     let (_, other) = env.other_org("Other");
     env.call(
@@ -831,18 +839,27 @@ fn client_project_must_be_a_live_project_of_the_organization() {
     );
     env.project("Scheduled");
     env.delete("/manage/projects/scheduled").data_success();
-    for project in ["foreign", "missing", "scheduled", "FOREIGN", " foreign"] {
+    for project in ["foreign", "missing", "FOREIGN", " foreign", "Scheduled"] {
         let r = env.post(
             "/manage/clients",
             json!({"name": "X", "projectId": project}),
         );
         r.assert_invalid(&[json!(["projectId"])]);
-        assert!(r
-            .detail(&json!(["projectId"]))
-            .contains("Project not found"));
+        assert_eq!(
+            r.detail(&json!(["projectId"])),
+            "Project not found in this organization (or past its deletion time)"
+        );
     }
     // Nothing was created.
     assert_eq!(ids(env.get("/manage/clients").data()).len(), 2); // root + First client
+
+    // A project only scheduled for deletion still takes new clients.
+    let r = env.post(
+        "/manage/clients",
+        json!({"name": "After delete", "projectId": "scheduled"}),
+    );
+    assert_eq!(r.data()["projectId"], "scheduled");
+    assert_eq!(ids(env.get("/manage/clients").data()).len(), 3);
 }
 
 #[test]
@@ -952,7 +969,7 @@ fn patch_client_renames_and_accepts_unchanged_type_and_project() {
         &url,
         json!({"name": "  Trimmed  ", "type": "read", "projectId": "my-project"}),
     );
-    assert_eq!(r.data()["name"], "Trimmed");
+    assert_eq!(r.data()["name"], "  Trimmed  ", "stored as sent");
     assert_eq!(r.data()["updatedAt"], at(30 * 60_000 + 1));
     let org_url = format!("/manage/clients/{}", org_level.id);
     for project in [json!(""), Value::Null] {
@@ -986,7 +1003,7 @@ fn patch_client_renames_and_accepts_unchanged_type_and_project() {
     assert_eq!(
         (&d["name"], &d["type"], &d["updatedAt"]),
         (
-            &json!("Trimmed"),
+            &json!("  Trimmed  "),
             &json!("read"),
             &json!(at(30 * 60_000 + 1))
         )
@@ -1170,7 +1187,7 @@ fn reference_crud() {
         json!({
             "id": id,
             "projectId": "my-project",
-            "title": "Launch",
+            "title": "  Launch  ",
             "description": "v1",
             "date": "2024-01-15T10:30:00.000Z",
             "createdAt": T0_TEXT,
@@ -1296,7 +1313,7 @@ fn reference_list_is_newest_first_and_scoped() {
 }
 
 #[test]
-fn reference_project_must_be_a_live_project_of_the_organization() {
+fn reference_project_must_be_a_project_of_the_organization_not_past_its_delete_at() {
     let env = Env::new();
     let (_, other) = env.other_org("Other");
     env.call(
@@ -1307,7 +1324,7 @@ fn reference_project_must_be_a_live_project_of_the_organization() {
     );
     env.project("Scheduled");
     env.delete("/manage/projects/scheduled").data_success();
-    for project in ["z", "missing", "scheduled", ""] {
+    for project in ["z", "missing", "Scheduled", ""] {
         let r = env.post(
             "/manage/references",
             json!({"projectId": project, "title": "T"}),
@@ -1315,6 +1332,14 @@ fn reference_project_must_be_a_live_project_of_the_organization() {
         r.assert_invalid(&[json!(["projectId"])]);
     }
     assert_eq!(env.get("/manage/references").data(), &json!([]));
+
+    // A project only scheduled for deletion still takes new references.
+    let r = env.post(
+        "/manage/references",
+        json!({"projectId": "scheduled", "title": "After delete"}),
+    );
+    assert_eq!(r.data()["projectId"], "scheduled");
+    assert_eq!(ids(env.get("/manage/references").data()).len(), 1);
 }
 
 #[test]
@@ -1339,7 +1364,8 @@ fn reference_validation_names_every_offending_field() {
     );
     assert_eq!(
         r.detail(&json!(["datetime"])),
-        "Invalid datetime: expected RFC 3339 with a time zone or YYYY-MM-DD"
+        "Invalid datetime: expected an ISO 8601 date-time (a zone or offset, or none for UTC), \
+         a date YYYY-MM-DD, or an RFC 2822 date"
     );
     // Invalid title with a foreign project: both named.
     env.post(

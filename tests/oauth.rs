@@ -1530,7 +1530,7 @@ fn redirect_uris_and_tier_in_the_manage_api() {
         json!([
             {"path": ["redirectUris", 2], "message": "Expected string, received number"},
             {"path": ["tier"], "message": "Invalid enum value. Expected 'free' | 'pro' | 'enterprise', received 'gold'"},
-            {"path": ["name"], "message": "String must contain at least 1 character(s)"},
+            {"path": ["name"], "message": "String must contain a visible character (not only whitespace or invisible characters)"},
         ])
     );
     let r = call(

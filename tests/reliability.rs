@@ -981,7 +981,8 @@ fn datetimes_outside_four_digit_utc_years_are_refused() {
             body["details"],
             serde_json::json!([{
                 "path": ["datetime"],
-                "message": "Invalid datetime: expected RFC 3339 with a time zone or YYYY-MM-DD"
+                "message": "Invalid datetime: expected an ISO 8601 date-time (a zone or offset, \
+                            or none for UTC), a date YYYY-MM-DD, or an RFC 2822 date"
             }]),
             "{refused}"
         );

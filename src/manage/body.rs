@@ -150,6 +150,35 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A reference's `datetime`, also accepted under the name `date` (clients echo the
+    /// response's field name). Both present must name the same instant; otherwise the
+    /// request is refused rather than one of them silently winning (see
+    /// `docs/behaviour.md#dates`).
+    pub fn datetime(&mut self) -> Option<String> {
+        let datetime = self.string("datetime");
+        let Some(date) = self.string("date") else {
+            return datetime;
+        };
+        let alias = validate::datetime_field("date", &date);
+        match (&datetime, alias) {
+            (_, Err(e)) => {
+                self.errors.push(e);
+                datetime
+            }
+            (None, Ok(_)) => Some(date),
+            (Some(d), Ok(instant)) => {
+                if validate::datetime(d).is_ok_and(|t| t != instant) {
+                    self.errors.push(FieldError::new(
+                        "date",
+                        "date is another name for datetime and names a different instant; \
+                         send only one of them",
+                    ));
+                }
+                datetime
+            }
+        }
+    }
+
     /// The input, or every problem: type errors first, then the rule errors of the fields
     /// that had the right type.
     pub fn finish<T: Problems>(self, value: T) -> Result<T, Vec<FieldError>> {
@@ -222,7 +251,7 @@ pub fn new_reference(map: &Map<String, Value>) -> Result<NewReference, Vec<Field
         project_id: f.required_string("projectId"),
         title: f.required_string("title"),
         description: f.nullable_string("description").flatten(),
-        datetime: f.string("datetime"),
+        datetime: f.datetime(),
     };
     f.finish(input)
 }
@@ -232,7 +261,7 @@ pub fn reference_changes(map: &Map<String, Value>) -> Result<ReferenceChanges, V
     let input = ReferenceChanges {
         title: f.string("title"),
         description: f.nullable_string("description"),
-        datetime: f.string("datetime"),
+        datetime: f.datetime(),
     };
     f.finish(input)
 }

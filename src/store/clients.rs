@@ -160,7 +160,8 @@ impl Db {
             Err(Error::Validation(mut errors)) => {
                 // Name every offending field: an unknown project as well as a bad name.
                 if let Some(project) = input.project_id.as_deref().filter(|p| !p.is_empty()) {
-                    if !self.read(|c| live_project_exists(c, organization_id, project))? {
+                    let now = self.now();
+                    if !self.read(|c| live_project_exists(c, organization_id, project, now))? {
                         errors.push(unknown_project_error());
                     }
                 }
@@ -171,7 +172,7 @@ impl Db {
         let now = self.now();
         self.write(|tx| {
             if let Some(project) = &prepared.project_id {
-                if !live_project_exists(tx, organization_id, project)? {
+                if !live_project_exists(tx, organization_id, project, now)? {
                     return Err(unknown_project());
                 }
             }
@@ -440,16 +441,21 @@ impl Db {
 const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM projects p WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?3))";
 
+/// Whether a project of the organization may receive new clients and references: it exists
+/// and is not past its `deleteAt`. A project only scheduled for deletion does (see
+/// `docs/behaviour.md#projects-scheduled-for-deletion`); what is added goes with it if it is purged.
 pub(crate) fn live_project_exists(
     conn: &rusqlite::Connection,
     organization_id: &str,
     project_id: &str,
+    now: Timestamp,
 ) -> Result<bool> {
     Ok(conn
         .prepare_cached(
-            "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2 AND delete_at IS NULL",
+            "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
+               AND (delete_at IS NULL OR delete_at > ?3)",
         )?
-        .query_row((project_id, organization_id), |_| Ok(()))
+        .query_row((project_id, organization_id, now.millis()), |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -461,6 +467,6 @@ pub(crate) fn unknown_project() -> Error {
 pub(crate) fn unknown_project_error() -> FieldError {
     FieldError::new(
         "projectId",
-        "Project not found in this organization (or scheduled for deletion)",
+        "Project not found in this organization (or past its deletion time)",
     )
 }

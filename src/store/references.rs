@@ -41,7 +41,10 @@ impl Db {
             Ok(valid) => valid,
             Err(Error::Validation(mut errors)) => {
                 // Name every offending field: an unknown project as well as a bad title or date.
-                if !self.read(|c| live_project_exists(c, organization_id, &input.project_id))? {
+                let now = self.now();
+                if !self
+                    .read(|c| live_project_exists(c, organization_id, &input.project_id, now))?
+                {
                     errors.push(unknown_project_error());
                 }
                 return Err(Error::Validation(errors));
@@ -59,7 +62,7 @@ impl Db {
             updated_at: now,
         };
         self.write(|tx| {
-            if !live_project_exists(tx, organization_id, &reference.project_id)? {
+            if !live_project_exists(tx, organization_id, &reference.project_id, now)? {
                 return Err(unknown_project());
             }
             tx.prepare_cached(

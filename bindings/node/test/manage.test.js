@@ -23,8 +23,9 @@ test('projects: create, list, get, update, delete', (t) => {
     crossDomain: true, types: ['website', 'app'],
   });
   assert.equal(created.id, 'web-site');
-  assert.equal(created.domain, 'https://example.com');
-  assert.deepEqual(created.cors, ['https://a.com']);
+  // Stored as sent, trailing slashes removed; entries are never merged.
+  assert.equal(created.domain, 'HTTPS://Example.com');
+  assert.deepEqual(created.cors, ['https://a.com', 'https://a.com']);
   assert.equal(created.crossDomain, true);
   assert.match(created.client.secret, /^sec_/);
   const app = manage.projects.create({ name: 'App' });

@@ -18,8 +18,9 @@ def test_projects_create_list_get_update_delete(manage: opcore.Manage) -> None:
                                      cors=["https://a.com", "https://a.com/"],
                                      cross_domain=True, types=["website", "app"])
     assert created["id"] == "web-site"
-    assert created["domain"] == "https://example.com"
-    assert created["cors"] == ["https://a.com"]
+    # Stored as sent, trailing slashes removed; entries are never merged.
+    assert created["domain"] == "HTTPS://Example.com"
+    assert created["cors"] == ["https://a.com", "https://a.com"]
     assert created["crossDomain"] is True
     assert created["types"] == ["website", "app"]
     assert created["client"]["secret"].startswith("sec_")
