@@ -18,6 +18,7 @@ use crate::auth::{AuthError, AuthRequest, Principal};
 use crate::domain::access::Family;
 use crate::domain::validate::FieldError;
 use crate::error::Error;
+use crate::store::{limit_error, ListOptions, Page};
 use crate::Store;
 
 /// The committed OpenAPI 3.1 description of this API, served at `GET /manage/openapi.json`.
@@ -207,7 +208,7 @@ pub fn handle(store: &Store, req: &Request<'_>) -> Response {
     let org = &*principal.organization_id;
     let project_filter = query_param(query, "projectId");
     let result = match (route, method.as_str()) {
-        (Route::List(c), "GET") => list(store, org, c, project_filter.as_deref()),
+        (Route::List(c), "GET") => list(store, org, c, project_filter.as_deref(), query),
         (Route::List(c), _) => create(store, org, c, req.body),
         (Route::Item(c, id), "GET") => get(store, org, c, id),
         (Route::Item(c, id), "PATCH") => update(store, org, c, id, req.body),
@@ -386,6 +387,8 @@ fn internal(e: &Error) -> Response {
 /// Why a resource call did not produce a success response.
 enum Outcome {
     Invalid(Vec<FieldError>),
+    /// A list's `limit` or `cursor` is invalid.
+    Query(Vec<FieldError>),
     Store(Error),
 }
 
@@ -406,6 +409,10 @@ fn error_response(o: Outcome) -> Response {
         Outcome::Invalid(details) | Outcome::Store(Error::Validation(details)) => {
             Response::validation(&details)
         }
+        Outcome::Query(details) => Response::json_body(
+            400,
+            &json!({"error": "Bad Request", "message": "Invalid query parameters", "details": details}),
+        ),
         Outcome::Store(Error::NotFound(resource)) => {
             Response::error(404, resource.not_found_message())
         }
@@ -414,8 +421,47 @@ fn error_response(o: Outcome) -> Response {
     }
 }
 
+/// `{"data": …}`, serialized straight from the typed value.
+#[derive(Serialize)]
+struct Data<'a, T: Serialize> {
+    data: &'a T,
+}
+
+/// A list body: `{"data": […]}`, plus `"nextCursor"` when a limit was given and more rows
+/// remain (docs/behaviour.md#lists).
+#[derive(Serialize)]
+pub(crate) struct ListBody<'a, T: Serialize> {
+    data: &'a [T],
+    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<&'a str>,
+}
+
+impl<'a, T: Serialize> ListBody<'a, T> {
+    pub(crate) fn of(page: &'a Page<T>) -> Self {
+        ListBody {
+            data: &page.items,
+            next_cursor: page.next_cursor.as_deref(),
+        }
+    }
+}
+
 fn data(value: &impl Serialize) -> Result<Response, Outcome> {
-    Ok(Response::json_body(200, &json!({ "data": value })))
+    Ok(Response::json_body(200, &Data { data: value }))
+}
+
+/// Roughly the JSON size of one listed resource, to size the body once.
+const LISTED_BYTES: usize = 320;
+
+fn page<T: Serialize>(page: &Page<T>) -> Result<Response, Outcome> {
+    let mut body = Vec::with_capacity(64 + page.items.len() * LISTED_BYTES);
+    serde_json::to_writer(&mut body, &ListBody::of(page))
+        .map_err(|e| Error::Storage(e.to_string()))?;
+    Ok(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+        internal_error: None,
+    })
 }
 
 fn success() -> Result<Response, Outcome> {
@@ -431,12 +477,73 @@ fn list(
     org: &str,
     c: Collection,
     project: Option<&str>,
+    query: &str,
 ) -> Result<Response, Outcome> {
     let project = project.filter(|p| !p.is_empty());
+    let options = list_options(query).map_err(Outcome::Query)?;
+    // A bad limit or cursor is a query error, not a body error.
+    let query_error = |e: Error| match e {
+        Error::Validation(details) => Outcome::Query(details),
+        other => Outcome::Store(other),
+    };
     match c {
-        Collection::Projects => data(&store.list_projects(org)?),
-        Collection::Clients => data(&store.list_clients(org, project)?),
-        Collection::References => data(&store.list_references(org, project)?),
+        Collection::Projects => page(
+            &store
+                .list_projects_page(org, &options)
+                .map_err(query_error)?,
+        ),
+        Collection::Clients => page(
+            &store
+                .list_clients_page(org, project, &options)
+                .map_err(query_error)?,
+        ),
+        Collection::References => page(
+            &store
+                .list_references_page(org, project, &options)
+                .map_err(query_error)?,
+        ),
+    }
+}
+
+/// `limit` and `cursor` from a list's query string. `limit` is a decimal integer (its range
+/// is the store's rule); each may be given once.
+fn list_options(query: &str) -> Result<ListOptions, Vec<FieldError>> {
+    let mut options = ListOptions::default();
+    let mut errors = Vec::new();
+    let (mut limits, mut cursors) = (0, 0);
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "limit" => {
+                limits += 1;
+                let parsed = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| value.parse::<u32>().ok())
+                    .flatten();
+                match parsed {
+                    Some(n) if limits == 1 => options.limit = Some(n),
+                    None if limits == 1 => errors.push(limit_error()),
+                    _ => {}
+                }
+            }
+            "cursor" => {
+                cursors += 1;
+                if cursors == 1 {
+                    options.cursor = Some(value.into_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    if limits > 1 {
+        errors.retain(|e| e != &limit_error());
+        errors.push(FieldError::new("limit", "Given more than once"));
+    }
+    if cursors > 1 {
+        errors.push(FieldError::new("cursor", "Given more than once"));
+    }
+    if errors.is_empty() {
+        Ok(options)
+    } else {
+        Err(errors)
     }
 }
 

@@ -4,6 +4,7 @@
 mod clients;
 mod ids;
 mod inputs;
+mod lists;
 mod organizations;
 mod projects;
 mod references;
@@ -22,6 +23,7 @@ pub use clients::{ClientCredentials, CreatedClient};
 pub use inputs::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
+pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
 pub use organizations::Bootstrap;
 pub use projects::CreatedProject;
 pub use tokens::{
