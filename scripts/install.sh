@@ -56,7 +56,11 @@ if [ "$build" = 1 ]; then
     # host's linker and nothing clashes with or captures the host's own SQLite.
     work=$stage/work
     mkdir -p "$work"
-    ld -r -o "$work/opcore.o" --whole-archive "$release/libopcore.a"
+    ld -r -o "$work/merged.o" --whole-archive "$release/libopcore.a"
+    # Without rustc's embedded LLVM bitcode: the host links machine code only, and binutils
+    # with an LLVM plugin installed (bfd-plugins/LLVMgold) would otherwise try to parse it.
+    objcopy --remove-section=.llvmbc --remove-section=.llvmcmd --remove-section=.llvm_addrsig \
+        "$work/merged.o" "$work/opcore.o"
     nm --defined-only --extern-only --format=posix "$work/opcore.o" \
         | awk '$1 ~ /^opc_/ {print $1}' | sort -u > "$work/keep"
     [ -s "$work/keep" ] || { echo "install.sh: no opc_ symbols in libopcore.a" >&2; exit 1; }

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
@@ -120,6 +120,14 @@ def linux_platform_tag(library):
     return tag
 
 
+class BinaryDistribution(Distribution):
+    """A distribution with a native library: installed to platlib (not purelib), so that the
+    wheel's root is platlib and ``auditwheel`` can check it."""
+
+    def has_ext_modules(self):
+        return True
+
+
 class PlatformWheel(bdist_wheel):
     """The wheel holds a native library: platlib, tagged for this platform, any Python 3."""
 
@@ -168,5 +176,6 @@ class SdistWithSource(sdist):
             shutil.copytree(CHECKOUT / name, rust / name, dirs_exist_ok=True)
 
 
-setup(cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel,
+setup(distclass=BinaryDistribution,
+      cmdclass={"build_py": BuildWithLibrary, "bdist_wheel": PlatformWheel,
                 "sdist": SdistWithSource})
