@@ -970,6 +970,56 @@ opc_status opc_reference_list_page(opc_store *store,
                                    char **out_json);
 
 /**
+ * `opc_project_list_page` with this call's failure detail: every argument, the result,
+ * ownership and thread-safety as for `opc_project_list_page`.
+ *
+ * - `out_error`: NULL (no detail wanted), or where to store the detail: `*out_error` is set
+ *   to NULL when the call left no detail, else to a copy of what `opc_last_error_message()`
+ *   shows right after the call. Free it with `opc_string_free`.
+ *
+ * # Safety
+ * As `opc_project_list_page`; `out_error` is NULL or writable.
+ */
+opc_status opc_project_list_page_ex(opc_store *store,
+                                    const char *organization_id,
+                                    uint32_t limit,
+                                    const char *cursor,
+                                    char **out_json,
+                                    char **out_error);
+
+/**
+ * `opc_client_list_page` with this call's failure detail: every argument, the result,
+ * ownership and thread-safety as for `opc_client_list_page`; `out_error` as for
+ * `opc_project_list_page_ex`.
+ *
+ * # Safety
+ * As `opc_client_list_page`; `out_error` is NULL or writable.
+ */
+opc_status opc_client_list_page_ex(opc_store *store,
+                                   const char *organization_id,
+                                   const char *project_id,
+                                   uint32_t limit,
+                                   const char *cursor,
+                                   char **out_json,
+                                   char **out_error);
+
+/**
+ * `opc_reference_list_page` with this call's failure detail: every argument, the result,
+ * ownership and thread-safety as for `opc_reference_list_page`; `out_error` as for
+ * `opc_project_list_page_ex`.
+ *
+ * # Safety
+ * As `opc_reference_list_page`; `out_error` is NULL or writable.
+ */
+opc_status opc_reference_list_page_ex(opc_store *store,
+                                      const char *organization_id,
+                                      const char *project_id,
+                                      uint32_t limit,
+                                      const char *cursor,
+                                      char **out_json,
+                                      char **out_error);
+
+/**
  * Frees a string returned by an opc_ function through a `char **` out-parameter. Its bytes
  * are overwritten with zeros first (such strings may hold a secret shown once).
  *
