@@ -304,8 +304,7 @@ async fn accept_failed(log: &LogSink, e: &io::Error) {
 /// The answer to a connection over a cap: a best-effort `503` (without waiting for the
 /// socket to be writable), then the socket is closed.
 fn refuse(stream: TcpStream) {
-    const BODY: &str =
-        r#"{"error":"Service Unavailable","message":"Too many connections from this address or in all"}"#;
+    const BODY: &str = r#"{"error":"Service Unavailable","message":"Too many connections from this address or in all"}"#;
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{BODY}",
@@ -358,7 +357,11 @@ impl ConnectionCaps {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut by_address = self.caps.by_address.lock().unwrap_or_else(|p| p.into_inner());
+        let mut by_address = self
+            .caps
+            .by_address
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(count) = by_address.get_mut(&self.ip) {
             *count -= 1;
             if *count == 0 {
@@ -543,9 +546,11 @@ async fn serve_request(
 
     let admission = if manage::admission_may_block(&app.store, &head) {
         let owned = OwnedHead::of(&head);
-        blocking(app, move |store| owned.with(|head| manage::admit(store, head)))
-            .await
-            .unwrap_or_else(Admission::Respond)
+        blocking(app, move |store| {
+            owned.with(|head| manage::admit(store, head))
+        })
+        .await
+        .unwrap_or_else(Admission::Respond)
     } else {
         manage::admit(&app.store, &head)
     };
@@ -1052,7 +1057,10 @@ mod tests {
         let secret = "sec_0123456789abcdef0123456789abcdef";
         let token = format!("opat_{}", "ab".repeat(36));
         let cases = [
-            (format!("/manage/clients/{secret}"), "/manage/clients/sec_…".to_owned()),
+            (
+                format!("/manage/clients/{secret}"),
+                "/manage/clients/sec_…".to_owned(),
+            ),
             (
                 "/manage/clients/sec%5F0123456789abcdef0123456789abcdef".to_owned(),
                 "/manage/clients/sec_…".to_owned(),

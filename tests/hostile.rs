@@ -61,7 +61,10 @@ fn connect_from(from: IpAddr, to: SocketAddr) -> TcpStream {
 /// Enough descriptors for a few thousand sockets in this process.
 fn raise_fd_limit() {
     let limit = server::raise_open_files_limit().unwrap();
-    assert!(limit >= 8192, "RLIMIT_NOFILE is {limit}; these tests need 8192");
+    assert!(
+        limit >= 8192,
+        "RLIMIT_NOFILE is {limit}; these tests need 8192"
+    );
 }
 
 #[derive(Debug)]
@@ -80,9 +83,8 @@ impl Reply {
     }
 
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 }
 
@@ -98,12 +100,23 @@ fn read_reply(stream: &mut TcpStream, head_only: bool) -> Reply {
             break i;
         }
         let n = stream.read(&mut byte).expect("a response");
-        assert!(n > 0, "closed before a response: {:?}", String::from_utf8_lossy(&raw));
+        assert!(
+            n > 0,
+            "closed before a response: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
         raw.extend_from_slice(&byte[..n]);
     };
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
@@ -196,7 +209,14 @@ impl Fixture {
     }
 
     /// One request on its own connection from `from`; `extra` are header lines.
-    fn send_from(&self, from: IpAddr, method: &str, target: &str, extra: &str, body: &[u8]) -> Reply {
+    fn send_from(
+        &self,
+        from: IpAddr,
+        method: &str,
+        target: &str,
+        extra: &str,
+        body: &[u8],
+    ) -> Reply {
         let mut stream = connect_from(from, self.addr());
         let head = format!(
             "{method} {target} HTTP/1.1\r\nhost: opcore\r\nconnection: close\r\n{extra}\
@@ -306,19 +326,30 @@ fn short_timeouts() -> ServerOptions {
 #[test]
 fn a_head_that_does_not_arrive_in_time_closes_the_connection() {
     let f = Fixture::new(short_timeouts());
-    for partial in [&b""[..], b"GET /manage/pro", b"GET / HTTP/1.1\r\nhost: x\r\n"] {
+    for partial in [
+        &b""[..],
+        b"GET /manage/pro",
+        b"GET / HTTP/1.1\r\nhost: x\r\n",
+    ] {
         let mut s = connect_from(ip(10), f.addr());
         s.write_all(partial).unwrap();
         let started = Instant::now();
         assert!(closed_within(&mut s, Duration::from_secs(5)), "{partial:?}");
         let took = started.elapsed();
-        assert!(took >= Duration::from_millis(500), "{partial:?} closed after {took:?}");
+        assert!(
+            took >= Duration::from_millis(500),
+            "{partial:?} closed after {took:?}"
+        );
     }
     // A head trickling in one byte at a time is held to the same deadline.
     let mut s = connect_from(ip(10), f.addr());
     let started = Instant::now();
     let mut closed = false;
-    for byte in b"GET /manage/projects HTTP/1.1\r\nhost: opcore\r\n".iter().cycle().take(100) {
+    for byte in b"GET /manage/projects HTTP/1.1\r\nhost: opcore\r\n"
+        .iter()
+        .cycle()
+        .take(100)
+    {
         if s.write_all(&[*byte]).is_err() {
             closed = true;
             break;
@@ -417,8 +448,16 @@ fn the_log_never_holds_a_secret_or_token_wherever_it_was_in_the_request() {
     let pasted = "sec_00112233445566778899aabbccddeeff";
     let creds = f.credentials();
     let requests: Vec<(String, String, String)> = vec![
-        ("GET".into(), format!("/manage/clients/{}", f.secret), creds.clone()),
-        ("GET".into(), format!("/manage/clients/{pasted}/x"), String::new()),
+        (
+            "GET".into(),
+            format!("/manage/clients/{}", f.secret),
+            creds.clone(),
+        ),
+        (
+            "GET".into(),
+            format!("/manage/clients/{pasted}/x"),
+            String::new(),
+        ),
         (
             "GET".into(),
             format!(
@@ -427,7 +466,11 @@ fn the_log_never_holds_a_secret_or_token_wherever_it_was_in_the_request() {
             ),
             creds.clone(),
         ),
-        ("GET".into(), format!("/manage/{token}?refresh={refresh}"), String::new()),
+        (
+            "GET".into(),
+            format!("/manage/{token}?refresh={refresh}"),
+            String::new(),
+        ),
         (
             "GET".into(),
             format!("/manage/projects/sec%5f{}", &f.secret[4..]),
@@ -449,7 +492,10 @@ fn the_log_never_holds_a_secret_or_token_wherever_it_was_in_the_request() {
         &format!("{creds}content-type: application/json\r\n"),
         body.as_bytes(),
     );
-    let form = format!("grant_type=client_credentials&client_id={}&client_secret={}", f.id, f.secret);
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        f.id, f.secret
+    );
     f.send(
         "POST",
         "/oauth/token",
@@ -471,7 +517,11 @@ fn the_log_never_holds_a_secret_or_token_wherever_it_was_in_the_request() {
     ] {
         assert!(!all.contains(needle), "{needle} in\n{all}");
     }
-    assert!(lines[0].starts_with("GET /manage/clients/sec_… 404 "), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with("GET /manage/clients/sec_… 404 "),
+        "{}",
+        lines[0]
+    );
     assert!(
         lines[2].starts_with(
             "GET /manage/clients?projectId=sec_…&client_secret=…&access_token=…&code=… "
@@ -479,7 +529,11 @@ fn the_log_never_holds_a_secret_or_token_wherever_it_was_in_the_request() {
         "{}",
         lines[2]
     );
-    assert!(lines[6].starts_with("POST /manage/projects "), "{}", lines[6]);
+    assert!(
+        lines[6].starts_with("POST /manage/projects "),
+        "{}",
+        lines[6]
+    );
     assert!(lines[7].starts_with("POST /oauth/token "), "{}", lines[7]);
 }
 
@@ -496,7 +550,11 @@ fn methods_are_case_sensitive_and_head_is_answered_wherever_get_is() {
     assert_eq!(created.status, 200);
 
     for (method, target, allow) in [
-        ("delete", "/manage/projects/kept", "GET, HEAD, PATCH, DELETE"),
+        (
+            "delete",
+            "/manage/projects/kept",
+            "GET, HEAD, PATCH, DELETE",
+        ),
         ("get", "/manage/projects", "GET, HEAD, POST"),
         ("Patch", "/manage/projects/kept", "GET, HEAD, PATCH, DELETE"),
         ("PUT", "/manage/projects", "GET, HEAD, POST"),
@@ -520,7 +578,11 @@ fn methods_are_case_sensitive_and_head_is_answered_wherever_get_is() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["data"]["deleteAt"], Value::Null);
 
-    for target in ["/manage/projects", "/manage/projects/kept", "/manage/openapi.json"] {
+    for target in [
+        "/manage/projects",
+        "/manage/projects/kept",
+        "/manage/openapi.json",
+    ] {
         let get = f.send("GET", target, &creds, b"");
         let head = f.send("HEAD", target, &creds, b"");
         assert_eq!(head.status, 200, "{target}");
@@ -583,7 +645,10 @@ impl Process {
         let mut line = String::new();
         while secret.is_empty() {
             line.clear();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "no credentials printed");
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "no credentials printed"
+            );
             if let Some(v) = line.trim().strip_prefix("openpanel-client-id: ") {
                 id = v.to_owned();
             }
@@ -652,7 +717,10 @@ fn get_projects(addr: SocketAddr, id: &str, secret: &str) -> Reply {
 fn stalled_unauthenticated_uploads_cost_the_server_no_memory() {
     raise_fd_limit();
     let server = Process::start(&[]);
-    assert_eq!(get_projects(server.addr, &server.id, &server.secret).status, 200);
+    assert_eq!(
+        get_projects(server.addr, &server.id, &server.secret).status,
+        200
+    );
     std::thread::sleep(Duration::from_millis(300));
     let before = server.rss_bytes();
 
@@ -698,7 +766,10 @@ fn stalled_unauthenticated_uploads_cost_the_server_no_memory() {
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["message"], "Invalid client credentials");
     // And the server still serves.
-    assert_eq!(get_projects(server.addr, &server.id, &server.secret).status, 200);
+    assert_eq!(
+        get_projects(server.addr, &server.id, &server.secret).status,
+        200
+    );
 }
 
 #[test]
@@ -713,7 +784,9 @@ fn sigterm_with_a_client_stuck_mid_request_exits_0_within_the_grace() {
     );
     mid_body.write_all(head.as_bytes()).unwrap();
     let mut mid_head = TcpStream::connect(server.addr).unwrap();
-    mid_head.write_all(b"GET /manage/projects HTTP/1.1\r\nhost: op").unwrap();
+    mid_head
+        .write_all(b"GET /manage/projects HTTP/1.1\r\nhost: op")
+        .unwrap();
     let _idle = TcpStream::connect(server.addr).unwrap();
     std::thread::sleep(Duration::from_millis(300));
 
@@ -731,7 +804,10 @@ fn sigterm_with_a_client_stuck_mid_request_exits_0_within_the_grace() {
 
 #[test]
 fn serve_help_lists_every_limit() {
-    let out = Command::new(OPCORE).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(OPCORE)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     for flag in [
         "--header-timeout <SECONDS>",
@@ -743,7 +819,13 @@ fn serve_help_lists_every_limit() {
     ] {
         assert!(help.contains(flag), "{flag} missing from\n{help}");
     }
-    for default in ["[default: 10]", "[default: 30]", "[default: 60]", "[default: 256]", "[default: 10000]"] {
+    for default in [
+        "[default: 10]",
+        "[default: 30]",
+        "[default: 60]",
+        "[default: 256]",
+        "[default: 10000]",
+    ] {
         assert!(help.contains(default), "{default} missing from\n{help}");
     }
 }

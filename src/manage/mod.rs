@@ -100,13 +100,13 @@ impl Response {
     /// applied to every error body by `bound_error_body`), so a thousand entries are never
     /// serialized.
     fn validation(details: &[FieldError]) -> Response {
-        let mut shown = serde_json::to_value(
-            &details[..details.len().min(MAX_ERROR_DETAILS - 1)],
-        )
-        .unwrap_or_else(|_| Value::Array(Vec::new()));
+        let mut shown = serde_json::to_value(&details[..details.len().min(MAX_ERROR_DETAILS - 1)])
+            .unwrap_or_else(|_| Value::Array(Vec::new()));
         if let (Value::Array(list), true) = (&mut shown, details.len() >= MAX_ERROR_DETAILS) {
             if details.len() == MAX_ERROR_DETAILS {
-                list.push(serde_json::to_value(&details[MAX_ERROR_DETAILS - 1]).unwrap_or_default());
+                list.push(
+                    serde_json::to_value(&details[MAX_ERROR_DETAILS - 1]).unwrap_or_default(),
+                );
             } else {
                 list.push(omitted_entry(details.len() - (MAX_ERROR_DETAILS - 1)));
             }
@@ -390,11 +390,7 @@ pub fn admission_may_block(store: &Store, req: &Request<'_>) -> bool {
     if oauth::route(path).is_some() || route(path).is_none() {
         return false;
     }
-    if req
-        .header("authorization")
-        .and_then(bearer_token)
-        .is_some()
-    {
+    if req.header("authorization").and_then(bearer_token).is_some() {
         return false;
     }
     store.may_verify_secret(
@@ -482,8 +478,18 @@ fn bound_error_body(mut response: Response) -> Response {
 fn omitted_total(details: &[Value]) -> usize {
     let summarized: Option<usize> = details
         .last()
-        .filter(|d| d.get("path").and_then(Value::as_array).is_some_and(Vec::is_empty))
-        .and_then(|d| d.get("message")?.as_str()?.strip_suffix(OMITTED_SUFFIX)?.parse().ok());
+        .filter(|d| {
+            d.get("path")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+        })
+        .and_then(|d| {
+            d.get("message")?
+                .as_str()?
+                .strip_suffix(OMITTED_SUFFIX)?
+                .parse()
+                .ok()
+        });
     match summarized {
         Some(n) => details.len() - 1 + n.min(usize::MAX / 2),
         None => details.len(),
@@ -805,7 +811,10 @@ mod tests {
             let v = r.json();
             let list = v["details"].as_array().unwrap();
             assert_eq!(list.len(), shown, "{n}");
-            assert_eq!(list[0], json!({"path": ["cors", 0], "message": "Invalid url"}));
+            assert_eq!(
+                list[0],
+                json!({"path": ["cors", 0], "message": "Invalid url"})
+            );
             match last {
                 None => assert_eq!(list[shown - 1]["path"], json!(["cors", shown - 1])),
                 Some(m) => assert_eq!(list[19], json!({"path": [], "message": m})),
