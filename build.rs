@@ -16,12 +16,22 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.toml");
     println!("cargo:rerun-if-changed=src/ffi");
 
+    // A versioned SONAME, so a host linked against 0.x never loads an incompatible 1.x
+    // (docs/distribution.md). The file cargo writes stays libopcore.so; the install script adds
+    // the libopcore.so.0 link.
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!(
+            "cargo:rustc-cdylib-link-arg=-Wl,-soname,libopcore.so.{}",
+            soname_major()
+        );
+    }
+
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .unwrap_or_else(|e| panic!("cbindgen.toml: {e}"));
-    config.after_includes = Some(version_macros());
+    config.after_includes = Some(format!("{}{}", SYSTEM_INCLUDES, version_macros()));
 
     let bindings = cbindgen::Builder::new()
         .with_config(config)
@@ -46,6 +56,20 @@ fn main() {
         }
     }
 }
+
+/// The SONAME's number: the package's major version (`libopcore.so.0` for the 0.x series;
+/// docs/distribution.md says when it changes).
+fn soname_major() -> String {
+    env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo")
+}
+
+/// The header's system includes, left out when the host defines OPCORE_NO_SYSTEM_INCLUDES
+/// (cffi's `cdef` cannot parse what the C library's headers expand to).
+const SYSTEM_INCLUDES: &str = "\n#ifndef OPCORE_NO_SYSTEM_INCLUDES\n\
+                               #include <stdbool.h>\n\
+                               #include <stddef.h>\n\
+                               #include <stdint.h>\n\
+                               #endif\n";
 
 /// `OPCORE_VERSION_*` macros from the package version, so the header always matches the
 /// library it was generated with.

@@ -344,7 +344,7 @@ fn c_abi_overhead(c: &mut Criterion) {
 }
 
 /// Bar 5: reference insert (autocommit, synchronous=full) vs a raw rusqlite insert of the same
-/// row; listing 10,000 references as JSON vs a raw select + serde_json.
+/// row. (Listing references is measured by `benches/lists.rs`.)
 fn references(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir, FAST, Synchronous::Full);
@@ -382,58 +382,6 @@ fn references(c: &mut Criterion) {
                 1i64,
             ))
             .unwrap()
-        })
-    });
-    g.finish();
-
-    // A separate store with exactly 10,000 references.
-    let dir2 = tempfile::tempdir().unwrap();
-    let store2 = open(&dir2, FAST, Synchronous::Normal);
-    let (org2, p2) = org_and_project(&store2, "List");
-    for i in 0..10_000 {
-        store2
-            .create_reference(
-                &org2,
-                &NewReference {
-                    project_id: p2.clone(),
-                    title: format!("Reference {i}"),
-                    ..NewReference::default()
-                },
-            )
-            .unwrap();
-    }
-    let mut g = c.benchmark_group("bar5_list");
-    g.sample_size(20);
-    g.bench_function("list_10000_references_json", |b| {
-        b.iter(|| {
-            let list = store2.list_references(&org2, Some(&p2)).unwrap();
-            black_box(serde_json::to_vec(&serde_json::json!({ "data": list })).unwrap())
-        })
-    });
-    let raw2 = rusqlite::Connection::open(dir2.path().join("bench.db")).unwrap();
-    g.bench_function("baseline_raw_select_json", |b| {
-        b.iter(|| {
-            let mut stmt = raw2
-                .prepare_cached(
-                    "SELECT id, project_id, title, description, date, created_at, updated_at
-                     FROM project_references WHERE project_id = ?1
-                     ORDER BY created_at DESC, rowid DESC",
-                )
-                .unwrap();
-            let rows: Vec<serde_json::Value> = stmt
-                .query_map([&p2], |r| {
-                    Ok(serde_json::json!({
-                        "id": r.get::<_, String>(0)?, "projectId": r.get::<_, String>(1)?,
-                        "title": r.get::<_, String>(2)?,
-                        "description": r.get::<_, Option<String>>(3)?,
-                        "date": r.get::<_, i64>(4)?, "createdAt": r.get::<_, i64>(5)?,
-                        "updatedAt": r.get::<_, i64>(6)?,
-                    }))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            black_box(serde_json::to_vec(&serde_json::json!({ "data": rows })).unwrap())
         })
     });
     g.finish();

@@ -3,12 +3,16 @@
 baseline measured in the same run (median, with the median absolute deviation as spread).
 
 Run after: cargo bench --no-default-features --bench core -- --warm-up-time 1 --measurement-time 3
+      and   cargo bench --no-default-features --bench lists
 """
 import json
+import os
 import pathlib
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
+ROOT = pathlib.Path(
+    os.environ.get("CARGO_TARGET_DIR", pathlib.Path(__file__).resolve().parent.parent / "target")
+) / "criterion"
 
 
 def estimate(bench: str):
@@ -40,8 +44,10 @@ BARS = [
      "≤ +1 µs", lambda m, b: m - b <= 1000),
     ("5 create reference", "bar5/create_reference_full_sync", "bar5/baseline_raw_insert_full_sync",
      "rate ≥ 0.8× baseline (time ≤ 1.25×)", lambda m, b: m <= 1.25 * b),
-    ("5 list 10,000 references", "bar5_list/list_10000_references_json",
-     "bar5_list/baseline_raw_select_json", "≤ 2× baseline", lambda m, b: m <= 2 * b),
+    ("5 list 10,000 references (GET /manage/references)", "lists_10000/manage_get_references",
+     "lists_10000/floor_select_typed_json", "≤ 1.5× floor", lambda m, b: m <= 1.5 * b),
+    ("5 page 1,000 vs page 1 of 1,000,000 references", "lists_1m/page_1000", "lists_1m/page_1",
+     "≤ 1.2× page 1", lambda m, b: m <= 1.2 * b),
     ("6 10,000th id vs 2nd", "bar6/create_10000th_same_name", "bar6/create_2nd_same_name",
      "≤ 1.2× baseline", lambda m, b: m <= 1.2 * b),
     ("7 two threads vs one (1M decisions each)", "bar7_threads/two_threads_1M_each",

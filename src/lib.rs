@@ -41,6 +41,6 @@ pub use error::{Error, Resource, Result};
 pub use handle::Store;
 pub use options::{Options, RateLimit, RateLimits, Synchronous};
 pub use store::{
-    Bootstrap, ClientChanges, CreatedClient, CreatedProject, NewClient, NewProject, NewReference,
-    ProjectChanges, ReferenceChanges,
+    Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
+    NewReference, Page, ProjectChanges, ReferenceChanges,
 };

@@ -93,9 +93,26 @@ pub struct Options {
     pub refresh_token_ttl_seconds: u32,
     /// Lifetime of authorization codes (default and maximum 600 s).
     pub authorization_code_ttl_seconds: u32,
+    /// How long after its rotation a refresh token may be presented once more and get a
+    /// sibling pair of the same grant, so concurrent refreshes both succeed (default 10 s,
+    /// at most 300; 0: never, every reuse revokes the grant). See docs/oauth.md.
+    pub refresh_reuse_grace_seconds: u32,
+    /// The OAuth issuer identifier published in the authorization server metadata
+    /// (`/.well-known/oauth-authorization-server`) and the base of its endpoint URLs: an
+    /// `https` URL (`http` only for loopback hosts) without query, fragment or trailing slash.
+    /// None: no metadata is served. The request's `Host` header is never used.
+    pub issuer: Option<String>,
+    /// The host's consent page that calls `authorize`, published as the metadata's
+    /// `authorization_endpoint` (absent when None).
+    pub authorization_endpoint: Option<String>,
     /// Where "now" comes from; tests inject a manual clock.
     pub clock: Arc<dyn Clock>,
 }
+
+/// Default of [`Options::refresh_reuse_grace_seconds`].
+pub const DEFAULT_REFRESH_REUSE_GRACE_SECONDS: u32 = 10;
+/// The longest [`Options::refresh_reuse_grace_seconds`] may be.
+pub const MAX_REFRESH_REUSE_GRACE_SECONDS: u32 = 300;
 
 /// The longest an authorization code may live (RFC 6749 §4.1.2 recommends at most 10 minutes).
 pub const MAX_AUTHORIZATION_CODE_TTL_SECONDS: u32 = 600;
@@ -113,6 +130,9 @@ impl Default for Options {
             access_token_ttl_seconds: 3600,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             authorization_code_ttl_seconds: MAX_AUTHORIZATION_CODE_TTL_SECONDS,
+            refresh_reuse_grace_seconds: DEFAULT_REFRESH_REUSE_GRACE_SECONDS,
+            issuer: None,
+            authorization_endpoint: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -131,6 +151,9 @@ struct OptionsJson {
     access_token_ttl_seconds: Option<u32>,
     refresh_token_ttl_seconds: Option<u32>,
     authorization_code_ttl_seconds: Option<u32>,
+    refresh_reuse_grace_seconds: Option<u32>,
+    issuer: Option<String>,
+    authorization_endpoint: Option<String>,
 }
 
 impl Options {
@@ -170,6 +193,11 @@ impl Options {
         if let Some(v) = parsed.authorization_code_ttl_seconds {
             options.authorization_code_ttl_seconds = v;
         }
+        if let Some(v) = parsed.refresh_reuse_grace_seconds {
+            options.refresh_reuse_grace_seconds = v;
+        }
+        options.issuer = parsed.issuer;
+        options.authorization_endpoint = parsed.authorization_endpoint;
         options.validate()?;
         Ok(options)
     }
@@ -205,6 +233,18 @@ impl Options {
                  {MAX_AUTHORIZATION_CODE_TTL_SECONDS}"
             )));
         }
+        if self.refresh_reuse_grace_seconds > MAX_REFRESH_REUSE_GRACE_SECONDS {
+            return Err(Error::Options(format!(
+                "refresh_reuse_grace_seconds must be at most {MAX_REFRESH_REUSE_GRACE_SECONDS}"
+            )));
+        }
+        if let Some(issuer) = &self.issuer {
+            oauth_url(issuer, false).map_err(|e| Error::Options(format!("issuer {e}")))?;
+        }
+        if let Some(endpoint) = &self.authorization_endpoint {
+            oauth_url(endpoint, true)
+                .map_err(|e| Error::Options(format!("authorization_endpoint {e}")))?;
+        }
         if self.credential_cache_capacity == 0 {
             return Err(Error::Options(
                 "credential_cache_capacity must be at least 1".into(),
@@ -212,6 +252,37 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// An issuer (RFC 8414 §2: `https`, no query or fragment) or authorization endpoint
+/// (RFC 6749 §3.1: may carry a query, no fragment). `http` is accepted for loopback hosts
+/// only, for development. Neither may end with `/`, so endpoint URLs never hold `//`.
+fn oauth_url(text: &str, query_allowed: bool) -> Result<(), &'static str> {
+    let url = url::Url::parse(text).map_err(|_| "must be an absolute URL")?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("must be an absolute URL with a host"),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err("must use https (http is allowed only for loopback hosts)"),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain user information");
+    }
+    if url.fragment().is_some() || text.contains('#') {
+        return Err("must not have a fragment");
+    }
+    if !query_allowed && (url.query().is_some() || text.contains('?')) {
+        return Err("must not have a query");
+    }
+    if text.ends_with('/') {
+        return Err("must not end with /");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -249,6 +320,35 @@ mod tests {
     }
 
     #[test]
+    fn oauth_keys() {
+        let o = Options::from_json("{}").unwrap();
+        assert_eq!(o.refresh_reuse_grace_seconds, 10);
+        assert_eq!((o.issuer, o.authorization_endpoint), (None, None));
+        let o = Options::from_json(
+            r#"{"refresh_reuse_grace_seconds":0,"issuer":"https://auth.example.com/opcore",
+                "authorization_endpoint":"https://app.example.com/consent?tenant=a"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.refresh_reuse_grace_seconds, 0);
+        assert_eq!(o.issuer.as_deref(), Some("https://auth.example.com/opcore"));
+        assert_eq!(
+            o.authorization_endpoint.as_deref(),
+            Some("https://app.example.com/consent?tenant=a")
+        );
+        for issuer in [
+            "http://127.0.0.1:3333",
+            "http://localhost:8080",
+            "http://[::1]:1",
+        ] {
+            let json = format!(r#"{{"issuer":"{issuer}"}}"#);
+            assert_eq!(
+                Options::from_json(&json).unwrap().issuer.as_deref(),
+                Some(issuer)
+            );
+        }
+    }
+
+    #[test]
     fn bad_json_names_the_problem() {
         let cases = [
             (r#"{"argon":{}}"#, "unknown field `argon`"),
@@ -266,6 +366,43 @@ mod tests {
             (
                 r#"{"access_token_ttl_seconds":0}"#,
                 "access_token_ttl_seconds",
+            ),
+            (
+                r#"{"refresh_reuse_grace_seconds":301}"#,
+                "refresh_reuse_grace_seconds must be at most 300",
+            ),
+            (
+                r#"{"issuer":"http://auth.example.com"}"#,
+                "issuer must use https (http is allowed only for loopback hosts)",
+            ),
+            (
+                r#"{"issuer":"example.com"}"#,
+                "issuer must be an absolute URL",
+            ),
+            (
+                r#"{"issuer":"https://auth.example.com/"}"#,
+                "issuer must not end with /",
+            ),
+            (
+                r#"{"issuer":"https://auth.example.com?x=1"}"#,
+                "issuer must not have a query",
+            ),
+            (
+                r#"{"issuer":"https://auth.example.com#x"}"#,
+                "issuer must not have a fragment",
+            ),
+            (
+                r#"{"issuer":"https://u:p@auth.example.com"}"#,
+                "issuer must not contain user information",
+            ),
+            (
+                r#"{"authorization_endpoint":"ftp://example.com/consent"}"#,
+                "authorization_endpoint must use https",
+            ),
+            (r#"{"issuer":1}"#, "invalid type"),
+            (
+                r#"{"issuers":"https://a.example"}"#,
+                "unknown field `issuers`",
             ),
         ];
         for (json, needle) in cases {

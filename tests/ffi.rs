@@ -317,6 +317,11 @@ fn statuses_keep_their_values_and_have_static_text() {
             101,
             "the store cannot be opened",
         ),
+        (
+            opc_status::OPC_FORKED,
+            102,
+            "the store handle belongs to the parent process (fork)",
+        ),
         (opc_status::OPC_NOT_FOUND, 200, "not found"),
         (opc_status::OPC_INVALID_INPUT, 201, "invalid input"),
         (opc_status::OPC_CONFLICT, 202, "refused by the stored state"),
@@ -333,7 +338,7 @@ fn statuses_keep_their_values_and_have_static_text() {
         assert_eq!(got.to_str().unwrap(), text);
         assert!(header.contains(&format!("{status:?} = {value},")));
     }
-    for unknown in [4, 99, 102, 1000, u32::MAX] {
+    for unknown in [4, 99, 103, 1000, u32::MAX] {
         let got = unsafe { CStr::from_ptr(opc_status_str(unknown)) };
         assert_eq!(got.to_str().unwrap(), "unknown status");
     }
@@ -2341,4 +2346,263 @@ fn a_panic_comes_back_as_opc_panic() {
     // The library keeps working afterwards.
     let f = Fixture::new();
     f.organization("After");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-call failure details (the _ex variants) and fork awareness
+
+/// Takes an `out_error` result: None for NULL, else the text (freed).
+fn take_error(p: *mut c_char) -> Option<String> {
+    (!p.is_null()).then(|| take(p))
+}
+
+#[test]
+fn a_call_on_another_thread_hands_its_own_detail_back() {
+    let fx = Fixture::new();
+    let (org, _, _) = fx.organization("Acme");
+    let store = fx.store as usize;
+    // The worker makes failing calls and returns the raw detail pointers; the main thread
+    // reads them after the worker has gone on to other calls (as koffi's pool threads do).
+    let (missing, invalid, ok, later) = std::thread::spawn(move || {
+        let store = store as *mut opc_store;
+        let (org, nobody, empty) = (c(&org), c("no-such-org"), c(r#"{"name":""}"#));
+        let mut out = ptr::null_mut();
+        let mut missing = sentinel();
+        let s1 = unsafe { opc_organization_get_ex(store, nobody.as_ptr(), &mut out, &mut missing) };
+        let mut invalid = sentinel();
+        let s2 = unsafe {
+            opc_project_create_ex(store, org.as_ptr(), empty.as_ptr(), &mut out, &mut invalid)
+        };
+        let mut ok = sentinel();
+        let mut list = ptr::null_mut();
+        let s3 = unsafe { opc_project_list_ex(store, org.as_ptr(), &mut list, &mut ok) };
+        let listed = json(list);
+        // A later failure on this thread replaces only its thread-local detail.
+        let other = c("another-missing-org");
+        unsafe { opc_organization_get(store, other.as_ptr(), &mut out) };
+        let later = last_error();
+        (
+            (s1, missing as usize),
+            (s2, invalid as usize),
+            (s3, ok as usize, listed),
+            later,
+        )
+    })
+    .join()
+    .unwrap();
+    assert_eq!(missing.0, opc_status::OPC_NOT_FOUND);
+    assert_eq!(
+        take_error(missing.1 as *mut c_char).as_deref(),
+        Some("Organization not found")
+    );
+    assert_eq!(invalid.0, opc_status::OPC_INVALID_INPUT);
+    let detail = take_error(invalid.1 as *mut c_char).expect("a detail");
+    assert!(detail.contains("name"), "{detail}");
+    assert_eq!(ok.0, opc_status::OPC_OK);
+    assert_eq!(ok.1, 0, "out_error is NULL after a success");
+    assert_eq!(ok.2, serde_json::json!([]));
+    assert_eq!(later, "Organization not found");
+    // The main thread's own detail was never touched by the worker.
+    assert_eq!(last_error(), "");
+}
+
+#[test]
+fn ex_variants_match_their_entry_points() {
+    let fx = Fixture::new();
+    let (org, root_id, root_secret) = fx.organization("Acme");
+    let org_c = c(&org);
+    // Table: each variant fails the way its entry point does, and the copy equals the
+    // thread-local detail right after the call.
+    let missing = c("missing");
+    type Case<'a> = (
+        &'a str,
+        Box<dyn Fn(*mut *mut c_char) -> opc_status + 'a>,
+        opc_status,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "opc_project_get_ex",
+            Box::new(|e| unsafe {
+                opc_project_get_ex(
+                    fx.store,
+                    org_c.as_ptr(),
+                    missing.as_ptr(),
+                    &mut sentinel(),
+                    e,
+                )
+            }),
+            opc_status::OPC_NOT_FOUND,
+        ),
+        (
+            "opc_client_delete_ex",
+            Box::new(|e| unsafe {
+                opc_client_delete_ex(fx.store, org_c.as_ptr(), missing.as_ptr(), e)
+            }),
+            opc_status::OPC_NOT_FOUND,
+        ),
+        (
+            "opc_reference_list_ex (NULL store)",
+            Box::new(|e| unsafe {
+                opc_reference_list_ex(
+                    ptr::null_mut(),
+                    org_c.as_ptr(),
+                    ptr::null(),
+                    &mut sentinel(),
+                    e,
+                )
+            }),
+            opc_status::OPC_NULL_ARGUMENT,
+        ),
+        (
+            "opc_authenticate_ex (bad family)",
+            Box::new(|e| unsafe {
+                let mut p = opc_principal::EMPTY;
+                opc_authenticate_ex(
+                    fx.store,
+                    42,
+                    ptr::null(),
+                    ptr::null(),
+                    ptr::null(),
+                    ptr::null(),
+                    ptr::null(),
+                    &mut p,
+                    e,
+                )
+            }),
+            opc_status::OPC_INVALID_ARGUMENT,
+        ),
+        (
+            "opc_organization_create_ex (empty name)",
+            Box::new(|e| unsafe {
+                opc_organization_create_ex(fx.store, c"".as_ptr(), &mut sentinel(), e)
+            }),
+            opc_status::OPC_INVALID_INPUT,
+        ),
+    ];
+    for (name, call, expected) in &cases {
+        let mut error = sentinel();
+        let status = call(&mut error);
+        assert_eq!(status, *expected, "{name}");
+        let thread_local = last_error();
+        assert!(!thread_local.is_empty(), "{name}");
+        assert_eq!(
+            take_error(error).as_deref(),
+            Some(thread_local.as_str()),
+            "{name}"
+        );
+        // A NULL out_error is accepted.
+        assert_eq!(call(ptr::null_mut()), *expected, "{name}");
+    }
+
+    // An allowed authentication: OK, no detail.
+    let (id, secret) = (c(&root_id), c(&root_secret));
+    let mut p = opc_principal::EMPTY;
+    let mut error = sentinel();
+    let status = unsafe {
+        opc_authenticate_ex(
+            fx.store,
+            opc_family::OPC_FAMILY_MANAGE as u32,
+            id.as_ptr(),
+            secret.as_ptr(),
+            ptr::null(),
+            ptr::null(),
+            ptr::null(),
+            &mut p,
+            &mut error,
+        )
+    };
+    assert_eq!(status, opc_status::OPC_OK);
+    assert!(p.allowed);
+    assert!(error.is_null());
+
+    // opc_store_open_ex: the reason an open fails.
+    let path = c(fx.path().to_str().unwrap());
+    let bad = c(r#"{"nope":1}"#);
+    let mut other = sentinel();
+    let mut error = sentinel();
+    let status = unsafe { opc_store_open_ex(path.as_ptr(), bad.as_ptr(), &mut other, &mut error) };
+    assert_eq!(status, opc_status::OPC_INVALID_OPTIONS);
+    assert_eq!(other, sentinel(), "out_store untouched on failure");
+    assert!(take_error(error).unwrap().contains("nope"));
+}
+
+#[test]
+fn every_status_entry_point_that_takes_a_store_has_an_ex_variant() {
+    let header = header_text();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ffi");
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for part in flat.split("extern \"C\" fn ").skip(1) {
+            let name = part.split('(').next().unwrap().to_owned();
+            let signature = part.split('{').next().unwrap();
+            let takes_store = signature.contains("*mut opc_store") || name == "opc_store_open";
+            if signature.contains("-> opc_status") && takes_store && !name.ends_with("_ex") {
+                bases.push(name);
+            }
+        }
+    }
+    assert!(bases.len() >= 27, "{bases:?}");
+    for base in bases {
+        assert!(
+            header.contains(&format!("{base}_ex(")),
+            "{base} has no _ex variant in include/opcore.h"
+        );
+    }
+}
+
+#[test]
+fn sqlite_version_is_the_bundled_one() {
+    let text = unsafe { CStr::from_ptr(opc_sqlite_version()) }
+        .to_str()
+        .unwrap();
+    assert_eq!(text, rusqlite::version());
+    assert!(text.starts_with("3."), "{text}");
+}
+
+/// A handle used in a forked child fails with OPC_FORKED; the child's close leaves the
+/// parent's connections alone; the parent keeps working.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_handle_used_after_fork_fails_with_opc_forked() {
+    let fx = Fixture::new();
+    let (org, _, _) = fx.organization("Acme");
+    let org_c = c(&org);
+    let expected = "this store handle was opened by the parent process and cannot be used \
+                    after fork(); open a new handle in this process";
+    // SAFETY: the child only calls the library and _exit; glibc's fork handlers keep malloc
+    // usable in the child of a multi-threaded parent.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let mut code = 0;
+        let mut out = ptr::null_mut();
+        let mut error = ptr::null_mut();
+        let status =
+            unsafe { opc_organization_get_ex(fx.store, org_c.as_ptr(), &mut out, &mut error) };
+        if status != opc_status::OPC_FORKED {
+            code |= 1;
+        }
+        if take_error(error).as_deref() != Some(expected) || last_error() != expected {
+            code |= 2;
+        }
+        // Opening a new handle in the child is checked by tests/c/fork.c, single-threaded:
+        // here other test threads may hold SQLite's global mutexes at the fork.
+        unsafe { opc_store_close(fx.store) };
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(libc::WIFEXITED(status), "child status {status}");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "child checks failed (bit mask)"
+    );
+    // The parent's handle is untouched.
+    let mut out = ptr::null_mut();
+    let status = unsafe { opc_organization_get(fx.store, org_c.as_ptr(), &mut out) };
+    assert_eq!(status, opc_status::OPC_OK, "{}", last_error());
+    assert_eq!(json(out)["name"], "Acme");
 }

@@ -904,7 +904,8 @@ fn refresh_tokens_rotate_and_a_superseded_one_revokes_the_family() {
     assert_eq!(w.introspect(&w.app, &r3)["active"], true);
     assert_eq!(w.introspect(&w.app, &r1)["active"], false);
 
-    // Presenting the superseded r1 revokes the whole family.
+    // Presenting the superseded r1 past the reuse grace (10 s) revokes the whole family.
+    w.env.clock.advance_secs(10);
     assert_eq!(
         oauth_error(&w.refresh(&w.app, &r1)),
         (400, "invalid_grant".into(), REPLAYED_REFRESH.into())
@@ -1022,9 +1023,31 @@ fn a_revoked_token_gives_invalid_api_key() {
         oauth_error(&w.post("revoke", &bad, &[("token", &token)])).1,
         "invalid_client"
     );
-    // A client may not revoke another client's token unless it is a root client of the org.
-    let r = w.post("revoke", &w.writer, &[("token", &token)]);
-    assert_eq!(r.status, 200);
+    // A client may not revoke another client's token unless it is a root client of the org
+    // (RFC 7009 §2.1): refused, and the token stays active.
+    let (_, app_refresh) = w.code_grant(&w.app);
+    for foreign in [&token, &app_refresh] {
+        let r = w.post("revoke", &w.writer, &[("token", foreign)]);
+        assert_eq!(
+            oauth_error(&r),
+            (
+                400,
+                "unauthorized_client".into(),
+                "The token was issued to another client".into()
+            )
+        );
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+    assert_eq!(bearer(w.store(), &token).status, 200);
+    assert_eq!(w.introspect(&w.app, &app_refresh)["active"], true);
+    // Another organization's root client is refused the same way.
+    let globex = w.env.org("Globex");
+    let stranger = Creds {
+        id: globex.client.client.id.clone(),
+        secret: globex.client.secret.expose().to_owned(),
+    };
+    let r = w.post("revoke", &stranger, &[("token", &token)]);
+    assert_eq!(oauth_error(&r).1, "unauthorized_client");
     assert_eq!(bearer(w.store(), &token).status, 200);
     assert_eq!(w.post("revoke", &w.root, &[("token", &token)]).status, 200);
     assert_eq!(body(&bearer(w.store(), &token)), INVALID_API_KEY);
@@ -1599,12 +1622,14 @@ fn concurrent_redemptions_of_one_code_or_refresh_token_issue_nothing_usable_twic
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         let issued: Vec<&Response> = results.iter().filter(|r| r.status == 200).collect();
+        // The first rotates it, a second gets a sibling pair within the grace; the third
+        // presentation is a replay.
         assert!(
-            issued.len() <= 1,
+            issued.len() <= 2,
             "round {round}: {} successes",
             issued.len()
         );
-        // The superseded token was presented again, so the whole family is revoked.
+        // The superseded token was presented a third time, so the whole family is revoked.
         assert_eq!(body(&bearer(w.store(), &access)), INVALID_API_KEY);
         for r in issued {
             let newer = str_field(r, "access_token");
@@ -1648,4 +1673,314 @@ fn failed_client_authentication_at_the_token_endpoint_is_throttled_without_argon
             .status,
         200
     );
+}
+
+/// `GET {target}` with optional headers, through `manage::handle`.
+fn get_with(store: &Store, target: &str, headers: &[(&str, &str)]) -> Response {
+    manage::handle(
+        store,
+        &Request {
+            method: "GET",
+            target,
+            headers,
+            body: b"",
+            source: None,
+        },
+    )
+}
+
+#[test]
+fn two_concurrent_refreshes_both_succeed_and_the_grant_stays_alive() {
+    let w = world();
+    for round in 0..10 {
+        let (access, refresh) = w.code_grant(&w.app);
+        let results: Vec<Response> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| s.spawn(|| w.refresh(&w.app, &refresh)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in &results {
+            assert_eq!(r.status, 200, "round {round}: {}", body(r));
+            assert_eq!(r.json()["scope"], "track export insights manage");
+        }
+        let pairs: Vec<(String, String)> = results
+            .iter()
+            .map(|r| (str_field(r, "access_token"), str_field(r, "refresh_token")))
+            .collect();
+        assert_ne!(pairs[0], pairs[1], "round {round}");
+        // The grant is alive: the first access token and both new ones work, and each new
+        // refresh token can be used.
+        assert_eq!(bearer(w.store(), &access).status, 200, "round {round}");
+        for (a, r) in &pairs {
+            assert_eq!(bearer(w.store(), a).status, 200, "round {round}");
+            assert_eq!(w.introspect(&w.app, r)["active"], true, "round {round}");
+        }
+        for (_, r) in &pairs {
+            let next = w.refresh(&w.app, r);
+            assert_eq!(next.status, 200, "round {round}: {}", body(&next));
+            assert_eq!(
+                bearer(w.store(), &str_field(&next, "access_token")).status,
+                200
+            );
+        }
+        assert_eq!(w.introspect(&w.app, &refresh)["active"], false);
+    }
+}
+
+#[test]
+fn two_processes_refreshing_one_token_at_once_both_succeed() {
+    let w = world();
+    // A second, independent handle on the same file: its own connections and caches, so
+    // the two requests are serialized only by SQLite's write lock.
+    let other = w.env.reopen();
+    for round in 0..10 {
+        let (access, refresh) = w.code_grant(&w.app);
+        let params = [
+            ("client_id", w.app.id.as_str()),
+            ("client_secret", w.app.secret.as_str()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ];
+        let results: Vec<Response> = std::thread::scope(|s| {
+            let a = s.spawn(|| post_form(w.store(), "/oauth/token", &[], &params));
+            let b = s.spawn(|| post_form(&other, "/oauth/token", &[], &params));
+            vec![a.join().unwrap(), b.join().unwrap()]
+        });
+        for r in &results {
+            assert_eq!(r.status, 200, "round {round}: {}", body(r));
+            assert_eq!(
+                bearer(&other, &str_field(r, "access_token")).status,
+                200,
+                "round {round}"
+            );
+        }
+        assert_eq!(bearer(w.store(), &access).status, 200, "round {round}");
+    }
+}
+
+#[test]
+fn a_superseded_refresh_token_gets_one_sibling_pair_within_the_grace() {
+    let w = world();
+    let (a1, r1) = w.code_grant(&w.app);
+    let first = w.refresh(&w.app, &r1);
+    let (a2, r2) = (
+        str_field(&first, "access_token"),
+        str_field(&first, "refresh_token"),
+    );
+    // 9.999 s later (less than refresh_reuse_grace_seconds = 10): a sibling pair.
+    w.env.clock.advance_ms(9_999);
+    let second = w.refresh(&w.app, &r1);
+    assert_eq!(second.status, 200, "{}", body(&second));
+    let (a3, r3) = (
+        str_field(&second, "access_token"),
+        str_field(&second, "refresh_token"),
+    );
+    assert_ne!((a3.as_str(), r3.as_str()), (a2.as_str(), r2.as_str()));
+    for token in [&a1, &a2, &a3] {
+        assert_eq!(bearer(w.store(), token).status, 200);
+    }
+    // Both refresh tokens stay valid; each rotates on its own.
+    for r in [&r2, &r3] {
+        let info = w.introspect(&w.app, r);
+        assert_eq!(
+            (info["active"].clone(), info["sub"].clone()),
+            (json!(true), json!("user-42"))
+        );
+    }
+    assert_eq!(w.introspect(&w.app, &r1)["active"], false);
+    // Once more within the grace: a replay — the whole grant is revoked.
+    assert_eq!(
+        oauth_error(&w.refresh(&w.app, &r1)),
+        (400, "invalid_grant".into(), REPLAYED_REFRESH.into())
+    );
+    for token in [&a1, &a2, &a3] {
+        assert_eq!(body(&bearer(w.store(), token)), INVALID_API_KEY);
+    }
+    for r in [&r2, &r3] {
+        assert_eq!(
+            oauth_error(&w.refresh(&w.app, r)).2,
+            "The refresh token was revoked"
+        );
+    }
+
+    // Exactly at the grace's end, the first reuse already revokes.
+    let (a1, r1) = w.code_grant(&w.app);
+    let r2 = str_field(&w.refresh(&w.app, &r1), "refresh_token");
+    w.env.clock.advance_ms(10_000);
+    assert_eq!(oauth_error(&w.refresh(&w.app, &r1)).2, REPLAYED_REFRESH);
+    assert_eq!(body(&bearer(w.store(), &a1)), INVALID_API_KEY);
+    assert_eq!(w.introspect(&w.app, &r2)["active"], false);
+
+    // A sibling's own refresh token is reused like any other: rotated, then one grace reuse.
+    let (_, r1) = w.code_grant(&w.app);
+    let _ = w.refresh(&w.app, &r1);
+    let sibling = str_field(&w.refresh(&w.app, &r1), "refresh_token");
+    assert_eq!(w.refresh(&w.app, &sibling).status, 200);
+    assert_eq!(w.refresh(&w.app, &sibling).status, 200);
+    assert_eq!(
+        oauth_error(&w.refresh(&w.app, &sibling)).2,
+        REPLAYED_REFRESH
+    );
+
+    // Another client presenting the token within the grace changes nothing.
+    let (access, r1) = w.code_grant(&w.app);
+    let _ = w.refresh(&w.app, &r1);
+    assert_eq!(
+        oauth_error(&w.refresh(&w.writer, &r1)).2,
+        "The refresh token is invalid"
+    );
+    assert_eq!(w.refresh(&w.app, &r1).status, 200);
+    assert_eq!(bearer(w.store(), &access).status, 200);
+}
+
+#[test]
+fn a_zero_grace_revokes_on_any_reuse() {
+    let w = world_with(|o| o.refresh_reuse_grace_seconds = 0);
+    let (access, r1) = w.code_grant(&w.app);
+    assert_eq!(w.refresh(&w.app, &r1).status, 200);
+    assert_eq!(oauth_error(&w.refresh(&w.app, &r1)).2, REPLAYED_REFRESH);
+    assert_eq!(body(&bearer(w.store(), &access)), INVALID_API_KEY);
+}
+
+const ISSUER: &str = "https://auth.example.com";
+
+fn metadata_document(issuer: &str, authorization_endpoint: Option<&str>) -> Value {
+    let mut doc = json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["track", "export", "insights", "manage"],
+    });
+    if let Some(e) = authorization_endpoint {
+        doc["authorization_endpoint"] = e.into();
+    }
+    doc
+}
+
+#[test]
+fn authorization_server_metadata_per_rfc8414() {
+    const PATH: &str = "/.well-known/oauth-authorization-server";
+    let w = world_with(|o| o.issuer = Some(ISSUER.into()));
+    // The Host header is never trusted: the issuer comes from the option only.
+    for headers in [&[][..], &[("Host", "evil.example")][..]] {
+        let r = get_with(w.store(), PATH, headers);
+        assert_eq!(r.status, 200, "{}", body(&r));
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.json(), metadata_document(ISSUER, None));
+        let problems = common::openapi::OpenApi::global().problems("GET", PATH, &r);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+    // No credentials are needed, wrong ones do not matter.
+    let r = get_with(
+        w.store(),
+        PATH,
+        &[("Authorization", "Bearer opat_nonsense")],
+    );
+    assert_eq!(r.status, 200);
+    // Only GET.
+    let r = manage::handle(w.store(), &Request::new("POST", PATH));
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET"));
+    // Only the well-known path itself (the issuer has no path).
+    for target in [
+        "/.well-known/oauth-authorization-server/x",
+        "/.well-known/oauth-authorization-serverx",
+        "/.well-known/openid-configuration",
+    ] {
+        assert_eq!(get_with(w.store(), target, &[]).status, 404, "{target}");
+    }
+
+    // An issuer with a path: served at the RFC 8414 §3.1 location and at the plain one
+    // (for a proxy that strips the path), with the endpoints under the issuer.
+    let issuer = "https://example.com/auth/opcore";
+    let consent = "https://app.example.com/consent?tenant=a";
+    let w = world_with(|o| {
+        o.issuer = Some(issuer.into());
+        o.authorization_endpoint = Some(consent.into());
+    });
+    for target in [PATH.to_string(), format!("{PATH}/auth/opcore")] {
+        let r = get_with(w.store(), &target, &[]);
+        assert_eq!(r.status, 200, "{target}");
+        assert_eq!(r.json(), metadata_document(issuer, Some(consent)));
+        let problems = common::openapi::OpenApi::global().problems("GET", PATH, &r);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+    assert_eq!(
+        get_with(w.store(), &format!("{PATH}/auth"), &[]).status,
+        404
+    );
+
+    // No issuer configured: no metadata, and the answer says why.
+    let w = world();
+    let r = get_with(w.store(), PATH, &[]);
+    assert_eq!(
+        (r.status, body(&r).as_str()),
+        (
+            404,
+            r#"{"error":"Not Found","message":"No OAuth authorization server metadata: the store has no issuer option"}"#
+        )
+    );
+    let problems = common::openapi::OpenApi::global().problems("GET", PATH, &r);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn every_manage_401_carries_a_bearer_challenge() {
+    let w = world();
+    let plain = Some("Bearer realm=\"opcore\"");
+    let invalid = Some("Bearer realm=\"opcore\", error=\"invalid_token\"");
+    let wrong_secret = "sec_ffffffffffffffffffffffffffffffff";
+    let cases: Vec<(&str, Vec<(&str, &str)>, Option<&str>)> = vec![
+        ("no credentials at all", vec![], plain),
+        (
+            "client id without secret",
+            vec![("openpanel-client-id", w.root.id.as_str())],
+            plain,
+        ),
+        (
+            "wrong secret",
+            vec![
+                ("openpanel-client-id", w.root.id.as_str()),
+                ("openpanel-client-secret", wrong_secret),
+            ],
+            plain,
+        ),
+        ("empty bearer", vec![("Authorization", "Bearer")], plain),
+        (
+            "unknown bearer token",
+            vec![("Authorization", "Bearer opat_nonsense")],
+            invalid,
+        ),
+    ];
+    for target in [
+        "/manage/projects",
+        "/api/manage/clients",
+        "/manage/references/x",
+    ] {
+        for (name, headers, challenge) in &cases {
+            let r = get_with(w.store(), target, headers);
+            assert_eq!(r.status, 401, "{target} {name}: {}", body(&r));
+            assert_eq!(r.header("www-authenticate"), *challenge, "{target} {name}");
+        }
+    }
+    // A 403 (an authenticated client of the wrong type) is not a 401 and has no challenge.
+    let r = get_with(
+        w.store(),
+        "/manage/projects",
+        &[
+            ("openpanel-client-id", w.writer.id.as_str()),
+            ("openpanel-client-secret", w.writer.secret.as_str()),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", body(&r));
+    assert_eq!(r.header("www-authenticate"), None);
 }

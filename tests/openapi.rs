@@ -182,8 +182,8 @@ fn the_document_lists_exactly_the_served_routes() {
     let api = OpenApi::global();
     let paths = api.doc()["paths"].as_object().unwrap().clone();
     let mut operations = 0;
-    for prefix in api.prefixes() {
-        for (template, item) in &paths {
+    for (template, item) in &paths {
+        for prefix in api.prefixes_of(template) {
             let concrete = template.replace("{id}", "some-id");
             for method in METHODS {
                 let documented = item.get(method.to_ascii_lowercase()).is_some();
@@ -191,6 +191,12 @@ fn the_document_lists_exactly_the_served_routes() {
                 let r = env.raw(method, &target, &[], b"");
                 match (documented, template.as_str()) {
                     (true, "/openapi.json") => assert_eq!(r.status, 200),
+                    // The test store has no issuer option.
+                    (true, "/.well-known/oauth-authorization-server") => r.assert_error(
+                        404,
+                        "Not Found",
+                        "No OAuth authorization server metadata: the store has no issuer option",
+                    ),
                     (true, _) => {
                         operations += 1;
                         r.assert_error(401, "Unauthorized", common::INVALID_CREDENTIALS);
@@ -223,6 +229,9 @@ fn the_document_lists_exactly_the_served_routes() {
         "/api/manage/clients/x/y",
         "/MANAGE/projects",
         "/manage/openapi.json/x",
+        "/manage/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/.well-known",
     ] {
         for method in ["GET", "POST", "BREW"] {
             let r = env.raw(method, target, &[], b"");
@@ -248,6 +257,26 @@ const RATE: [(&str, &str); 3] = [
     ("x-ratelimit-remaining", "19"),
     ("x-ratelimit-reset", "1"),
 ];
+
+const CHALLENGE: (&str, &str) = ("www-authenticate", "Bearer realm=\"opcore\"");
+
+fn metadata() -> Value {
+    let methods = json!(["client_secret_basic", "client_secret_post"]);
+    json!({
+        "issuer": "https://auth.example.com",
+        "token_endpoint": "https://auth.example.com/oauth/token",
+        "revocation_endpoint": "https://auth.example.com/oauth/revoke",
+        "introspection_endpoint": "https://auth.example.com/oauth/introspect",
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": methods,
+        "revocation_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint_auth_methods_supported": methods,
+        "scopes_supported": ["track", "export", "insights", "manage"],
+    })
+}
 
 fn project() -> Value {
     json!({
@@ -344,8 +373,47 @@ fn the_checker_rejects_drift() {
             "/manage/projects",
             response(
                 401,
-                &[],
+                &[CHALLENGE],
                 json!({"error": "Unauthorized", "message": "Invalid client credentials"}),
+            ),
+        ),
+        (
+            "GET",
+            "/manage/projects",
+            response(
+                401,
+                &[(
+                    "www-authenticate",
+                    "Bearer realm=\"opcore\", error=\"invalid_token\"",
+                )],
+                json!({"error": "invalid_api_key", "message": "The API key provided is invalid."}),
+            ),
+        ),
+        (
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            response(200, &[], metadata()),
+        ),
+        (
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            response(
+                200,
+                &[],
+                with(
+                    metadata(),
+                    "authorization_endpoint",
+                    json!("https://app.example.com/consent"),
+                ),
+            ),
+        ),
+        (
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            response(
+                404,
+                &[],
+                json!({"error": "Not Found", "message": "No OAuth authorization server metadata: the store has no issuer option"}),
             ),
         ),
         (
@@ -391,6 +459,66 @@ fn the_checker_rejects_drift() {
     }
 
     let bad: Vec<(&str, &str, &str, Response)> = vec![
+        (
+            "401 without a challenge",
+            "GET",
+            "/manage/projects",
+            response(
+                401,
+                &[],
+                json!({"error": "Unauthorized", "message": "Invalid client credentials"}),
+            ),
+        ),
+        (
+            "401 with another realm",
+            "GET",
+            "/manage/projects",
+            response(
+                401,
+                &[("www-authenticate", "Basic realm=\"opcore\"")],
+                json!({"error": "Unauthorized", "message": "Invalid client credentials"}),
+            ),
+        ),
+        (
+            "metadata without scopes_supported",
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            response(200, &[], without(metadata(), "scopes_supported")),
+        ),
+        (
+            "metadata with a plain PKCE method",
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            response(
+                200,
+                &[],
+                with(
+                    metadata(),
+                    "code_challenge_methods_supported",
+                    json!(["plain", "S256"]),
+                ),
+            ),
+        ),
+        (
+            "metadata issuer with a trailing slash",
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            response(
+                200,
+                &[],
+                with(metadata(), "issuer", json!("https://auth.example.com/")),
+            ),
+        ),
+        (
+            "metadata with an unknown field",
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            response(
+                200,
+                &[],
+                with(metadata(), "jwks_uri", json!("https://x.example/j")),
+            ),
+        ),
         (
             "extra field",
             "GET",
@@ -561,7 +689,7 @@ fn the_checker_rejects_drift() {
             "/manage/projects",
             response(
                 401,
-                &[],
+                &[CHALLENGE],
                 json!({"error": "Unauthorized", "message": "Who are you?"}),
             ),
         ),

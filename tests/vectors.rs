@@ -1,8 +1,9 @@
-//! The shared test vectors (SPEC §3): every case of every file, against the domain functions.
+//! The test vectors of `docs/behaviour.md`: every case of every file, against the domain
+//! functions.
 //!
-//! The vectors live in `../shared/vectors/`; a copy is committed under `tests/vectors/` so the
-//! crate tests on its own. When the shared directory is present, the copy must be identical to
-//! it (so the two cannot drift) and the shared files are the ones tested.
+//! The vectors are committed under `tests/vectors/`. When the upstream copy the project
+//! follows is present beside the checkout, the committed copy must be identical to it (so the
+//! two cannot drift) and the upstream files are the ones tested.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -81,20 +82,25 @@ fn slug_vectors() {
 fn cors_valid_vectors() {
     let doc = load("cors.json");
     for case in cases(&doc, "valid") {
-        let (raw, want) = (str_of(&case[0]), str_of(&case[1]));
+        let (raw, matched, stored) = (str_of(&case[0]), str_of(&case[1]), str_of(&case[2]));
         assert_eq!(
-            cors::normalize_entry(raw).as_deref(),
-            Ok(want),
-            "cors entry {raw:?}"
+            cors::validate_entry(raw).as_deref(),
+            Ok(stored),
+            "stored form of cors entry {raw:?}"
         );
         assert_eq!(
-            cors::normalize_entry(want).as_deref(),
-            Ok(want),
-            "normalized {want:?} must normalize to itself"
+            cors::match_form(raw).as_deref(),
+            Ok(matched),
+            "match form of cors entry {raw:?}"
         );
+        // Storing is idempotent, and the match form is the same from the stored form and from
+        // itself (rows stored by earlier releases hold the match form).
+        assert_eq!(cors::validate_entry(stored).as_deref(), Ok(stored));
+        assert_eq!(cors::match_form(stored).as_deref(), Ok(matched));
+        assert_eq!(cors::match_form(matched).as_deref(), Ok(matched));
         assert_eq!(
             validate::cors(&[raw.to_string()]),
-            Ok(vec![want.to_string()])
+            Ok(vec![stored.to_string()])
         );
     }
 }
@@ -104,8 +110,9 @@ fn cors_invalid_vectors_name_the_index() {
     let doc = load("cors.json");
     for case in cases(&doc, "invalid") {
         let raw = str_of(case);
-        let message = cors::normalize_entry(raw).expect_err(raw);
-        assert!(!message.is_empty());
+        let message = cors::validate_entry(raw).expect_err(raw);
+        assert!(message.starts_with("Invalid CORS origin: "), "{message}");
+        assert!(cors::match_form(raw).is_err(), "{raw:?}");
 
         // Placed after a valid entry, the error must point at index 1.
         let list = vec!["https://ok.example".to_string(), raw.to_string()];
@@ -124,12 +131,14 @@ fn cors_invalid_vectors_name_the_index() {
 }
 
 #[test]
-fn cors_dedupe_vectors() {
+fn cors_kept_vectors() {
     let doc = load("cors.json");
-    for case in cases(&doc, "dedupe") {
+    for case in cases(&doc, "kept") {
         let (input, want) = (strings(&case[0]), strings(&case[1]));
-        assert_eq!(cors::normalize_list(&input), Ok(want.clone()), "{input:?}");
-        assert_eq!(validate::cors(&input), Ok(want), "{input:?}");
+        assert_eq!(cors::validate_list(&input), Ok(want.clone()), "{input:?}");
+        assert_eq!(validate::cors(&input), Ok(want.clone()), "{input:?}");
+        // What is returned stores as itself.
+        assert_eq!(validate::cors(&want), Ok(want), "{input:?}");
     }
 }
 
@@ -141,15 +150,24 @@ fn cors_match_vectors() {
         let want = case[2]
             .as_bool()
             .unwrap_or_else(|| panic!("expected a bool in {case}"));
-        // Entries are stored normalized; the vectors' entries already are.
-        let list = validate::cors(&[entry.to_string()]).expect("valid entry");
-        assert_eq!(list, vec![entry.to_string()]);
-        assert_eq!(
-            cors::origin_allowed(&list, Some(origin)),
-            want,
-            "entry {entry:?} origin {origin:?}"
-        );
+        let stored = validate::cors(&[entry.to_string()]).expect("valid entry");
+        let matched = vec![cors::match_form(entry).expect("valid entry")];
+        // The entry as stored now, as an earlier release stored it (its match form) and with
+        // a mixed-case host all decide the same way.
+        let mixed = validate::cors(&[mixed_case_host(entry)]).expect("valid entry");
+        for list in [&stored, &matched, &mixed] {
+            assert_eq!(
+                cors::origin_allowed(list, Some(origin)),
+                want,
+                "entry {list:?} origin {origin:?}"
+            );
+        }
     }
+}
+
+/// The entry with its scheme and host upper-cased.
+fn mixed_case_host(entry: &str) -> String {
+    entry.to_ascii_uppercase()
 }
 
 #[test]

@@ -25,6 +25,7 @@ const STATUS = Object.freeze({
   OPC_INVALID_ARGUMENT: 3,
   OPC_INVALID_OPTIONS: 100,
   OPC_OPEN_FAILED: 101,
+  OPC_FORKED: 102,
   OPC_NOT_FOUND: 200,
   OPC_INVALID_INPUT: 201,
   OPC_CONFLICT: 202,
@@ -108,7 +109,11 @@ koffi.struct(
   Object.fromEntries(TOKEN_INFO_FIELDS.map(([name, spec]) => [name, memberType(spec)])),
 );
 
-/** Every prototype, in header order. */
+function functionName(prototype) {
+  return /\b(opc_\w+)\s*\(/.exec(prototype)[1];
+}
+
+/** Every prototype, in header order (the `_ex` variants are added below). */
 const PROTOTYPES = [
   'opc_status opc_store_open(const char *path, const char *options_json, _Out_ opc_store **out_store)',
   'void opc_store_close(opc_store *store)',
@@ -145,26 +150,77 @@ const PROTOTYPES = [
   'opc_status opc_reference_list(opc_store *store, const char *organization_id, const char *project_id, _Out_ void **out_json)',
   'opc_status opc_reference_update(opc_store *store, const char *organization_id, const char *reference_id, const char *json, _Out_ void **out_json)',
   'opc_status opc_reference_delete(opc_store *store, const char *organization_id, const char *reference_id)',
+  'opc_status opc_project_list_page(opc_store *store, const char *organization_id, uint32_t limit, const char *cursor, _Out_ void **out_json)',
+  'opc_status opc_client_list_page(opc_store *store, const char *organization_id, const char *project_id, uint32_t limit, const char *cursor, _Out_ void **out_json)',
+  'opc_status opc_reference_list_page(opc_store *store, const char *organization_id, const char *project_id, uint32_t limit, const char *cursor, _Out_ void **out_json)',
   'void opc_string_free(void *s)',
   'const char *opc_status_str(opc_status status)',
   'const char *opc_last_error_message(void)',
   'const char *opc_version(void)',
+  'const char *opc_sqlite_version(void)',
   'opc_status opc_test_panic(void)',
 ];
+
+/**
+ * The `_ex` variants: the same arguments followed by `char **out_error`, which receives the
+ * call's own failure detail. The Promise-returning methods call these on koffi's worker
+ * threads, where the thread-local `opc_last_error_message()` cannot be read afterwards.
+ */
+const EX_VARIANTS = [
+  'opc_store_open', 'opc_organization_create', 'opc_organization_get', 'opc_organization_list',
+  'opc_organization_delete', 'opc_purge', 'opc_project_events_increment', 'opc_handle',
+  'opc_handle_from', 'opc_authenticate', 'opc_authorize', 'opc_token_verify',
+  'opc_project_create', 'opc_project_get', 'opc_project_list', 'opc_project_update',
+  'opc_project_delete', 'opc_client_create', 'opc_client_get', 'opc_client_list',
+  'opc_client_update', 'opc_client_delete', 'opc_reference_create', 'opc_reference_get',
+  'opc_reference_list', 'opc_reference_update', 'opc_reference_delete',
+  'opc_project_list_page', 'opc_client_list_page', 'opc_reference_list_page',
+];
+for (const name of EX_VARIANTS) {
+  const base = PROTOTYPES.find((p) => functionName(p) === name);
+  PROTOTYPES.push(
+    base.replace(`${name}(`, `${name}_ex(`).replace(/\)$/, ', _Out_ void **out_error)'),
+  );
+}
 
 /** Functions the header declares only under a build flag; bound when the library has them. */
 const OPTIONAL = new Set(['opc_test_panic']);
 
-function libraryNames() {
-  if (process.platform === 'darwin') return ['libopcore.dylib'];
-  if (process.platform === 'win32') return ['opcore.dll', 'libopcore.dll'];
-  return ['libopcore.so'];
+const { libraryNames } = require('./ffi-names');
+
+/** True when `p` lies inside an Electron `app.asar` archive (which cannot be dlopen'ed). */
+function insideAsar(p) {
+  return p.split(/[\\/]/).includes('app.asar');
 }
 
 /**
- * Where the library is loaded from: `OPCORE_LIB` if set; else `lib/` inside this package;
- * else the `target/release` of the source tree this package sits in (bindings/node).
+ * Every place the library is looked for, in order (docs/distribution.md, "Node.js"):
+ * 1. the package's own copy, `lib/<name>` (skipped inside `app.asar`: an archive member cannot
+ *    be loaded);
+ * 2. Electron: `<process.resourcesPath>/<name>` (electron-builder's `extraResources`), then
+ *    the package's copy unpacked beside the archive, `app.asar.unpacked/…/lib/<name>`
+ *    (`asarUnpack`);
+ * 3. a checkout this package sits in (bindings/node): `target/release`, then `target/debug`
+ *    (not inside `app.asar`).
+ * `OPCORE_LIB`, when set, comes before all of them and is the only place then.
  */
+function libraryCandidates({ dirname = __dirname, resourcesPath = process.resourcesPath } = {}) {
+  const names = libraryNames();
+  const places = [];
+  const own = path.join(dirname, 'lib');
+  if (!insideAsar(own)) places.push(own);
+  if (typeof resourcesPath === 'string' && resourcesPath) places.push(resourcesPath);
+  if (insideAsar(own)) {
+    places.push(own.split(`app.asar${path.sep}`).join(`app.asar.unpacked${path.sep}`));
+  }
+  if (!insideAsar(own)) {
+    const checkout = path.join(dirname, '..', '..');
+    places.push(path.join(checkout, 'target', 'release'), path.join(checkout, 'target', 'debug'));
+  }
+  return places.flatMap((dir) => names.map((name) => path.join(dir, name)));
+}
+
+/** Where the library is loaded from: `OPCORE_LIB` if set, else the first existing candidate. */
 function libraryPath() {
   const env = process.env.OPCORE_LIB;
   if (env) {
@@ -173,26 +229,17 @@ function libraryPath() {
     }
     return env;
   }
-  const places = [
-    path.join(__dirname, 'lib'),
-    path.join(__dirname, '..', '..', 'target', 'release'),
-  ];
-  for (const dir of places) {
-    for (const name of libraryNames()) {
-      const candidate = path.join(dir, name);
-      if (fs.existsSync(candidate)) return candidate;
-    }
+  const candidates = libraryCandidates();
+  for (const candidate of candidates) {
+    if (fs.existsSync(candidate)) return candidate;
   }
   throw new Error(
-    'libopcore not found: set OPCORE_LIB to the library\'s path, or build it ' +
-      '(cargo build --release --no-default-features --lib) in the repository this package ' +
-      `belongs to, or copy it to ${places[0]}`,
+    'libopcore not found: set OPCORE_LIB to the library\'s path, install a package that ' +
+      'carries it, or build it (cargo build --release --no-default-features --lib); looked at ' +
+      candidates.join(', '),
   );
 }
 
-function functionName(prototype) {
-  return /\b(opc_\w+)\s*\(/.exec(prototype)[1];
-}
 
 let loaded = null;
 
@@ -267,8 +314,10 @@ module.exports = {
   PRINCIPAL_FIELDS,
   TOKEN_INFO_FIELDS,
   PROTOTYPES,
+  EX_VARIANTS,
   OPTIONAL,
   functionName,
+  libraryCandidates,
   libraryPath,
   lib,
   lastError,

@@ -1,4 +1,15 @@
-// TypeScript declarations for opcore's Node.js bindings. Every call is synchronous.
+// TypeScript declarations for opcore's Node.js bindings. Every call has a synchronous form
+// and a Promise-returning `…Async` form that runs on a worker thread.
+//
+// Self-contained: no `@types/node` and no particular `lib` setting is needed (the one global
+// used, `Symbol.dispose`, is declared below).
+
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+  var Symbol: SymbolConstructor;
+}
 
 /** Options of `opc_store_open` (all optional; unknown keys are an error). */
 export interface StoreOptions {
@@ -35,7 +46,7 @@ export interface Client {
   /** Where authorization codes may be sent, matched exactly. */
   redirectUris: string[];
   /** Rate-limit tier; null: the per-family limits apply. */
-  tier: 'free' | 'pro' | 'enterprise' | null;
+  tier: Tier | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -49,7 +60,7 @@ export interface Project {
   crossDomain: boolean;
   allowUnsafeRevenueTracking: boolean;
   filters: unknown[];
-  types: Array<'website' | 'app' | 'backend'>;
+  types: ProjectType[];
   eventsCount: number;
   createdAt: string;
   updatedAt: string;
@@ -78,7 +89,8 @@ export interface FieldError {
 }
 
 export type Headers = Record<string, string> | Array<[string, string]>;
-export type Body = Buffer | Uint8Array | string | object | null | undefined;
+/** A request body: bytes (a Node.js `Buffer` is a `Uint8Array`), text, or JSON as an object. */
+export type Body = Uint8Array | string | object | null | undefined;
 
 /** A Manage API response, as an HTTP server would send it. */
 export class Response {
@@ -147,23 +159,98 @@ export interface AuthenticateOptions {
   source?: string | null;
 }
 
-/** One Manage API collection. `T` is the resource; field names are the API's. */
-export class Collection<T, TCreated = T> {
+export type ProjectType = 'website' | 'app' | 'backend';
+export type Tier = 'free' | 'pro' | 'enterprise';
+
+/** `POST /manage/projects`. */
+export interface ProjectCreate {
+  name: string;
+  domain?: string | null;
+  cors?: string[];
+  crossDomain?: boolean;
+  types?: ProjectType[];
+}
+
+/** `PATCH /manage/projects/{id}`. */
+export interface ProjectUpdate {
+  name?: string;
+  domain?: string | null;
+  cors?: string[];
+  crossDomain?: boolean;
+  allowUnsafeRevenueTracking?: boolean;
+}
+
+/** `POST /manage/clients`. */
+export interface ClientCreate {
+  name: string;
+  projectId?: string | null;
+  type?: ClientType;
+  redirectUris?: string[];
+  tier?: Tier | null;
+}
+
+/** `PATCH /manage/clients/{id}`. */
+export interface ClientUpdate {
+  name?: string;
+  type?: ClientType;
+  projectId?: string | null;
+  redirectUris?: string[];
+  tier?: Tier | null;
+}
+
+/** Client inputs of `admin()` only: it alone accepts `ignoreCorsAndSecret`. */
+export interface AdminClientCreate extends ClientCreate {
+  ignoreCorsAndSecret?: boolean;
+}
+export interface AdminClientUpdate extends ClientUpdate {
+  ignoreCorsAndSecret?: boolean;
+}
+
+/** `POST /manage/references`. */
+export interface ReferenceCreate {
+  projectId: string;
+  title: string;
+  description?: string | null;
+  /** RFC 3339; the reference's `date`. */
+  datetime?: string;
+}
+
+/** `PATCH /manage/references/{id}`. */
+export interface ReferenceUpdate {
+  title?: string;
+  description?: string | null;
+  datetime?: string;
+}
+
+export type CreatedProject = Project & { client: { id: string; secret: string } };
+export type CreatedClient = Client & { secret: string };
+
+/**
+ * One Manage API collection. `T` is the resource, `TCreated` what `create` returns, `TCreate`
+ * and `TUpdate` the inputs; field names are the API's.
+ */
+export class Collection<T, TCreated = T, TCreate = Partial<T>, TUpdate = Partial<TCreate>> {
   /** Newest first; clients and references accept `{projectId}`. */
   list(filter?: { projectId?: string | null }): T[];
   get(id: string): T;
-  create(fields?: Record<string, unknown>): TCreated;
-  update(id: string, fields?: Record<string, unknown>): T;
+  create(fields: TCreate): TCreated;
+  update(id: string, fields: TUpdate): T;
   delete(id: string): { success: true };
+  listAsync(filter?: { projectId?: string | null }): Promise<T[]>;
+  getAsync(id: string): Promise<T>;
+  createAsync(fields: TCreate): Promise<TCreated>;
+  updateAsync(id: string, fields: TUpdate): Promise<T>;
+  deleteAsync(id: string): Promise<{ success: true }>;
 }
 
 /** The Manage API for one root client. */
 export class Manage {
-  readonly projects: Collection<Project, Project & { client: { id: string; secret: string } }>;
-  readonly clients: Collection<Client, Client & { secret: string }>;
-  readonly references: Collection<Reference>;
+  readonly projects: Collection<Project, CreatedProject, ProjectCreate, ProjectUpdate>;
+  readonly clients: Collection<Client, CreatedClient, ClientCreate, ClientUpdate>;
+  readonly references: Collection<Reference, Reference, ReferenceCreate, ReferenceUpdate>;
   /** Sends `method` to `/manage${path}`; returns the parsed body of a 2xx response. */
   request(method: string, path: string, body?: Body): any;
+  requestAsync(method: string, path: string, body?: Body): Promise<any>;
 }
 
 /**
@@ -172,15 +259,17 @@ export class Manage {
  * `ignoreCorsAndSecret`.
  */
 export class Admin {
-  readonly projects: Collection<Project, Project & { client: { id: string; secret: string } }>;
-  readonly clients: Collection<Client, Client & { secret: string }>;
-  readonly references: Collection<Reference>;
+  readonly projects: Collection<Project, CreatedProject, ProjectCreate, ProjectUpdate>;
+  readonly clients: Collection<Client, CreatedClient, AdminClientCreate, AdminClientUpdate>;
+  readonly references: Collection<Reference, Reference, ReferenceCreate, ReferenceUpdate>;
 }
 export { Collection as AdminCollection };
 
 /** An open opcore store. */
 export class Store {
   constructor(path: string, options?: StoreOptions);
+  /** Opens the store on a worker thread. */
+  static open(path: string, options?: StoreOptions): Promise<Store>;
   /** Idempotent; also done when the object is garbage collected. */
   close(): void;
   readonly closed: boolean;
@@ -215,6 +304,35 @@ export class Store {
   ): string;
   /** Throws Unauthorized (`error`: missing_api_key, invalid_api_key, token_expired). */
   verifyToken(token: string | null): TokenInfo;
+
+  // The same calls on a worker thread: the Promise rejects with the same error classes and
+  // the failing call's own detail.
+  createOrganizationAsync(name: string): Promise<CreatedOrganization>;
+  getOrganizationAsync(organizationId: string): Promise<Organization>;
+  listOrganizationsAsync(): Promise<Organization[]>;
+  deleteOrganizationAsync(organizationId: string): Promise<void>;
+  purgeAsync(): Promise<number>;
+  incrementEventsAsync(organizationId: string, projectId: string, n?: number): Promise<number>;
+  handleAsync(
+    method: string,
+    target: string,
+    headers?: Headers | null,
+    body?: Body,
+    options?: { source?: string | null },
+  ): Promise<Response>;
+  authenticateAsync(
+    family: FamilyName | Uppercase<FamilyName> | number,
+    clientId: string | null,
+    options?: AuthenticateOptions,
+  ): Promise<Principal>;
+  authorizeAsync(
+    clientId: string,
+    redirectUri: string,
+    codeChallenge: string,
+    subject: string,
+    options?: AuthorizeOptions,
+  ): Promise<string>;
+  verifyTokenAsync(token: string | null): Promise<TokenInfo>;
 }
 
 /** The loaded library's version, e.g. '0.1.0'. */

@@ -107,6 +107,65 @@ function check(status) {
   if (status !== 0) throw errorFromStatus(ffi.statusName(status), ffi.lastError());
 }
 
+/**
+ * Runs the C function `name` with `args` and hands this call's detail (the failure message,
+ * or the internal cause of a 5xx response; '' when none) to `finish`, whose result is returned.
+ *
+ * Synchronously on the calling thread when `isAsync` is false (the detail is this thread's
+ * `opc_last_error_message()`, read at once). Otherwise on one of koffi's worker threads via
+ * the `_ex` variant, whose `out_error` carries the detail back with the call: the result is a
+ * Promise, rejected with the error of a failing status and its own detail. `store` (if any)
+ * counts the call in progress, so that `close()` waits for it.
+ */
+function run(isAsync, store, name, args, finish) {
+  const lib = ffi.lib();
+  if (!isAsync) {
+    check(lib[name](...args));
+    return finish(ffi.lastError());
+  }
+  return new Promise((resolve, reject) => {
+    const outError = [null];
+    if (store) store._pending++;
+    try {
+      lib[`${name}_ex`].async(...args, outError, (error, status) => {
+        if (store) store._settled();
+        if (error) {
+          reject(error);
+          return;
+        }
+        let detail;
+        try {
+          detail = ffi.takeString(outError[0]);
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        if (status !== 0) {
+          reject(errorFromStatus(ffi.statusName(status), detail));
+          return;
+        }
+        try {
+          resolve(finish(detail));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    } catch (e) {
+      if (store) store._settled();
+      reject(e);
+    }
+  });
+}
+
+/** `fn(...args)` as a Promise: an argument error rejects instead of throwing. */
+function promised(fn) {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
@@ -263,26 +322,60 @@ class Store {
    *   `{argon2: {m_cost, t_cost, p_cost}, rate_limits: {manage: {limit, window_seconds}}}`.
    */
   constructor(path, options = undefined) {
-    const lib = ffi.lib();
-    const json =
-      options === undefined || options === null || Object.keys(options).length === 0
-        ? null
-        : JSON.stringify(options);
     const out = [null];
-    check(lib.opc_store_open(cstr(path, 'path'), json, out));
-    this._handle = out[0];
-    this._path = path;
-    this._token = {};
-    finalizer.register(this, out[0], this._token);
+    run(false, null, 'opc_store_open', openArgs(path, options, out), () => null);
+    this._init(out[0], path);
   }
 
-  /** Closes the store; later calls throw StoreError. Closing twice does nothing. */
+  /**
+   * Opens the store on a worker thread (opening migrates and purges, which may take a while).
+   * @returns {Promise<Store>}
+   */
+  static open(path, options = undefined) {
+    return promised(() => {
+      const out = [null];
+      return run(true, null, 'opc_store_open', openArgs(path, options, out), () => {
+        const store = Object.create(Store.prototype);
+        store._init(out[0], path);
+        return store;
+      });
+    });
+  }
+
+  _init(handle, path) {
+    this._handle = handle;
+    this._path = path;
+    this._token = {};
+    /** Promise-returning calls in progress on worker threads. */
+    this._pending = 0;
+    /** The handle, once `close()` was called while calls were in progress. */
+    this._closing = null;
+    finalizer.register(this, handle, this._token);
+  }
+
+  /**
+   * Closes the store; later calls throw StoreError. Closing twice does nothing. Calls in
+   * progress on worker threads finish first: the handle is released when the last returns.
+   */
   close() {
     if (this._handle === null) return;
     const handle = this._handle;
     this._handle = null;
     finalizer.unregister(this._token);
+    if (this._pending > 0) {
+      this._closing = handle;
+      return;
+    }
     ffi.lib().opc_store_close(handle);
+  }
+
+  _settled() {
+    this._pending--;
+    if (this._pending === 0 && this._closing !== null) {
+      const handle = this._closing;
+      this._closing = null;
+      ffi.lib().opc_store_close(handle);
+    }
   }
 
   /** For `using store = new Store(...)` where explicit resource management exists. */
@@ -300,11 +393,12 @@ class Store {
     return this._handle;
   }
 
-  _json(fn, ...args) {
-    const handle = this._live();
+  /** Calls `fn(store, ...args, out_json)` and parses the JSON it returns. */
+  _json(isAsync, fn, ...args) {
     const out = [null];
-    check(ffi.lib()[fn](handle, ...args, out));
-    return JSON.parse(ffi.takeString(out[0]));
+    return run(isAsync, this, fn, [this._live(), ...args, out], () =>
+      JSON.parse(ffi.takeString(out[0])),
+    );
   }
 
   /**
@@ -312,45 +406,52 @@ class Store {
    * `{organization, client}`; `client.secret` is shown this once.
    */
   createOrganization(name) {
-    return this._json('opc_organization_create', cstr(name, 'name'));
+    return this._json(false, 'opc_organization_create', cstr(name, 'name'));
   }
 
   /** One organization: `{id, name, createdAt, updatedAt}`. Throws NotFound. */
   getOrganization(organizationId) {
-    return this._json('opc_organization_get', cstr(organizationId, 'organizationId'));
+    return this._json(false, 'opc_organization_get', cstr(organizationId, 'organizationId'));
   }
 
   /** Every organization, oldest first. */
   listOrganizations() {
-    return this._json('opc_organization_list');
+    return this._json(false, 'opc_organization_list');
   }
 
   /** Removes an organization with everything in it. Throws NotFound. */
   deleteOrganization(organizationId) {
-    check(ffi.lib().opc_organization_delete(this._live(), cstr(organizationId, 'organizationId')));
+    this._delete(false, organizationId);
+  }
+
+  _delete(isAsync, organizationId) {
+    return run(isAsync, this, 'opc_organization_delete',
+      [this._live(), cstr(organizationId, 'organizationId')], () => undefined);
   }
 
   /** Removes projects past their deletion time (also done on open); returns how many. */
   purge() {
+    return this._purge(false);
+  }
+
+  _purge(isAsync) {
     const count = [0];
-    check(ffi.lib().opc_purge(this._live(), count));
-    return Number(count[0]);
+    return run(isAsync, this, 'opc_purge', [this._live(), count], () => Number(count[0]));
   }
 
   /** Adds `n` to the project's eventsCount atomically; returns the new count. */
   incrementEvents(organizationId, projectId, n = 1) {
+    return this._increment(false, organizationId, projectId, n);
+  }
+
+  _increment(isAsync, organizationId, projectId, n = 1) {
     if (!Number.isSafeInteger(n)) throw new TypeError('n must be a safe integer');
     const total = [0];
-    check(
-      ffi.lib().opc_project_events_increment(
-        this._live(),
-        cstr(organizationId, 'organizationId'),
-        cstr(projectId, 'projectId'),
-        n,
-        total,
-      ),
-    );
-    return Number(total[0]);
+    const args = [
+      this._live(), cstr(organizationId, 'organizationId'), cstr(projectId, 'projectId'), n,
+      total,
+    ];
+    return run(isAsync, this, 'opc_project_events_increment', args, () => Number(total[0]));
   }
 
   /**
@@ -363,7 +464,10 @@ class Store {
    * @returns {Response} whatever its status (see `raiseForStatus()`)
    */
   handle(method, target, headers = undefined, body = undefined, { source } = {}) {
-    const lib = ffi.lib();
+    return this._handle_(false, method, target, headers, body, source);
+  }
+
+  _handle_(isAsync, method, target, headers, body, source) {
     const m = cstr(method, 'method');
     const t = cstr(target, 'target');
     const pairs = headerPairs(headers);
@@ -373,31 +477,10 @@ class Store {
     const src = optionalCstr(source, 'source');
     const handle = this._live();
     const out = [null];
-    const status =
-      src === null
-        ? lib.opc_handle(handle, m, t, names, values, pairs.length, payload, payload.length, out)
-        : lib.opc_handle_from(
-            handle, src, m, t, names, values, pairs.length, payload, payload.length, out,
-          );
-    check(status);
-    const response = out[0];
-    try {
-      const code = lib.opc_response_status(response);
-      // Read before any call that returns a status replaces it.
-      const internalError = code >= 500 ? lib.opc_last_error_message() || null : null;
-      const responseHeaders = {};
-      const count = Number(lib.opc_response_header_count(response));
-      const name = [null];
-      const value = [null];
-      for (let i = 0; i < count; i++) {
-        check(lib.opc_response_header_at(response, i, name, value));
-        responseHeaders[name[0]] = value[0];
-      }
-      return new Response(code, responseHeaders, lib.opc_response_body(response) || '',
-        internalError);
-    } finally {
-      lib.opc_response_free(response);
-    }
+    const rest = [m, t, names, values, pairs.length, payload, payload.length, out];
+    const [name, args] =
+      src === null ? ['opc_handle', [handle, ...rest]] : ['opc_handle_from', [handle, src, ...rest]];
+    return run(isAsync, this, name, args, (detail) => readResponse(out[0], detail));
   }
 
   /**
@@ -427,42 +510,24 @@ class Store {
    * @param {string|null} clientId the openpanel-client-id header (null = absent)
    * @param {{secret?: string, origin?: string, projectId?: string, source?: string}} [options]
    */
-  authenticate(family, clientId, { secret, origin, projectId, source } = {}) {
+  authenticate(family, clientId, options = {}) {
+    return this._authenticate(false, family, clientId, options);
+  }
+
+  _authenticate(isAsync, family, clientId, { secret, origin, projectId, source } = {}) {
     const code = familyCode(family);
     const out = {};
-    check(
-      ffi.lib().opc_authenticate(
-        this._live(),
-        code,
-        optionalCstr(clientId, 'clientId'),
-        optionalCstr(secret, 'secret'),
-        optionalCstr(origin, 'origin'),
-        optionalCstr(projectId, 'projectId'),
-        optionalCstr(source, 'source'),
-        out,
-      ),
-    );
-    const rateLimit = out.has_rate_limit
-      ? {
-          limit: out.rate_limit,
-          remaining: out.rate_remaining,
-          reset: Number(out.rate_reset_seconds),
-        }
-      : null;
-    if (!out.allowed) {
-      const retryAfter = out.has_retry_after ? Number(out.retry_after_seconds) : null;
-      throw errorFromResponse(out.http_status, { message: out.message },
-        rateHeaders(rateLimit, retryAfter));
-    }
-    return new Principal({
-      clientId: out.client_id,
-      clientType: CLIENT_TYPES[out.client_type] || String(out.client_type),
-      organizationId: out.organization_id,
-      clientProjectId: out.client_project_id || null,
-      projectId: out.project_id || null,
-      rateLimit,
-      status: out.http_status,
-    });
+    const args = [
+      this._live(),
+      code,
+      optionalCstr(clientId, 'clientId'),
+      optionalCstr(secret, 'secret'),
+      optionalCstr(origin, 'origin'),
+      optionalCstr(projectId, 'projectId'),
+      optionalCstr(source, 'source'),
+      out,
+    ];
+    return run(isAsync, this, 'opc_authenticate', args, () => principalFrom(out));
   }
 
   /**
@@ -480,23 +545,25 @@ class Store {
    * @param {string} subject the user who consented (1 to 255 characters)
    * @param {{scope?: string|null, state?: string|null, codeChallengeMethod?: string}} [options]
    */
-  authorize(clientId, redirectUri, codeChallenge, subject,
+  authorize(clientId, redirectUri, codeChallenge, subject, options = {}) {
+    return this._authorize(false, clientId, redirectUri, codeChallenge, subject, options);
+  }
+
+  _authorize(isAsync, clientId, redirectUri, codeChallenge, subject,
     { scope = null, state = null, codeChallengeMethod = 'S256' } = {}) {
     const out = [null];
-    check(
-      ffi.lib().opc_authorize(
-        this._live(),
-        cstr(clientId, 'clientId'),
-        cstr(redirectUri, 'redirectUri'),
-        optionalCstr(scope, 'scope'),
-        cstr(codeChallenge, 'codeChallenge'),
-        cstr(codeChallengeMethod, 'codeChallengeMethod'),
-        optionalCstr(state, 'state'),
-        cstr(subject, 'subject'),
-        out,
-      ),
-    );
-    return ffi.takeString(out[0]);
+    const args = [
+      this._live(),
+      cstr(clientId, 'clientId'),
+      cstr(redirectUri, 'redirectUri'),
+      optionalCstr(scope, 'scope'),
+      cstr(codeChallenge, 'codeChallenge'),
+      cstr(codeChallengeMethod, 'codeChallengeMethod'),
+      optionalCstr(state, 'state'),
+      cstr(subject, 'subject'),
+      out,
+    ];
+    return run(isAsync, this, 'opc_authorize', args, () => ffi.takeString(out[0]));
   }
 
   /**
@@ -506,22 +573,134 @@ class Store {
    * @param {string|null} token the header's value after `Bearer` (null or '' = none)
    */
   verifyToken(token) {
-    const out = {};
-    check(ffi.lib().opc_token_verify(this._live(), optionalCstr(token, 'token'), out));
-    if (!out.active) {
-      throw errorFromResponse(out.http_status, { error: out.error, message: out.message }, {});
-    }
-    return new TokenInfo({
-      clientId: out.client_id,
-      clientType: CLIENT_TYPES[out.client_type] || String(out.client_type),
-      organizationId: out.organization_id,
-      clientProjectId: out.client_project_id || null,
-      scope: out.scope,
-      subject: out.subject || null,
-      issuedAt: Number(out.issued_at),
-      expiresAt: Number(out.expires_at),
-    });
+    return this._verifyToken(false, token);
   }
+
+  _verifyToken(isAsync, token) {
+    const out = {};
+    return run(isAsync, this, 'opc_token_verify',
+      [this._live(), optionalCstr(token, 'token'), out], () => tokenInfoFrom(out));
+  }
+
+  // -- Promise-returning forms: the same calls on a worker thread (koffi's async calls), so
+  // -- the event loop stays free while argon2 runs; failures reject with the same errors.
+
+  /** `createOrganization` on a worker thread. */
+  createOrganizationAsync(name) {
+    return promised(() => this._json(true, 'opc_organization_create', cstr(name, 'name')));
+  }
+
+  /** `getOrganization` on a worker thread. */
+  getOrganizationAsync(organizationId) {
+    return promised(() =>
+      this._json(true, 'opc_organization_get', cstr(organizationId, 'organizationId')));
+  }
+
+  /** `listOrganizations` on a worker thread. */
+  listOrganizationsAsync() {
+    return promised(() => this._json(true, 'opc_organization_list'));
+  }
+
+  /** `deleteOrganization` on a worker thread. */
+  deleteOrganizationAsync(organizationId) {
+    return promised(() => this._delete(true, organizationId));
+  }
+
+  /** `purge` on a worker thread. */
+  purgeAsync() {
+    return promised(() => this._purge(true));
+  }
+
+  /** `incrementEvents` on a worker thread. */
+  incrementEventsAsync(organizationId, projectId, n = 1) {
+    return promised(() => this._increment(true, organizationId, projectId, n));
+  }
+
+  /** `handle` on a worker thread; a 5xx response's `internalError` is this call's own. */
+  handleAsync(method, target, headers = undefined, body = undefined, { source } = {}) {
+    return promised(() => this._handle_(true, method, target, headers, body, source));
+  }
+
+  /** `authenticate` on a worker thread (argon2 runs there for credentials not yet cached). */
+  authenticateAsync(family, clientId, options = {}) {
+    return promised(() => this._authenticate(true, family, clientId, options));
+  }
+
+  /** `authorize` on a worker thread. */
+  authorizeAsync(clientId, redirectUri, codeChallenge, subject, options = {}) {
+    return promised(() =>
+      this._authorize(true, clientId, redirectUri, codeChallenge, subject, options));
+  }
+
+  /** `verifyToken` on a worker thread. */
+  verifyTokenAsync(token) {
+    return promised(() => this._verifyToken(true, token));
+  }
+}
+
+function openArgs(path, options, out) {
+  const json =
+    options === undefined || options === null || Object.keys(options).length === 0
+      ? null
+      : JSON.stringify(options);
+  return [cstr(path, 'path'), json, out];
+}
+
+/** Copies a response out of the library and frees it; `detail` is the call's own detail. */
+function readResponse(response, detail) {
+  const lib = ffi.lib();
+  try {
+    const code = lib.opc_response_status(response);
+    const internalError = code >= 500 ? detail || null : null;
+    const responseHeaders = {};
+    const count = Number(lib.opc_response_header_count(response));
+    const name = [null];
+    const value = [null];
+    for (let i = 0; i < count; i++) {
+      check(lib.opc_response_header_at(response, i, name, value));
+      responseHeaders[name[0]] = value[0];
+    }
+    return new Response(code, responseHeaders, lib.opc_response_body(response) || '',
+      internalError);
+  } finally {
+    lib.opc_response_free(response);
+  }
+}
+
+function principalFrom(out) {
+  const rateLimit = out.has_rate_limit
+    ? { limit: out.rate_limit, remaining: out.rate_remaining, reset: Number(out.rate_reset_seconds) }
+    : null;
+  if (!out.allowed) {
+    const retryAfter = out.has_retry_after ? Number(out.retry_after_seconds) : null;
+    throw errorFromResponse(out.http_status, { message: out.message },
+      rateHeaders(rateLimit, retryAfter));
+  }
+  return new Principal({
+    clientId: out.client_id,
+    clientType: CLIENT_TYPES[out.client_type] || String(out.client_type),
+    organizationId: out.organization_id,
+    clientProjectId: out.client_project_id || null,
+    projectId: out.project_id || null,
+    rateLimit,
+    status: out.http_status,
+  });
+}
+
+function tokenInfoFrom(out) {
+  if (!out.active) {
+    throw errorFromResponse(out.http_status, { error: out.error, message: out.message }, {});
+  }
+  return new TokenInfo({
+    clientId: out.client_id,
+    clientType: CLIENT_TYPES[out.client_type] || String(out.client_type),
+    organizationId: out.organization_id,
+    clientProjectId: out.client_project_id || null,
+    scope: out.scope,
+    subject: out.subject || null,
+    issuedAt: Number(out.issued_at),
+    expiresAt: Number(out.expires_at),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,6 +729,13 @@ class Manage {
       .handle(method, `/manage${path}`, this._headers, body, { source: this._source })
       .raiseForStatus().json;
   }
+
+  /** `request` on a worker thread. */
+  requestAsync(method, path, body = undefined) {
+    return this._store
+      .handleAsync(method, `/manage${path}`, this._headers, body, { source: this._source })
+      .then((response) => response.raiseForStatus().json);
+  }
 }
 
 /** One Manage API collection; field names are the API's (`projectId`, `crossDomain`, …). */
@@ -564,14 +750,45 @@ class Collection {
     return `/${this._name}/${encodeURIComponent(cstr(id, 'id'))}`;
   }
 
-  /** Every item, newest first; clients and references accept `{projectId}` to filter. */
-  list({ projectId } = {}) {
+  _listPath({ projectId } = {}) {
     let path = `/${this._name}`;
     if (projectId !== undefined && projectId !== null) {
       if (!this._filters) throw new TypeError(`${this._name} cannot be filtered by project`);
       path += `?${new URLSearchParams({ projectId: cstr(projectId, 'projectId') })}`;
     }
-    return this._manage.request('GET', path).data;
+    return path;
+  }
+
+  /** Every item, newest first; clients and references accept `{projectId}` to filter. */
+  list(filter = {}) {
+    return this._manage.request('GET', this._listPath(filter)).data;
+  }
+
+  /** `list` on a worker thread. */
+  listAsync(filter = {}) {
+    return promised(() => this._manage.requestAsync('GET', this._listPath(filter)))
+      .then((body) => body.data);
+  }
+
+  /** `get` on a worker thread. */
+  getAsync(id) {
+    return promised(() => this._manage.requestAsync('GET', this._item(id))).then((b) => b.data);
+  }
+
+  /** `create` on a worker thread. */
+  createAsync(fields = {}) {
+    return this._manage.requestAsync('POST', `/${this._name}`, fields).then((b) => b.data);
+  }
+
+  /** `update` on a worker thread. */
+  updateAsync(id, fields = {}) {
+    return promised(() => this._manage.requestAsync('PATCH', this._item(id), fields))
+      .then((b) => b.data);
+  }
+
+  /** `delete` on a worker thread. */
+  deleteAsync(id) {
+    return promised(() => this._manage.requestAsync('DELETE', this._item(id)));
   }
 
   /** One item by id. Throws NotFound. */
@@ -620,42 +837,75 @@ class AdminCollection {
     this._filters = filters;
   }
 
-  _call(verb, ...args) {
-    return this._admin._store._json(`opc_${this._noun}_${verb}`, this._admin._organizationId, ...args);
+  _call(isAsync, verb, ...args) {
+    return this._admin._store._json(
+      isAsync, `opc_${this._noun}_${verb}`, this._admin._organizationId, ...args);
   }
 
-  /** Every item, newest first (live projects only); clients and references accept `{projectId}`. */
-  list({ projectId } = {}) {
+  _list(isAsync, { projectId } = {}) {
     if (!this._filters) {
       if (projectId !== undefined && projectId !== null) {
         throw new TypeError(`${this._noun}s cannot be filtered by project`);
       }
-      return this._call('list');
+      return this._call(isAsync, 'list');
     }
-    return this._call('list', optionalCstr(projectId, 'projectId'));
+    return this._call(isAsync, 'list', optionalCstr(projectId, 'projectId'));
+  }
+
+  _delete(isAsync, id) {
+    const store = this._admin._store;
+    const args = [store._live(), this._admin._organizationId, cstr(id, 'id')];
+    return run(isAsync, store, `opc_${this._noun}_delete`, args, () => ({ success: true }));
+  }
+
+  /** Every item, newest first (live projects only); clients and references accept `{projectId}`. */
+  list(filter = {}) {
+    return this._list(false, filter);
   }
 
   /** One item by id. Throws NotFound. */
   get(id) {
-    return this._call('get', cstr(id, 'id'));
+    return this._call(false, 'get', cstr(id, 'id'));
   }
 
   /** Creates an item; a project or client includes its secret, shown this once. */
   create(fields = {}) {
-    return this._call('create', JSON.stringify(fields));
+    return this._call(false, 'create', JSON.stringify(fields));
   }
 
   /** Changes the given fields of an item; returns the updated item. */
   update(id, fields = {}) {
-    return this._call('update', cstr(id, 'id'), JSON.stringify(fields));
+    return this._call(false, 'update', cstr(id, 'id'), JSON.stringify(fields));
   }
 
   /** Deletes an item (a project is scheduled for deletion); returns `{success: true}`. */
   delete(id) {
-    const store = this._admin._store;
-    const fn = ffi.lib()[`opc_${this._noun}_delete`];
-    check(fn(store._live(), this._admin._organizationId, cstr(id, 'id')));
-    return { success: true };
+    return this._delete(false, id);
+  }
+
+  /** `list` on a worker thread. */
+  listAsync(filter = {}) {
+    return promised(() => this._list(true, filter));
+  }
+
+  /** `get` on a worker thread. */
+  getAsync(id) {
+    return promised(() => this._call(true, 'get', cstr(id, 'id')));
+  }
+
+  /** `create` on a worker thread. */
+  createAsync(fields = {}) {
+    return promised(() => this._call(true, 'create', JSON.stringify(fields)));
+  }
+
+  /** `update` on a worker thread. */
+  updateAsync(id, fields = {}) {
+    return promised(() => this._call(true, 'update', cstr(id, 'id'), JSON.stringify(fields)));
+  }
+
+  /** `delete` on a worker thread. */
+  deleteAsync(id) {
+    return promised(() => this._delete(true, id));
   }
 }
 

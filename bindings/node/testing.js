@@ -8,7 +8,9 @@ const { Store } = require('.');
 /** argon2 parameters that keep each verification well under a millisecond; no fsync wait. */
 const FAST = Object.freeze({ argon2: { m_cost: 8, t_cost: 1, p_cost: 1 }, synchronous: 'normal' });
 
-const REPO = path.resolve(__dirname, '..', '..');
+// The checkout, for the header and the README; OPCORE_REPO names it when the tests run from an
+// installed copy of the package (the distribution checks do).
+const REPO = process.env.OPCORE_REPO || path.resolve(__dirname, '..', '..');
 const HEADER = path.join(REPO, 'include', 'opcore.h');
 const DOCS = path.join(REPO, 'README.md');
 

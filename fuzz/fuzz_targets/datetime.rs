@@ -39,9 +39,9 @@ fuzz_target!(|data: &[u8]| {
             );
             assert_eq!(Timestamp::parse_rfc3339(&rendered), Some(t));
         }
-        Err(e) => assert_eq!(
-            e.to_string(),
-            "datetime: Invalid datetime: expected RFC 3339 with a time zone or YYYY-MM-DD"
+        Err(e) => assert!(
+            e.to_string().starts_with("datetime: Invalid datetime: expected an ISO 8601"),
+            "{e}"
         ),
     }
 

@@ -147,6 +147,7 @@ pub struct Authenticator {
     hourly: RateLimiter<Arc<str>>,
     burst: RateLimiter<Arc<str>>,
     ttl: tokens::Lifetimes,
+    metadata: oauth::Metadata,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -167,6 +168,7 @@ impl Authenticator {
             hourly: RateLimiter::new(),
             burst: RateLimiter::new(),
             ttl: tokens::Lifetimes::from_options(options),
+            metadata: oauth::Metadata::from_options(options),
         }
     }
 

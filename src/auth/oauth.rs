@@ -7,7 +7,9 @@
 //! - **authorization_code** with PKCE S256: codes live at most 10 minutes and are single-use;
 //!   presenting a used code again revokes every token issued from it.
 //! - **refresh_token**: refresh tokens rotate on every use; presenting a superseded one
-//!   revokes its whole grant (RFC 9700 §4.14.2).
+//!   revokes its whole grant (RFC 9700 §4.14.2) — except once within
+//!   `refresh_reuse_grace_seconds` of its rotation, which issues a sibling pair of the same
+//!   grant so concurrent refreshes (two tabs) both succeed (docs/oauth.md).
 //!
 //! Every client is confidential: each grant authenticates the client with its secret.
 
@@ -19,11 +21,29 @@ use crate::domain::redirect;
 use crate::domain::scope::Scope;
 use crate::domain::token::{self, Token, TokenKind};
 use crate::error::Error;
-use crate::store::{CodeClaim, NewCode, NewGrant, NewToken};
+use crate::store::{CodeClaim, NewCode, NewGrant, NewToken, Rotation};
 
 use super::cache::CachedClient;
 use super::tokens::{intersect, TokenInfo};
 use super::{AuthError, AuthRequest, Authenticator};
+
+/// What the authorization server metadata (RFC 8414) publishes about this store: the
+/// `issuer` and `authorization_endpoint` options (docs/oauth.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// None: no metadata document is served.
+    pub issuer: Option<String>,
+    pub authorization_endpoint: Option<String>,
+}
+
+impl Metadata {
+    pub(crate) fn from_options(o: &crate::Options) -> Metadata {
+        Metadata {
+            issuer: o.issuer.clone(),
+            authorization_endpoint: o.authorization_endpoint.clone(),
+        }
+    }
+}
 
 /// How a client authenticates at the token, revocation and introspection endpoints.
 #[derive(Debug, Clone, Copy, Default)]
@@ -151,6 +171,11 @@ pub enum AuthorizeError {
 }
 
 impl Authenticator {
+    /// The issuer and authorization endpoint the metadata document publishes.
+    pub fn oauth_metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
     /// Issues an authorization code and returns the redirect URL carrying `code` and `state`.
     pub fn authorize(&self, req: &AuthorizeRequest<'_>) -> Result<String, AuthorizeError> {
         let subject_len = req.subject.chars().count();
@@ -254,8 +279,9 @@ impl Authenticator {
     }
 
     /// RFC 7009: revokes an access token (that token only) or a refresh token (its whole
-    /// grant). Unknown, foreign (see [`Authenticator::introspect`]) or already invalid tokens
-    /// are ignored, so the caller learns nothing about them.
+    /// grant). Unknown or already invalid tokens are ignored (RFC 7009 §2.2). A stored token
+    /// the caller may not inspect (see [`Authenticator::introspect`]) is refused with
+    /// `unauthorized_client` (RFC 7009 §2.1) and stays active.
     pub fn revoke(&self, caller: &ClientAuth<'_>, text: &str) -> Result<(), OAuthError> {
         let caller = self.authenticate_client(caller)?;
         let Some((kind, digest)) = token::parse(text) else {
@@ -265,7 +291,9 @@ impl Authenticator {
             return Ok(());
         };
         if !may_see(&caller, &TokenInfo::from_record(&record)) {
-            return Ok(());
+            return Err(OAuthError::UnauthorizedClient(
+                "The token was issued to another client",
+            ));
         }
         let now = self.db.now();
         match kind {
@@ -439,13 +467,11 @@ impl Authenticator {
         };
         let now = self.db.now();
         if record.revoked {
-            return Err(OAuthError::InvalidGrant("The refresh token was revoked"));
+            return Err(OAuthError::InvalidGrant(REVOKED_REFRESH));
         }
-        if record.rotated {
-            self.db.revoke_grant(&record.grant_id, now)?;
-            return Err(OAuthError::InvalidGrant(REPLAYED_REFRESH));
-        }
-        if now >= record.expires_at {
+        // A rotated token is judged inside the store's transaction (grace or replay); one
+        // that was current must not have expired.
+        if !record.rotated && now >= record.expires_at {
             return Err(OAuthError::InvalidGrant("The refresh token has expired"));
         }
         let granted = intersect(
@@ -462,10 +488,13 @@ impl Authenticator {
             // The new refresh token keeps the grant's scope (RFC 6749 §6).
             self.new_token(&refresh, &granted_text, now),
         ];
-        if !self.db.rotate_refresh_token(digest, now, &tokens)? {
-            // Presented twice at once: the other request rotated it first.
-            self.db.revoke_grant(&record.grant_id, now)?;
-            return Err(OAuthError::InvalidGrant(REPLAYED_REFRESH));
+        match self
+            .db
+            .rotate_refresh_token(digest, now, self.ttl.refresh_reuse_grace_ms, &tokens)?
+        {
+            Rotation::Rotated | Rotation::Sibling => {}
+            Rotation::Replayed => return Err(OAuthError::InvalidGrant(REPLAYED_REFRESH)),
+            Rotation::NotCurrent => return Err(OAuthError::InvalidGrant(REVOKED_REFRESH)),
         }
         Ok(IssuedTokens {
             access_token: access,
@@ -492,6 +521,7 @@ impl Authenticator {
 
 const REPLAYED_CODE: &str =
     "The authorization code was already used; the tokens issued from it are revoked";
+const REVOKED_REFRESH: &str = "The refresh token was revoked";
 const REPLAYED_REFRESH: &str =
     "The refresh token was already used; every token of its grant is revoked";
 

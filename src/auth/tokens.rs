@@ -25,6 +25,8 @@ pub(crate) struct Lifetimes {
     pub access_seconds: i64,
     pub refresh_seconds: i64,
     pub code_seconds: i64,
+    /// How long a rotated refresh token may be presented once more (milliseconds).
+    pub refresh_reuse_grace_ms: i64,
 }
 
 impl Lifetimes {
@@ -33,6 +35,7 @@ impl Lifetimes {
             access_seconds: i64::from(o.access_token_ttl_seconds),
             refresh_seconds: i64::from(o.refresh_token_ttl_seconds),
             code_seconds: i64::from(o.authorization_code_ttl_seconds),
+            refresh_reuse_grace_ms: i64::from(o.refresh_reuse_grace_seconds) * 1000,
         }
     }
 }

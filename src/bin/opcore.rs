@@ -5,6 +5,8 @@
 
 #[path = "opcore/admin.rs"]
 mod admin;
+#[path = "opcore/oauth.rs"]
+mod oauth;
 #[cfg(feature = "server")]
 #[path = "opcore/serve.rs"]
 mod serve;
@@ -53,7 +55,8 @@ struct StoreArgs {
     /// Store options as JSON, the keys of `opc_store_open`: argon2
     /// ({"m_cost", "t_cost", "p_cost"}), deletion_grace_seconds, synchronous ("full" |
     /// "normal"), rate_limits ({"manage": {"limit", "window_seconds"}, …}),
-    /// cross_process_staleness_ms.
+    /// cross_process_staleness_ms, OAuth's issuer, authorization_endpoint,
+    /// refresh_reuse_grace_seconds and token lifetimes (docs/oauth.md).
     #[arg(long, value_name = "JSON", global = true)]
     options: Option<String>,
 }
@@ -85,6 +88,9 @@ enum Command {
     Clients(admin::Scoped<admin::ClientCommand>),
     /// List, show, create or delete references of an organization's projects.
     References(admin::Scoped<admin::ReferenceCommand>),
+    /// OAuth 2.0: issue an authorization code for a consenting user (`authorize`).
+    #[command(subcommand)]
+    Oauth(oauth::OAuthCommand),
 }
 
 /// A failure reported to the user on standard error; the process exits with status 1.
@@ -145,6 +151,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let org = admin::organization(&store, scoped.org.as_deref())?;
             admin::references(&store, &org, scoped.command)
         }
+        Command::Oauth(cmd) => oauth::oauth(&open_existing(&cli.store)?, cmd),
     }
 }
 

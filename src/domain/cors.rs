@@ -1,21 +1,27 @@
-//! A project's `cors` list (SPEC §3): normalizing entries, and matching a request's `Origin`.
+//! A project's `cors` list (see `docs/behaviour.md#cors`): validating entries, and matching a
+//! request's `Origin`.
 //!
 //! An entry is one of
-//! - an origin `scheme://host[:port]` (`http` or `https`), stored as `https://example.com`
-//!   (scheme and host lowercased, trailing slashes and the scheme's default port dropped);
+//! - an origin `scheme://host[:port]` (`http` or `https`);
 //! - a bare host `example.com[:port]`, which matches that host on `http` and `https`;
 //! - a wildcard `*.example.com` or `https://*.example.com[:port]`, which matches any subdomain
 //!   at any depth but never the apex, anchored at both ends;
 //! - `*`, any origin.
 //!
-//! Hosts are DNS names (letters, digits and `-` in dot-separated labels; Unicode names are
-//! stored in their ASCII `xn--` form, which is what browsers send), IPv4 addresses in dotted
-//! decimal, or bracketed IPv6 addresses.
+//! Validate strictly, store as sent, match normalized: a valid entry is stored exactly as sent
+//! except that trailing slashes are removed ([`validate_entry`]); entries are never merged,
+//! reordered or rewritten otherwise. Matching compares the entry's **match form**
+//! ([`match_form`]): scheme and host lowercased, a Unicode host in its ASCII `xn--` form (what
+//! browsers send), the scheme's default port dropped. The match form of a match form is
+//! itself, so entries stored by earlier releases (which stored that form) match exactly as
+//! before.
+//!
+//! Hosts are DNS names (letters, digits and `-` in dot-separated labels), IPv4 addresses in
+//! dotted decimal, or bracketed IPv6 addresses.
 //!
 //! Matching never lets an absent, empty, `null` or unparseable `Origin` through, not even for
 //! `*`: no Origin means no browser, and such a request must present the secret.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use url::Host;
@@ -26,34 +32,49 @@ const PREFIX: &str = "Invalid CORS origin";
 const MAX_HOST_LEN: usize = 253;
 const MAX_LABEL_LEN: usize = 63;
 
-/// Normalizes one `cors` entry, or says what is wrong with it. The error never repeats the
-/// entry (the caller names it by its index).
+/// Validates one `cors` entry and returns its stored form: the entry as sent with trailing
+/// slashes removed. The error never repeats the entry (the caller names it by its index).
 ///
 /// ```
-/// use opcore::domain::cors::normalize_entry;
-/// assert_eq!(normalize_entry("HTTPS://Example.com:443/").unwrap(), "https://example.com");
-/// assert_eq!(normalize_entry("*.Shop.io").unwrap(), "*.shop.io");
-/// assert!(normalize_entry("https://a.com/path").is_err());
+/// use opcore::domain::cors::validate_entry;
+/// assert_eq!(validate_entry("HTTPS://Example.com:443/").unwrap(), "HTTPS://Example.com:443");
+/// assert!(validate_entry(" https://example.com").is_err());
+/// assert!(validate_entry("https://a.com/path").is_err());
 /// ```
-pub fn normalize_entry(raw: &str) -> Result<String, String> {
+pub fn validate_entry(raw: &str) -> Result<String, String> {
     parse_entry(raw)
+        .map(|_| stored_form(raw).to_string())
+        .map_err(|problem| format!("{PREFIX}: {problem}"))
+}
+
+/// The stored form of an entry that [`validate_entry`] accepts: trailing slashes removed.
+fn stored_form(raw: &str) -> &str {
+    raw.trim_end_matches('/')
+}
+
+/// The match form of a valid entry (as sent or as stored): scheme and host lowercased, a
+/// Unicode host in its `xn--` form, the scheme's default port and trailing slashes dropped.
+///
+/// ```
+/// use opcore::domain::cors::match_form;
+/// assert_eq!(match_form("HTTPS://Example.com:443/").unwrap(), "https://example.com");
+/// assert_eq!(match_form("*.Shop.io").unwrap(), "*.shop.io");
+/// assert!(match_form("https://a.com/path").is_err());
+/// ```
+pub fn match_form(entry: &str) -> Result<String, String> {
+    parse_entry(entry)
         .map(|entry| entry.to_string())
         .map_err(|problem| format!("{PREFIX}: {problem}"))
 }
 
-/// Normalizes every entry and de-duplicates the normalized forms, keeping first occurrences.
-/// On failure, returns every invalid entry's index with its message.
-pub fn normalize_list(raw: &[String]) -> Result<Vec<String>, Vec<(usize, String)>> {
+/// Validates every entry and returns their stored forms, in order, duplicates kept. On
+/// failure, returns every invalid entry's index with its message.
+pub fn validate_list(raw: &[String]) -> Result<Vec<String>, Vec<(usize, String)>> {
     let mut out = Vec::with_capacity(raw.len());
-    let mut seen = HashSet::with_capacity(raw.len());
     let mut errors = Vec::new();
     for (i, item) in raw.iter().enumerate() {
-        match normalize_entry(item) {
-            Ok(entry) => {
-                if seen.insert(entry.clone()) {
-                    out.push(entry);
-                }
-            }
+        match validate_entry(item) {
+            Ok(entry) => out.push(entry),
             Err(message) => errors.push((i, message)),
         }
     }
@@ -64,7 +85,9 @@ pub fn normalize_list(raw: &[String]) -> Result<Vec<String>, Vec<(usize, String)
     }
 }
 
-/// Whether a request's `Origin` header is allowed by a project's (normalized) `cors` list.
+/// Whether a request's `Origin` header is allowed by a project's stored `cors` list: the
+/// Origin's match form against each entry's match form, computed from the stored entry (so
+/// rows stored as sent and rows stored lowercased by earlier releases both match).
 ///
 /// ```
 /// use opcore::domain::cors::origin_allowed;
@@ -95,7 +118,7 @@ pub fn origin_allowed(cors: &[String], origin: Option<&str>) -> bool {
     };
     cors.iter().any(|entry| match parse_entry(entry) {
         Ok(entry) => entry.matches(&origin),
-        // Stored entries are normalized; one that no longer parses matches nothing.
+        // Stored entries are valid; one that no longer parses matches nothing.
         Err(_) => false,
     })
 }
@@ -283,9 +306,9 @@ impl std::fmt::Display for Entry {
     }
 }
 
-fn parse_entry(raw: &str) -> Result<Entry, &'static str> {
-    let s = raw.trim();
-    if s.is_empty() {
+/// Parses an entry as sent (surrounding whitespace is invalid, as is any whitespace).
+fn parse_entry(s: &str) -> Result<Entry, &'static str> {
+    if s.trim().is_empty() {
         return Err("an entry must not be empty");
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -395,46 +418,111 @@ mod tests {
     }
 
     #[test]
-    fn normalizes_valid_entries() {
-        let cases: &[(&str, &str)] = &[
-            ("https://example.com", "https://example.com"),
-            ("https://example.com/", "https://example.com"),
-            ("https://example.com///", "https://example.com"),
-            ("HTTPS://Example.COM", "https://example.com"),
-            ("  https://example.com  ", "https://example.com"),
-            ("\thttps://example.com\n", "https://example.com"),
-            ("https://a.com:443", "https://a.com"),
-            ("http://a.com:80", "http://a.com"),
-            ("http://a.com:8080", "http://a.com:8080"),
-            ("https://a.com:80", "https://a.com:80"),
-            ("http://a.com:0080", "http://a.com"),
-            ("example.com", "example.com"),
-            ("example.com/", "example.com"),
-            ("Example.com:3000", "example.com:3000"),
-            ("example.com:443", "example.com:443"),
-            ("*.example.com", "*.example.com"),
-            ("*.Example.com:8443", "*.example.com:8443"),
-            ("https://*.Example.com/", "https://*.example.com"),
-            ("https://*.example.com:443", "https://*.example.com"),
-            ("*", "*"),
-            (" * ", "*"),
-            ("localhost:3000", "localhost:3000"),
-            ("localhost", "localhost"),
-            ("http://localhost:3000/", "http://localhost:3000"),
-            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
-            ("127.0.0.1", "127.0.0.1"),
-            ("http://[::1]:8080", "http://[::1]:8080"),
-            ("http://[0:0:0:0:0:0:0:1]", "http://[::1]"),
-            ("[::1]:3000", "[::1]:3000"),
-            ("https://Bücher.de", "https://xn--bcher-kva.de"),
-            ("https://xn--bcher-kva.de", "https://xn--bcher-kva.de"),
+    fn valid_entries_store_as_sent_and_match_normalized() {
+        // Input, stored form, match form.
+        let cases: &[(&str, &str, &str)] = &[
             (
+                "https://example.com",
+                "https://example.com",
+                "https://example.com",
+            ),
+            (
+                "https://example.com/",
+                "https://example.com",
+                "https://example.com",
+            ),
+            (
+                "https://example.com///",
+                "https://example.com",
+                "https://example.com",
+            ),
+            (
+                "HTTPS://Example.COM",
+                "HTTPS://Example.COM",
+                "https://example.com",
+            ),
+            ("https://a.com:443", "https://a.com:443", "https://a.com"),
+            ("http://a.com:80", "http://a.com:80", "http://a.com"),
+            (
+                "http://a.com:8080",
+                "http://a.com:8080",
+                "http://a.com:8080",
+            ),
+            ("https://a.com:80", "https://a.com:80", "https://a.com:80"),
+            ("http://a.com:0080", "http://a.com:0080", "http://a.com"),
+            ("example.com", "example.com", "example.com"),
+            ("example.com/", "example.com", "example.com"),
+            ("Example.com:3000", "Example.com:3000", "example.com:3000"),
+            ("example.com:443", "example.com:443", "example.com:443"),
+            ("*.example.com", "*.example.com", "*.example.com"),
+            (
+                "*.Example.com:8443",
+                "*.Example.com:8443",
+                "*.example.com:8443",
+            ),
+            (
+                "https://*.Example.com/",
+                "https://*.Example.com",
+                "https://*.example.com",
+            ),
+            (
+                "https://*.example.com:443",
+                "https://*.example.com:443",
+                "https://*.example.com",
+            ),
+            ("*", "*", "*"),
+            ("localhost:3000", "localhost:3000", "localhost:3000"),
+            ("localhost", "localhost", "localhost"),
+            (
+                "http://localhost:3000/",
+                "http://localhost:3000",
+                "http://localhost:3000",
+            ),
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080",
+            ),
+            ("127.0.0.1", "127.0.0.1", "127.0.0.1"),
+            (
+                "http://[::1]:8080",
+                "http://[::1]:8080",
+                "http://[::1]:8080",
+            ),
+            (
+                "http://[0:0:0:0:0:0:0:1]",
+                "http://[0:0:0:0:0:0:0:1]",
+                "http://[::1]",
+            ),
+            ("[::1]:3000", "[::1]:3000", "[::1]:3000"),
+            (
+                "https://Bücher.de",
+                "https://Bücher.de",
+                "https://xn--bcher-kva.de",
+            ),
+            (
+                "https://xn--bcher-kva.de",
+                "https://xn--bcher-kva.de",
+                "https://xn--bcher-kva.de",
+            ),
+            (
+                "https://my-site.example.co.uk",
                 "https://my-site.example.co.uk",
                 "https://my-site.example.co.uk",
             ),
         ];
-        for (raw, want) in cases {
-            assert_eq!(normalize_entry(raw).as_deref(), Ok(*want), "entry {raw:?}");
+        for (raw, stored, matched) in cases {
+            assert_eq!(validate_entry(raw).as_deref(), Ok(*stored), "entry {raw:?}");
+            assert_eq!(match_form(raw).as_deref(), Ok(*matched), "entry {raw:?}");
+            // The match form of the stored form, and of the match form, is the same.
+            assert_eq!(
+                match_form(stored).as_deref(),
+                Ok(*matched),
+                "stored {stored:?}"
+            );
+            assert_eq!(match_form(matched).as_deref(), Ok(*matched), "{matched:?}");
+            // A stored form stores as itself.
+            assert_eq!(validate_entry(stored).as_deref(), Ok(*stored), "{stored:?}");
         }
     }
 
@@ -462,6 +550,11 @@ mod tests {
             ("https://user:pw@a.com", "user information"),
             ("mailto:a@b.c", "user information"),
             ("https://a.com#frag", "fragment"),
+            ("  https://example.com  ", "spaces"),
+            (" https://example.com", "spaces"),
+            ("https://example.com\t", "spaces"),
+            ("\thttps://example.com\n", "spaces"),
+            (" * ", "spaces"),
             ("**.a.com", "wildcard"),
             ("a.*.com", "wildcard"),
             ("*.*.a.com", "wildcard"),
@@ -483,34 +576,42 @@ mod tests {
             ("http://[zz::1]", "not a valid host"),
         ];
         for (raw, want) in cases {
-            let err = normalize_entry(raw).expect_err(raw);
+            let err = validate_entry(raw).expect_err(raw);
+            assert_eq!(match_form(raw), Err(err.clone()), "{raw:?}");
             assert!(
                 err.starts_with("Invalid CORS origin: ") && err.contains(want),
                 "entry {raw:?}: {err:?} should mention {want:?}"
             );
         }
         let long_label = format!("https://{}.com", "a".repeat(64));
-        assert!(normalize_entry(&long_label).unwrap_err().contains("63"));
+        assert!(validate_entry(&long_label).unwrap_err().contains("63"));
         let long_host = format!("https://{}com", "abcdefghi.".repeat(26));
-        assert!(normalize_entry(&long_host).is_err());
+        assert!(validate_entry(&long_host).is_err());
     }
 
     #[test]
-    fn lists_dedupe_and_collect_every_error() {
+    fn lists_keep_every_entry_in_order_and_collect_every_error() {
         let raw = list(&[
             "HTTPS://Example.com/",
             "https://example.com",
             "https://a.com:443",
             "*.shop.io",
+            "https://example.com",
         ]);
         assert_eq!(
-            normalize_list(&raw),
-            Ok(list(&["https://example.com", "https://a.com", "*.shop.io"]))
+            validate_list(&raw),
+            Ok(list(&[
+                "HTTPS://Example.com",
+                "https://example.com",
+                "https://a.com:443",
+                "*.shop.io",
+                "https://example.com",
+            ]))
         );
-        assert_eq!(normalize_list(&[]), Ok(vec![]));
+        assert_eq!(validate_list(&[]), Ok(vec![]));
 
         let raw = list(&["https://ok.com", "", "https://a.com/x", "ok.com"]);
-        let errors = normalize_list(&raw).unwrap_err();
+        let errors = validate_list(&raw).unwrap_err();
         let indexes: Vec<usize> = errors.iter().map(|(i, _)| *i).collect();
         assert_eq!(indexes, vec![1, 2]);
         assert!(errors[1].1.contains("path"));
@@ -575,12 +676,18 @@ mod tests {
             ("example.com", "example.com", false),
         ];
         for (entry, origin, want) in cases {
-            let cors = vec![normalize_entry(entry).expect(entry)];
-            assert_eq!(
-                origin_allowed(&cors, Some(origin)),
-                *want,
-                "entry {entry:?} origin {origin:?}"
-            );
+            // The stored form, the match form (what earlier releases stored) and the entry
+            // with its host upper-cased all decide the same way.
+            let stored = validate_entry(entry).expect(entry);
+            let matched = match_form(entry).expect(entry);
+            let upper = validate_entry(&entry.to_ascii_uppercase()).expect(entry);
+            for cors in [vec![stored], vec![matched], vec![upper]] {
+                assert_eq!(
+                    origin_allowed(&cors, Some(origin)),
+                    *want,
+                    "entry {cors:?} origin {origin:?}"
+                );
+            }
         }
     }
 
@@ -615,19 +722,38 @@ mod tests {
 
     proptest! {
         #[test]
-        fn normalization_is_idempotent(raw in prop_oneof![entry_like(), any::<String>()]) {
-            if let Ok(normal) = normalize_entry(&raw) {
-                prop_assert_eq!(normalize_entry(&normal), Ok(normal.clone()));
-                prop_assert!(normal.is_ascii());
+        fn store_as_sent_is_idempotent(raw in prop_oneof![entry_like(), any::<String>()]) {
+            if let Ok(stored) = validate_entry(&raw) {
+                prop_assert_eq!(validate_entry(&stored), Ok(stored.clone()));
+                // Only trailing slashes are removed.
+                prop_assert_eq!(raw.trim_end_matches('/'), stored.as_str());
+                prop_assert_eq!(match_form(&stored), match_form(&raw));
+            } else {
+                prop_assert!(match_form(&raw).is_err());
+            }
+        }
+
+        #[test]
+        fn match_form_is_idempotent_and_case_insensitive(
+            raw in prop_oneof![entry_like(), any::<String>()]
+        ) {
+            if let Ok(matched) = match_form(&raw) {
+                prop_assert_eq!(match_form(&matched), Ok(matched.clone()));
+                prop_assert!(matched.is_ascii());
+                for recased in [raw.to_ascii_uppercase(), raw.to_ascii_lowercase()] {
+                    prop_assert_eq!(match_form(&recased), Ok(matched.clone()));
+                }
             }
         }
 
         #[test]
         fn origins_match_their_own_entry(raw in entry_like()) {
-            if let Ok(normal) = normalize_entry(&raw) {
-                let cors = vec![normal.clone()];
-                if normal.contains("://") && !normal.contains('*') {
-                    prop_assert!(origin_allowed(&cors, Some(&normal)), "{}", normal);
+            if let Ok(stored) = validate_entry(&raw) {
+                let matched = match_form(&raw).unwrap();
+                let cors = vec![stored];
+                if matched.contains("://") && !matched.contains('*') {
+                    prop_assert!(origin_allowed(&cors, Some(&matched)), "{}", matched);
+                    prop_assert!(origin_allowed(&cors, Some(&matched.to_ascii_uppercase())));
                 }
                 prop_assert!(!origin_allowed(&cors, None));
                 prop_assert!(!origin_allowed(&cors, Some("null")));

@@ -2,6 +2,7 @@
 //! internally before it becomes an `opc_status` plus a thread-local message.
 
 use std::any::Any;
+use std::ffi::{c_char, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::last_error;
@@ -91,6 +92,25 @@ pub(crate) fn value_call<T>(entry: &str, default: T, body: impl FnOnce() -> T) -
             default
         }
     }
+}
+
+/// Runs `call` (an entry point returning `opc_status`) and, when `out_error` is not NULL,
+/// stores a copy of the detail the call left for this thread (NULL when it left none), for
+/// the `_ex` variants.
+///
+/// # Safety
+/// `out_error` is NULL or writable.
+pub(crate) unsafe fn with_detail(
+    out_error: *mut *mut c_char,
+    call: impl FnOnce() -> opc_status,
+) -> opc_status {
+    let status = call();
+    if !out_error.is_null() {
+        let detail = catch_unwind(last_error::copy).unwrap_or(None);
+        // SAFETY: non-NULL, and the caller promises it is writable.
+        unsafe { out_error.write(detail.map_or(std::ptr::null_mut(), CString::into_raw)) };
+    }
+    status
 }
 
 fn panic_message(entry: &str) -> String {

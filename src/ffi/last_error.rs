@@ -17,6 +17,16 @@ pub(crate) fn set(message: &str) {
     let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(text));
 }
 
+/// A copy of this thread's last error, or None when there is nothing to report; the caller
+/// frees it with `opc_string_free`.
+pub(crate) fn copy() -> Option<CString> {
+    LAST_ERROR
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
+        .filter(|s| !s.as_bytes().is_empty())
+}
+
 pub(crate) fn clear() {
     let _ = LAST_ERROR.try_with(|slot| slot.borrow_mut().take());
 }

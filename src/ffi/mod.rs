@@ -6,8 +6,9 @@
 //! - every pointer is checked for NULL and every string for UTF-8 before any work is done;
 //! - out-parameters are written only on success;
 //! - failures return an [`opc_status`] and leave a thread-local detail for
-//!   [`opc_last_error_message`] that never contains a secret;
-//! - handles are opaque: `opc_store` is a `Box<Store>` (the store itself is shared and
+//!   [`opc_last_error_message`] that never contains a secret; the `_ex` variants (module
+//!   `detail`) also hand that detail back through their own `out_error`;
+//! - handles are opaque: `opc_store` is a boxed `Store` plus the process that opened it (the store itself is shared and
 //!   thread-safe), `opc_response` a `Box` holding NUL-terminated strings; strings returned
 //!   through `char **` are `CString`s freed by [`opc_string_free`].
 //!
@@ -30,11 +31,15 @@ mod oauth;
 
 mod resources;
 
+mod lists;
+
 mod strings;
 
 mod status;
 
 mod last_error;
+
+mod detail;
 
 mod version;
 
@@ -42,12 +47,17 @@ pub use auth::{
     opc_authenticate, opc_client_type, opc_family, opc_family_code, opc_principal, OPC_ID_SIZE,
     OPC_MESSAGE_SIZE,
 };
+pub use detail::*;
 pub use handle::{
     opc_handle, opc_handle_from, opc_response, opc_response_body, opc_response_body_len,
     opc_response_free, opc_response_header, opc_response_header_at, opc_response_header_count,
     opc_response_status,
 };
 pub use last_error::opc_last_error_message;
+pub use lists::{
+    opc_client_list_page, opc_client_list_page_ex, opc_project_list_page, opc_project_list_page_ex,
+    opc_reference_list_page, opc_reference_list_page_ex,
+};
 pub use oauth::{
     opc_authorize, opc_token_info, opc_token_verify, OPC_SCOPE_SIZE, OPC_SUBJECT_SIZE,
     OPC_TOKEN_ERROR_SIZE, OPC_TOKEN_TEXT_SIZE,
@@ -66,4 +76,4 @@ pub use store::{
 pub use strings::opc_string_free;
 #[cfg(feature = "test-panic")]
 pub use version::opc_test_panic;
-pub use version::opc_version;
+pub use version::{opc_sqlite_version, opc_version};

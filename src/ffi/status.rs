@@ -27,6 +27,9 @@ pub enum opc_status {
     /// not an opcore store, a store from a newer opcore, or a path that cannot be created or
     /// written. The message names the problem; the file is left untouched.
     OPC_OPEN_FAILED = 101,
+    /// The store handle was opened by another process: used in a child after `fork()`. Open a
+    /// new handle in the child.
+    OPC_FORKED = 102,
 
     /// The resource does not exist in the given organization (or is past its deletion time)
     /// (200–299: refused because of the data).
@@ -53,13 +56,14 @@ pub enum opc_status {
 
 impl opc_status {
     /// Every status, in value order.
-    pub const ALL: [opc_status; 13] = [
+    pub const ALL: [opc_status; 14] = [
         opc_status::OPC_OK,
         opc_status::OPC_NULL_ARGUMENT,
         opc_status::OPC_INVALID_UTF8,
         opc_status::OPC_INVALID_ARGUMENT,
         opc_status::OPC_INVALID_OPTIONS,
         opc_status::OPC_OPEN_FAILED,
+        opc_status::OPC_FORKED,
         opc_status::OPC_NOT_FOUND,
         opc_status::OPC_INVALID_INPUT,
         opc_status::OPC_CONFLICT,
@@ -83,6 +87,7 @@ impl opc_status {
             opc_status::OPC_INVALID_ARGUMENT => c"an argument is out of range",
             opc_status::OPC_INVALID_OPTIONS => c"invalid store options",
             opc_status::OPC_OPEN_FAILED => c"the store cannot be opened",
+            opc_status::OPC_FORKED => c"the store handle belongs to the parent process (fork)",
             opc_status::OPC_NOT_FOUND => c"not found",
             opc_status::OPC_INVALID_INPUT => c"invalid input",
             opc_status::OPC_CONFLICT => c"refused by the stored state",

@@ -13,17 +13,81 @@ use crate::{Options, Store};
 ///
 /// Thread-safety: one handle serves every thread of the process; any number of opc_ calls may
 /// use it concurrently. Several handles (and several processes) may open the same file.
+///
+/// Fork: a handle belongs to the process that opened it. Used in a child after `fork()`, every
+/// call fails with `OPC_FORKED` (the child must open its own handle); `opc_store_close` in the
+/// child releases nothing the parent still uses.
 pub struct opc_store {
     _private: [u8; 0],
 }
 
-/// The `Store` behind a handle.
+/// What an `opc_store` handle points to: the store and the process it was opened in.
+struct StoreHandle {
+    store: Store,
+    opened_in: fork::Process,
+}
+
+/// The `Store` behind a handle, refused in a process that did not open it.
 ///
 /// # Safety
 /// `p` is NULL or a handle from `opc_store_open` that has not been closed.
 pub(crate) unsafe fn store_ref<'a>(p: *const opc_store) -> FfiResult<&'a Store> {
-    // SAFETY: a non-NULL handle is a `Box<Store>` from `opc_store_open`, still open.
-    unsafe { p.cast::<Store>().as_ref() }.ok_or_else(|| Failure::null("store"))
+    // SAFETY: a non-NULL handle is a `Box<StoreHandle>` from `opc_store_open`, still open.
+    let handle =
+        unsafe { p.cast::<StoreHandle>().as_ref() }.ok_or_else(|| Failure::null("store"))?;
+    if handle.opened_in != fork::Process::current() {
+        return Err(Failure::new(
+            opc_status::OPC_FORKED,
+            "this store handle was opened by the parent process and cannot be used after fork(); \
+             open a new handle in this process",
+        ));
+    }
+    Ok(&handle.store)
+}
+
+/// Which process a handle belongs to.
+mod fork {
+    #[cfg(target_os = "linux")]
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// The process a handle was opened in: a fork count (bumped in every child by a
+    /// `pthread_atfork` handler, so the check is one atomic load) on Linux, the process id
+    /// elsewhere.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) struct Process(u64);
+
+    #[cfg(target_os = "linux")]
+    static FORKS: AtomicU64 = AtomicU64::new(0);
+
+    #[cfg(target_os = "linux")]
+    extern "C" fn in_child() {
+        FORKS.fetch_add(1, Ordering::Relaxed);
+    }
+
+    impl Process {
+        /// Registers the fork handler (once per process, before the first handle exists).
+        pub(super) fn watch() {
+            #[cfg(target_os = "linux")]
+            {
+                static REGISTER: std::sync::Once = std::sync::Once::new();
+                REGISTER.call_once(|| {
+                    // SAFETY: the handler only touches an atomic, which is async-signal-safe.
+                    unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+                });
+            }
+        }
+
+        pub(super) fn current() -> Process {
+            #[cfg(target_os = "linux")]
+            {
+                Process(FORKS.load(Ordering::Relaxed))
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                Process(u64::from(std::process::id()))
+            }
+        }
+    }
 }
 
 /// Opens the store at `path`, creating the file if it does not exist and migrating it forward,
@@ -35,8 +99,10 @@ pub(crate) unsafe fn store_ref<'a>(p: *const opc_store) -> FfiResult<&'a Store> 
 ///   `"normal"`), `rate_limits` (`{"track"|"export"|"insights"|"manage":
 ///   {"limit","window_seconds"}}`), `cross_process_staleness_ms`, `credential_cache_capacity`,
 ///   `busy_timeout_ms`, `access_token_ttl_seconds` (default 3600), `refresh_token_ttl_seconds`
-///   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600). Unknown
-///   keys are an error (`OPC_INVALID_OPTIONS`).
+///   (default 30 days), `authorization_code_ttl_seconds` (default and maximum 600),
+///   `refresh_reuse_grace_seconds` (default 10, at most 300), `issuer` and
+///   `authorization_endpoint` (docs/oauth.md). Unknown keys are an error
+///   (`OPC_INVALID_OPTIONS`).
 /// - `out_store`: receives the handle on success (untouched otherwise). Required.
 ///
 /// Returns `OPC_OPEN_FAILED` (message naming the problem, file untouched) for a file that is
@@ -63,15 +129,21 @@ pub unsafe extern "C" fn opc_store_open(
             Some(json) => Options::from_json(json)?,
             None => Options::default(),
         };
+        fork::Process::watch();
         let store = Store::open(path, options)?;
-        out.write(Box::into_raw(Box::new(store)).cast());
+        let handle = StoreHandle {
+            store,
+            opened_in: fork::Process::current(),
+        };
+        out.write(Box::into_raw(Box::new(handle)).cast());
         Ok(())
     })
 }
 
 /// Closes a handle from `opc_store_open`. Other handles on the same file are unaffected.
 ///
-/// NULL is a no-op.
+/// NULL is a no-op. In a child process after `fork()`, the handle's memory is released but its
+/// database connections are left alone (closing them would disturb the parent's).
 ///
 /// Shutdown order: every call using this handle must have returned, and no thread may use it
 /// afterwards. Responses and strings obtained through it stay valid (they are independent
@@ -83,8 +155,15 @@ pub unsafe extern "C" fn opc_store_open(
 pub unsafe extern "C" fn opc_store_close(store: *mut opc_store) {
     ffi_boundary!("opc_store_close", (), {
         if !store.is_null() {
-            // SAFETY: a handle from `opc_store_open` is a leaked `Box<Store>`, closed once.
-            drop(unsafe { Box::from_raw(store.cast::<Store>()) });
+            // SAFETY: a handle from `opc_store_open` is a leaked `Box<StoreHandle>`, closed once.
+            let handle = unsafe { Box::from_raw(store.cast::<StoreHandle>()) };
+            if handle.opened_in == fork::Process::current() {
+                drop(handle);
+            } else {
+                // The connections (SQLite files, PostgreSQL sockets) are shared with the parent:
+                // dropping them would close or checkpoint what the parent still uses.
+                std::mem::forget(handle.store);
+            }
         }
     })
 }

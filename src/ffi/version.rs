@@ -1,6 +1,7 @@
 //! Version, and the test-only panic entry point.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, CStr, CString};
+use std::sync::OnceLock;
 
 use super::boundary::ffi_boundary;
 #[cfg(feature = "test-panic")]
@@ -12,6 +13,20 @@ use super::status::opc_status;
 #[no_mangle]
 pub extern "C" fn opc_version() -> *const c_char {
     ffi_boundary!("opc_version", VERSION.as_ptr(), { VERSION.as_ptr() })
+}
+
+/// The version of the SQLite compiled into the library, e.g. "3.50.2". It is opcore's own
+/// copy, independent of (and never replaced by) any SQLite the host links: see
+/// docs/distribution.md, "Symbol policy".
+///
+/// Ownership: static storage; never free it. Never NULL. Thread-safety: any thread.
+#[no_mangle]
+pub extern "C" fn opc_sqlite_version() -> *const c_char {
+    ffi_boundary!("opc_sqlite_version", c"".as_ptr(), {
+        static TEXT: OnceLock<CString> = OnceLock::new();
+        TEXT.get_or_init(|| CString::new(rusqlite::version()).unwrap_or_default())
+            .as_ptr()
+    })
 }
 
 const VERSION: &CStr =

@@ -18,6 +18,7 @@ use crate::auth::{AuthError, AuthRequest, Principal};
 use crate::domain::access::Family;
 use crate::domain::validate::FieldError;
 use crate::error::Error;
+use crate::store::{limit_error, ListOptions, Page};
 use crate::Store;
 
 /// The committed OpenAPI 3.1 description of this API, served at `GET /manage/openapi.json`.
@@ -165,6 +166,9 @@ enum Collection {
 
 enum Route<'a> {
     OpenApi,
+    /// `/.well-known/oauth-authorization-server`, with what follows it (RFC 8414 §3: the
+    /// issuer's path, if it has one).
+    Metadata(&'a str),
     List(Collection),
     Item(Collection, &'a str),
 }
@@ -173,7 +177,7 @@ impl Route<'_> {
     /// The methods the route answers, as the `Allow` header lists them.
     fn allowed(&self) -> &'static [&'static str] {
         match self {
-            Route::OpenApi => &["GET", "HEAD"],
+            Route::OpenApi | Route::Metadata(_) => &["GET", "HEAD"],
             Route::List(_) => &["GET", "HEAD", "POST"],
             Route::Item(..) => &["GET", "HEAD", "PATCH", "DELETE"],
         }
@@ -365,6 +369,7 @@ pub fn admit(store: &Store, req: &Request<'_>) -> Admission {
                 internal_error: None,
             })
         }
+        Route::Metadata(suffix) => return respond(oauth::metadata(store, suffix)),
         Route::List(c) => OwnedRoute::List(c),
         Route::Item(c, id) => OwnedRoute::Item(c, id.to_owned()),
     };
@@ -414,9 +419,13 @@ fn manage(
     let org = &*principal.organization_id;
     let query = head.target.split_once('?').map_or("", |(_, q)| q);
     let result = match (route, method) {
-        (OwnedRoute::List(c), Method::Get | Method::Head) => {
-            list(store, org, *c, query_param(query, "projectId").as_deref())
-        }
+        (OwnedRoute::List(c), Method::Get | Method::Head) => list(
+            store,
+            org,
+            *c,
+            query_param(query, "projectId").as_deref(),
+            query,
+        ),
         (OwnedRoute::List(c), _) => create(store, org, *c, body),
         (OwnedRoute::Item(c, id), Method::Get | Method::Head) => get(store, org, *c, id),
         (OwnedRoute::Item(c, id), Method::Patch) => update(store, org, *c, id, body),
@@ -545,6 +554,11 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// `/manage/...` or `/api/manage/...`, one optional trailing slash, percent-decoded ids.
 fn route(path: &str) -> Option<Route<'_>> {
+    if let Some(suffix) = path.strip_prefix(oauth::METADATA_PATH) {
+        if suffix.is_empty() || suffix.starts_with('/') {
+            return Some(Route::Metadata(suffix));
+        }
+    }
     let rest = path
         .strip_prefix("/api/manage")
         .or_else(|| path.strip_prefix("/manage"))?;
@@ -591,7 +605,7 @@ fn authenticate(store: &Store, req: &Request<'_>) -> Result<Principal, Response>
         };
         return store
             .authenticate_bearer(&bearer)
-            .map_err(bearer_error_response);
+            .map_err(|e| with_bearer_challenge(bearer_error_response(e)));
     }
     let auth = AuthRequest {
         family: Family::Manage,
@@ -601,7 +615,20 @@ fn authenticate(store: &Store, req: &Request<'_>) -> Result<Principal, Response>
         project_id: None,
         source: req.source,
     };
-    store.authenticate(&auth).map_err(auth_error_response)
+    store
+        .authenticate(&auth)
+        .map_err(|e| with_bearer_challenge(auth_error_response(e)))
+}
+
+/// Every Manage route accepts bearer tokens, so its 401s carry RFC 6750 §3's challenge — also
+/// when no credentials were sent at all. No bearer token was presented here, so there is no
+/// `error` attribute (docs/oauth.md).
+fn with_bearer_challenge(mut r: Response) -> Response {
+    if r.status == 401 && r.header("www-authenticate").is_none() {
+        r.headers
+            .push(("www-authenticate".into(), "Bearer realm=\"opcore\"".into()));
+    }
+    r
 }
 
 /// The response for a refused authentication (also used by hosts for the other families).
@@ -684,6 +711,8 @@ fn internal(e: &Error) -> Response {
 /// Why a resource call did not produce a success response.
 enum Outcome {
     Invalid(Vec<FieldError>),
+    /// A list's `limit` or `cursor` is invalid.
+    Query(Vec<FieldError>),
     Store(Error),
 }
 
@@ -704,6 +733,10 @@ fn error_response(o: Outcome) -> Response {
         Outcome::Invalid(details) | Outcome::Store(Error::Validation(details)) => {
             Response::validation(&details)
         }
+        Outcome::Query(details) => Response::json_body(
+            400,
+            &json!({"error": "Bad Request", "message": "Invalid query parameters", "details": details}),
+        ),
         Outcome::Store(Error::NotFound(resource)) => {
             Response::error(404, resource.not_found_message())
         }
@@ -712,8 +745,47 @@ fn error_response(o: Outcome) -> Response {
     }
 }
 
+/// `{"data": …}`, serialized straight from the typed value.
+#[derive(Serialize)]
+struct Data<'a, T: Serialize> {
+    data: &'a T,
+}
+
+/// A list body: `{"data": […]}`, plus `"nextCursor"` when a limit was given and more rows
+/// remain (docs/behaviour.md#lists).
+#[derive(Serialize)]
+pub(crate) struct ListBody<'a, T: Serialize> {
+    data: &'a [T],
+    #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<&'a str>,
+}
+
+impl<'a, T: Serialize> ListBody<'a, T> {
+    pub(crate) fn of(page: &'a Page<T>) -> Self {
+        ListBody {
+            data: &page.items,
+            next_cursor: page.next_cursor.as_deref(),
+        }
+    }
+}
+
 fn data(value: &impl Serialize) -> Result<Response, Outcome> {
-    Ok(Response::json_body(200, &json!({ "data": value })))
+    Ok(Response::json_body(200, &Data { data: value }))
+}
+
+/// Roughly the JSON size of one listed resource, to size the body once.
+const LISTED_BYTES: usize = 320;
+
+fn page<T: Serialize>(page: &Page<T>) -> Result<Response, Outcome> {
+    let mut body = Vec::with_capacity(64 + page.items.len() * LISTED_BYTES);
+    serde_json::to_writer(&mut body, &ListBody::of(page))
+        .map_err(|e| Error::Storage(e.to_string()))?;
+    Ok(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+        internal_error: None,
+    })
 }
 
 fn success() -> Result<Response, Outcome> {
@@ -729,12 +801,73 @@ fn list(
     org: &str,
     c: Collection,
     project: Option<&str>,
+    query: &str,
 ) -> Result<Response, Outcome> {
     let project = project.filter(|p| !p.is_empty());
+    let options = list_options(query).map_err(Outcome::Query)?;
+    // A bad limit or cursor is a query error, not a body error.
+    let query_error = |e: Error| match e {
+        Error::Validation(details) => Outcome::Query(details),
+        other => Outcome::Store(other),
+    };
     match c {
-        Collection::Projects => data(&store.list_projects(org)?),
-        Collection::Clients => data(&store.list_clients(org, project)?),
-        Collection::References => data(&store.list_references(org, project)?),
+        Collection::Projects => page(
+            &store
+                .list_projects_page(org, &options)
+                .map_err(query_error)?,
+        ),
+        Collection::Clients => page(
+            &store
+                .list_clients_page(org, project, &options)
+                .map_err(query_error)?,
+        ),
+        Collection::References => page(
+            &store
+                .list_references_page(org, project, &options)
+                .map_err(query_error)?,
+        ),
+    }
+}
+
+/// `limit` and `cursor` from a list's query string. `limit` is a decimal integer (its range
+/// is the store's rule); each may be given once.
+fn list_options(query: &str) -> Result<ListOptions, Vec<FieldError>> {
+    let mut options = ListOptions::default();
+    let mut errors = Vec::new();
+    let (mut limits, mut cursors) = (0, 0);
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "limit" => {
+                limits += 1;
+                let parsed = (!value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| value.parse::<u32>().ok())
+                    .flatten();
+                match parsed {
+                    Some(n) if limits == 1 => options.limit = Some(n),
+                    None if limits == 1 => errors.push(limit_error()),
+                    _ => {}
+                }
+            }
+            "cursor" => {
+                cursors += 1;
+                if cursors == 1 {
+                    options.cursor = Some(value.into_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    if limits > 1 {
+        errors.retain(|e| e != &limit_error());
+        errors.push(FieldError::new("limit", "Given more than once"));
+    }
+    if cursors > 1 {
+        errors.push(FieldError::new("cursor", "Given more than once"));
+    }
+    if errors.is_empty() {
+        Ok(options)
+    } else {
+        Err(errors)
     }
 }
 

@@ -11,8 +11,68 @@ use zeroize::{Zeroize, Zeroizing};
 use super::{Request, Response, OAUTH_MAX_BODY_BYTES};
 use crate::auth::oauth::{ClientAuth, Grant, IssuedTokens, OAuthError};
 use crate::auth::tokens::TokenInfo;
+use crate::domain::access::Family;
 use crate::domain::token::TokenKind;
 use crate::Store;
+
+/// Where the authorization server metadata (RFC 8414 §3) is served.
+pub(super) const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// Client authentication methods of the token, revocation and introspection endpoints.
+const CLIENT_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+/// `GET /.well-known/oauth-authorization-server[/issuer path]` (RFC 8414): built from the
+/// `issuer` option, never from the request's `Host` header (docs/oauth.md). Without an
+/// issuer, or under a path that is not the issuer's, the answer is 404.
+pub(super) fn metadata(store: &Store, suffix: &str) -> Response {
+    let meta = store.authenticator().oauth_metadata();
+    let Some(issuer) = meta.issuer.as_deref() else {
+        return Response::error(
+            404,
+            "No OAuth authorization server metadata: the store has no issuer option",
+        );
+    };
+    if !suffix.is_empty() && suffix != issuer_path(issuer) {
+        return Response::error(404, "Route not found");
+    }
+    let mut body = Map::new();
+    body.insert("issuer".into(), issuer.into());
+    if let Some(endpoint) = &meta.authorization_endpoint {
+        body.insert("authorization_endpoint".into(), endpoint.as_str().into());
+    }
+    for (key, path) in [
+        ("token_endpoint", "/oauth/token"),
+        ("revocation_endpoint", "/oauth/revoke"),
+        ("introspection_endpoint", "/oauth/introspect"),
+    ] {
+        body.insert(key.into(), format!("{issuer}{path}").into());
+    }
+    body.insert(
+        "grant_types_supported".into(),
+        json!(["authorization_code", "client_credentials", "refresh_token"]),
+    );
+    body.insert("response_types_supported".into(), json!(["code"]));
+    body.insert("response_modes_supported".into(), json!(["query"]));
+    body.insert("code_challenge_methods_supported".into(), json!(["S256"]));
+    for key in [
+        "token_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+        "introspection_endpoint_auth_methods_supported",
+    ] {
+        body.insert(key.into(), json!(CLIENT_AUTH_METHODS));
+    }
+    body.insert(
+        "scopes_supported".into(),
+        json!(Family::ALL.map(Family::as_str)),
+    );
+    Response::json_body(200, &Value::Object(body))
+}
+
+/// The path of an issuer URL (`https://a.example/opcore` → `/opcore`; none: empty).
+fn issuer_path(issuer: &str) -> &str {
+    let after_scheme = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
+    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+}
 
 /// The three endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use super::inputs::{Checker, ClientChanges, NewClient};
+use super::lists::{ListKind, ListOptions, Page, Window};
 use super::{json_column, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{Client, ClientType};
@@ -206,22 +207,57 @@ impl Db {
         organization_id: &str,
         project_id: Option<&str>,
     ) -> Result<Vec<Client>> {
+        self.list_clients_page(organization_id, project_id, &ListOptions::default())
+            .map(|page| page.items)
+    }
+
+    /// One page of [`Db::list_clients`] (docs/behaviour.md#lists).
+    pub fn list_clients_page(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<Client>> {
+        let window = Window::new(ListKind::Clients, options)?;
         let now = self.now();
-        self.read(|c| {
+        let items = self.read(|c| {
             if let Some(p) = project_id {
                 if !super::projects::project_visible(c, organization_id, p, now)? {
                     return Err(Error::NotFound(Resource::Project));
                 }
             }
+            let scope = match project_id {
+                None => "c.organization_id = :org",
+                Some(_) => "c.project_id = :project AND c.organization_id = :org",
+            };
+            let after = match window.after {
+                None => "",
+                Some(_) => "AND (c.created_at, c.id) < (:after_t, :after_id)",
+            };
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {CLIENT_COLUMNS} FROM clients c
-                 WHERE organization_id = ?1 AND {VISIBLE} AND (?2 IS NULL OR project_id = ?2)
-                 ORDER BY created_at DESC, rowid DESC"
+                 WHERE {scope} AND (c.project_id IS NULL OR NOT EXISTS (
+                     SELECT 1 FROM projects p WHERE p.id = c.project_id
+                         AND p.delete_at IS NOT NULL AND p.delete_at <= :now)) {after}
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT :limit"
             ))?;
-            let rows =
-                stmt.query_map((organization_id, project_id, now.millis()), client_from_row)?;
+            let limit = window.sql_limit();
+            let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+                (":org", &organization_id),
+                (":now", &now.0),
+                (":limit", &limit),
+            ];
+            if let Some(p) = &project_id {
+                params.push((":project", p));
+            }
+            if let Some(after) = &window.after {
+                params.push((":after_t", &after.created_at));
+                params.push((":after_id", &after.id));
+            }
+            let rows = stmt.query_map(params.as_slice(), client_from_row)?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
-        })
+        })?;
+        Ok(window.page(ListKind::Clients, items, |c| (c.created_at, c.id.as_str())))
     }
 
     pub fn update_client(

@@ -4,6 +4,7 @@
 mod clients;
 mod ids;
 mod inputs;
+mod lists;
 mod organizations;
 mod projects;
 mod references;
@@ -22,10 +23,11 @@ pub use clients::{ClientCredentials, CreatedClient};
 pub use inputs::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
+pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
 pub use organizations::Bootstrap;
 pub use projects::CreatedProject;
 pub use tokens::{
-    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, TokenRecord, TOKEN_RETENTION_MS,
+    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, Rotation, TokenRecord, TOKEN_RETENTION_MS,
 };
 
 use crate::domain::secret::SecretHasher;

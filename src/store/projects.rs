@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::ids::PROJECT_NS;
 use super::inputs::{NewClient, NewProject, ProjectChanges};
+use super::lists::{ListKind, ListOptions, Page, Window};
 use super::{json_column, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{ClientType, Project, ProjectType};
@@ -125,15 +126,38 @@ impl Db {
 
     /// The organization's live projects (not scheduled for deletion), newest first.
     pub fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
-        self.read(|c| {
+        self.list_projects_page(organization_id, &ListOptions::default())
+            .map(|page| page.items)
+    }
+
+    /// One page of [`Db::list_projects`] (docs/behaviour.md#lists).
+    pub fn list_projects_page(
+        &self,
+        organization_id: &str,
+        options: &ListOptions,
+    ) -> Result<Page<Project>> {
+        let window = Window::new(ListKind::Projects, options)?;
+        let items = self.read(|c| {
+            let after = match window.after {
+                None => "",
+                Some(_) => "AND (created_at, id) < (:after_t, :after_id)",
+            };
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {PROJECT_COLUMNS} FROM projects
-                 WHERE organization_id = ?1 AND delete_at IS NULL
-                 ORDER BY created_at DESC, rowid DESC"
+                 WHERE organization_id = :org AND delete_at IS NULL {after}
+                 ORDER BY created_at DESC, id DESC LIMIT :limit"
             ))?;
-            let rows = stmt.query_map([organization_id], project_from_row)?;
+            let limit = window.sql_limit();
+            let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
+                vec![(":org", &organization_id), (":limit", &limit)];
+            if let Some(after) = &window.after {
+                params.push((":after_t", &after.created_at));
+                params.push((":after_id", &after.id));
+            }
+            let rows = stmt.query_map(params.as_slice(), project_from_row)?;
             Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
-        })
+        })?;
+        Ok(window.page(ListKind::Projects, items, |p| (p.created_at, p.id.as_str())))
     }
 
     /// Applies the given changes. A successful update of a project scheduled for deletion

@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Row};
 
 use super::clients::{canonical_uuid, live_project_exists, unknown_project, unknown_project_error};
 use super::inputs::{NewReference, ReferenceChanges};
+use super::lists::{ListKind, ListOptions, Page, Window};
 use super::projects::project_visible;
 use super::{ts, Db};
 use crate::domain::model::Reference;
@@ -63,8 +64,8 @@ impl Db {
             }
             tx.prepare_cached(
                 "INSERT INTO project_references (id, project_id, title, description, date,
-                                                 created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                                                 created_at, updated_at, organization_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
             )?
             .execute((
                 &reference.id,
@@ -73,6 +74,7 @@ impl Db {
                 &reference.description,
                 reference.date.millis(),
                 now.millis(),
+                organization_id,
             ))?;
             Ok(())
         })?;
@@ -94,24 +96,66 @@ impl Db {
         organization_id: &str,
         project_id: Option<&str>,
     ) -> Result<Vec<Reference>> {
+        self.list_references_page(organization_id, project_id, &ListOptions::default())
+            .map(|page| page.items)
+    }
+
+    /// One page of [`Db::list_references`] (docs/behaviour.md#lists).
+    pub fn list_references_page(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<Reference>> {
+        let window = Window::new(ListKind::References, options)?;
         let now = self.now();
-        self.read(|c| {
+        let items = self.read(|c| {
             if let Some(p) = project_id {
                 if !project_visible(c, organization_id, p, now)? {
                     return Err(Error::NotFound(Resource::Project));
                 }
             }
+            // The scope (organization, project not past its deletion) is checked on every
+            // row whatever the cursor says; the cursor only says where to start.
+            let scope = match project_id {
+                None => "r.organization_id = :org",
+                Some(_) => "r.project_id = :project",
+            };
+            let after = match window.after {
+                None => "",
+                Some(_) => "AND (r.created_at, r.id) < (:after_t, :after_id)",
+            };
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {REFERENCE_COLUMNS} FROM project_references r {SCOPED}
-                 AND (?1 IS NULL OR r.project_id = ?1)
-                 ORDER BY r.created_at DESC, r.rowid DESC"
+                "SELECT {REFERENCE_COLUMNS} FROM project_references r
+                 JOIN projects p ON p.id = r.project_id
+                 WHERE {scope} AND p.organization_id = :org
+                   AND (p.delete_at IS NULL OR p.delete_at > :now) {after}
+                 ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"
             ))?;
-            let rows = stmt.query_map(
-                (project_id, organization_id, now.millis()),
-                reference_from_row,
-            )?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
-        })
+            let limit = window.sql_limit();
+            let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+                (":org", &organization_id),
+                (":now", &now.0),
+                (":limit", &limit),
+            ];
+            if let Some(p) = &project_id {
+                params.push((":project", p));
+            }
+            if let Some(after) = &window.after {
+                params.push((":after_t", &after.created_at));
+                params.push((":after_id", &after.id));
+            }
+            let capacity = window.limit.map_or(64, |l| l as usize + 1);
+            let mut items = Vec::with_capacity(capacity);
+            let mut rows = stmt.query(params.as_slice())?;
+            while let Some(row) = rows.next()? {
+                items.push(reference_from_row(row)?);
+            }
+            Ok(items)
+        })?;
+        Ok(window.page(ListKind::References, items, |r| {
+            (r.created_at, r.id.as_str())
+        }))
     }
 
     pub fn update_reference(

@@ -126,6 +126,28 @@ CREATE TABLE oauth_tokens (
 CREATE INDEX oauth_tokens_by_grant ON oauth_tokens (grant_id);
 CREATE INDEX oauth_tokens_by_expiry ON oauth_tokens (expires_at);
 "#,
+    // 2 -> 3: concurrent refresh (docs/oauth.md). reused_at: a rotated refresh token that was
+    // presented once more within `refresh_reuse_grace_seconds` and got a sibling pair.
+    r#"
+ALTER TABLE oauth_tokens ADD COLUMN reused_at INTEGER;
+"#,
+    // 3 -> 4: keyset pagination of the lists (docs/behaviour.md#lists). Every list reads an
+    // index in its own order, `(created_at, id)` within its scope, so a page costs the same
+    // wherever it starts. References carry their project's organization (projects never move)
+    // so the organization-wide list has such an index too.
+    r#"
+ALTER TABLE project_references ADD COLUMN organization_id TEXT;
+UPDATE project_references SET organization_id =
+    (SELECT p.organization_id FROM projects p WHERE p.id = project_references.project_id);
+CREATE INDEX projects_list ON projects (organization_id, created_at, id) WHERE delete_at IS NULL;
+CREATE INDEX clients_list ON clients (organization_id, created_at, id);
+CREATE INDEX clients_list_by_project ON clients (project_id, created_at, id);
+CREATE INDEX references_list ON project_references (organization_id, created_at, id);
+CREATE INDEX references_list_by_project ON project_references (project_id, created_at, id);
+DROP INDEX clients_by_org;
+DROP INDEX clients_by_project;
+DROP INDEX references_by_project;
+"#,
 ];
 
 /// The schema version this build writes.

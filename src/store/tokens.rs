@@ -56,6 +56,21 @@ pub enum CodeClaim {
     AlreadyUsed,
 }
 
+/// What presenting a refresh token did (see [`Db::rotate_refresh_token`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// It was current; it is now rotated and the new tokens are stored.
+    Rotated,
+    /// It had been rotated within the grace period and not presented since: the new tokens
+    /// are stored as a sibling pair of the same grant; it may not be presented again.
+    Sibling,
+    /// It had been rotated before (past the grace, or presented within it already): its
+    /// grant is now revoked.
+    Replayed,
+    /// Revoked or unknown: nothing changed.
+    NotCurrent,
+}
+
 /// A token to store in a grant.
 #[derive(Debug, Clone, Copy)]
 pub struct NewToken<'a> {
@@ -266,30 +281,60 @@ impl Db {
         })
     }
 
-    /// Exchanges a refresh token, atomically: if it is still current (not rotated, not revoked,
-    /// its grant not revoked), marks it rotated and adds `new_tokens` to its grant. Returns
-    /// false, changing nothing, if it was not current — e.g. a concurrent request rotated it
-    /// first.
+    /// Exchanges a refresh token, atomically (one write transaction, so two requests — in one
+    /// process or in two processes on one file — are decided one after the other):
+    /// - still current (not rotated, not revoked, its grant not revoked): marks it rotated and
+    ///   adds `new_tokens` to its grant ([`Rotation::Rotated`]);
+    /// - rotated less than `grace_ms` ago and not presented again since: records this second
+    ///   presentation and adds `new_tokens` to its grant as a sibling pair
+    ///   ([`Rotation::Sibling`]);
+    /// - rotated otherwise: revokes its whole grant ([`Rotation::Replayed`]);
+    /// - revoked, or not a stored refresh token: changes nothing ([`Rotation::NotCurrent`]).
     pub fn rotate_refresh_token(
         &self,
         old: TokenDigest,
         now: Timestamp,
+        grace_ms: i64,
         new_tokens: &[NewToken<'_>],
-    ) -> Result<bool> {
+    ) -> Result<Rotation> {
         self.write(|tx| {
-            let grant_id: Option<String> = tx
+            type Row = (String, bool, Option<i64>, Option<i64>);
+            let row: Option<Row> = tx
                 .prepare_cached(
-                    "SELECT t.grant_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
-                     WHERE t.digest = ?1 AND t.kind = 'refresh' AND t.rotated_at IS NULL
-                       AND t.revoked_at IS NULL AND g.revoked_at IS NULL",
+                    "SELECT t.grant_id, t.revoked_at IS NOT NULL OR g.revoked_at IS NOT NULL,
+                            t.rotated_at, t.reused_at
+                     FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+                     WHERE t.digest = ?1 AND t.kind = 'refresh'",
                 )?
-                .query_row([&old.0[..]], |r| r.get(0))
+                .query_row([&old.0[..]], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?;
-            let Some(grant_id) = grant_id else {
-                return Ok(false);
+            let Some((grant_id, revoked, rotated_at, reused_at)) = row else {
+                return Ok(Rotation::NotCurrent);
             };
-            tx.prepare_cached("UPDATE oauth_tokens SET rotated_at = ?2 WHERE digest = ?1")?
-                .execute((&old.0[..], now.millis()))?;
+            if revoked {
+                return Ok(Rotation::NotCurrent);
+            }
+            let outcome = match rotated_at {
+                None => {
+                    tx.prepare_cached("UPDATE oauth_tokens SET rotated_at = ?2 WHERE digest = ?1")?
+                        .execute((&old.0[..], now.millis()))?;
+                    Rotation::Rotated
+                }
+                Some(at) if reused_at.is_none() && now.millis().saturating_sub(at) < grace_ms => {
+                    tx.prepare_cached("UPDATE oauth_tokens SET reused_at = ?2 WHERE digest = ?1")?
+                        .execute((&old.0[..], now.millis()))?;
+                    Rotation::Sibling
+                }
+                Some(_) => {
+                    tx.prepare_cached(
+                        "UPDATE oauth_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                    )?
+                    .execute((&grant_id, now.millis()))?;
+                    return Ok(Rotation::Replayed);
+                }
+            };
             insert_tokens(tx, &grant_id, new_tokens)?;
             if let Some(latest) = new_tokens.iter().map(|t| t.expires_at).max() {
                 tx.prepare_cached(
@@ -297,7 +342,7 @@ impl Db {
                 )?
                 .execute((&grant_id, latest.millis()))?;
             }
-            Ok(true)
+            Ok(outcome)
         })
     }
 

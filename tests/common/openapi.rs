@@ -71,6 +71,19 @@ impl OpenApi {
             .unwrap_or_default()
     }
 
+    /// The base paths one documented path is served under: its own `servers` when it has
+    /// them (a server `/` is the root), otherwise the document's.
+    pub fn prefixes_of(&self, template: &str) -> Vec<String> {
+        match self.paths()[template]["servers"].as_array() {
+            Some(servers) => servers
+                .iter()
+                .filter_map(|s| s["url"].as_str())
+                .map(|u| u.strip_suffix('/').unwrap_or(u).to_owned())
+                .collect(),
+            None => self.prefixes(),
+        }
+    }
+
     fn paths(&self) -> &serde_json::Map<String, Value> {
         self.doc["paths"]
             .as_object()
@@ -81,15 +94,15 @@ impl OpenApi {
     /// after a server prefix, with one optional trailing slash.
     pub fn locate(&self, method: &str, target: &str) -> Target {
         let path = target.split_once('?').map_or(target, |(p, _)| p);
-        for prefix in self.prefixes() {
-            let Some(rest) = path.strip_prefix(prefix.as_str()) else {
-                continue;
-            };
-            if !rest.is_empty() && !rest.starts_with('/') {
-                continue;
-            }
-            let rest = rest.strip_suffix('/').unwrap_or(rest);
-            for (template, item) in self.paths() {
+        for (template, item) in self.paths() {
+            for prefix in self.prefixes_of(template) {
+                let Some(rest) = path.strip_prefix(prefix.as_str()) else {
+                    continue;
+                };
+                if !rest.is_empty() && !rest.starts_with('/') {
+                    continue;
+                }
+                let rest = rest.strip_suffix('/').unwrap_or(rest);
                 if template_matches(template, rest) {
                     return Target::Path {
                         template: template.clone(),

@@ -9,7 +9,10 @@
         project = manage.projects.create(name="Web", cors=["https://acme.com"])
 
 The library is loaded from ``OPCORE_LIB`` when set, else from the copy installed inside this
-package (``opcore/_lib/``). Calls are synchronous.
+package (``opcore/_lib/``), else (an editable install in a checkout) from the checkout's
+``target/release`` or ``target/debug``. Calls are synchronous; :mod:`opcore.aio` has the same
+calls as coroutines. Result shapes are in :mod:`opcore.types`. A store used in a child process
+after ``os.fork()`` raises :class:`StoreError` with code ``OPC_FORKED``.
 """
 
 from ._store import (
@@ -25,6 +28,7 @@ from ._store import (
     TokenInfo,
     version,
 )
+from . import aio, types
 from .errors import (
     Forbidden,
     NotFound,
@@ -38,6 +42,8 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "aio",
+    "types",
     "Store",
     "Manage",
     "Collection",

@@ -46,6 +46,7 @@ STATUS: Dict[str, int] = {
     "OPC_INVALID_ARGUMENT": 3,
     "OPC_INVALID_OPTIONS": 100,
     "OPC_OPEN_FAILED": 101,
+    "OPC_FORKED": 102,
     "OPC_NOT_FOUND": 200,
     "OPC_INVALID_INPUT": 201,
     "OPC_CONFLICT": 202,
@@ -180,12 +181,33 @@ SIGNATURES: Dict[str, Tuple[Optional[type], List[type]]] = {
     "opc_reference_list": (_status, [_handle, _str, _str, _out_owned_str]),
     "opc_reference_update": (_status, [_handle, _str, _str, _str, _out_owned_str]),
     "opc_reference_delete": (_status, [_handle, _str, _str]),
+    "opc_project_list_page": (_status, [_handle, _str, c_uint32, _str, _out_owned_str]),
+    "opc_client_list_page": (_status, [_handle, _str, _str, c_uint32, _str, _out_owned_str]),
+    "opc_reference_list_page": (_status, [_handle, _str, _str, c_uint32, _str, _out_owned_str]),
     "opc_string_free": (None, [c_void_p]),
     "opc_status_str": (c_char_p, [_status]),
     "opc_last_error_message": (c_char_p, []),
     "opc_version": (c_char_p, []),
+    "opc_sqlite_version": (c_char_p, []),
     "opc_test_panic": (_status, []),
 }
+
+#: The ``_ex`` variants: the same arguments followed by ``char **out_error``, which receives the
+#: call's own failure detail (freed with opc_string_free) whichever thread reads it.
+EX_VARIANTS = (
+    "opc_store_open", "opc_organization_create", "opc_organization_get", "opc_organization_list",
+    "opc_organization_delete", "opc_purge", "opc_project_events_increment", "opc_handle",
+    "opc_handle_from", "opc_authenticate", "opc_authorize", "opc_token_verify",
+    "opc_project_create", "opc_project_get", "opc_project_list", "opc_project_update",
+    "opc_project_delete", "opc_client_create", "opc_client_get", "opc_client_list",
+    "opc_client_update", "opc_client_delete", "opc_reference_create", "opc_reference_get",
+    "opc_reference_list", "opc_reference_update", "opc_reference_delete",
+    "opc_project_list_page", "opc_client_list_page", "opc_reference_list_page",
+)
+for _name in EX_VARIANTS:
+    _restype, _argtypes = SIGNATURES[_name]
+    SIGNATURES[_name + "_ex"] = (_restype, _argtypes + [_out_owned_str])
+del _name, _restype, _argtypes
 
 #: Functions the header declares only under a build flag; bound when the library has them.
 OPTIONAL = frozenset({"opc_test_panic"})

@@ -16,18 +16,42 @@ from typing import (
     Any,
     cast,
     Dict,
+    Generic,
     Iterable,
     Iterator,
     List,
     Mapping,
     Optional,
     Tuple,
+    TypeVar,
     Union,
 )
 from urllib.parse import quote, urlencode
 
 from . import _ffi
 from .errors import StoreError, from_response, from_status
+from .types import (
+    Bootstrap,
+    Client,
+    ClientCreate,
+    ClientUpdate,
+    CreatedClient,
+    CreatedProject,
+    Deleted,
+    FamilyName,
+    Organization,
+    PrincipalClientType,
+    Project,
+    ProjectCreate,
+    ProjectUpdate,
+    Reference,
+    ReferenceCreate,
+    ReferenceUpdate,
+)
+
+#: The message of a store used in a child process after ``os.fork()``.
+FORKED_MESSAGE = ("this Store was opened by the parent process and cannot be used after "
+                  "fork(); open a new Store in this process")
 
 __all__ = [
     "Store",
@@ -63,7 +87,7 @@ class Family(enum.IntEnum):
     MANAGE = 3
 
 
-_CLIENT_TYPES = {1: "read", 2: "write", 3: "root"}
+_CLIENT_TYPES: Dict[int, PrincipalClientType] = {1: "read", 2: "write", 3: "root"}
 
 
 def _cstr(value: str, what: str) -> bytes:
@@ -140,7 +164,7 @@ class Principal:
     """
 
     client_id: str
-    client_type: str
+    client_type: PrincipalClientType
     organization_id: str
     client_project_id: Optional[str]
     project_id: Optional[str]
@@ -171,7 +195,7 @@ class TokenInfo:
     """
 
     client_id: str
-    client_type: str
+    client_type: PrincipalClientType
     organization_id: str
     client_project_id: Optional[str]
     scope: str
@@ -221,6 +245,7 @@ class Store:
         handle = c_void_p()
         _check(lib.opc_store_open(encoded_path, options_json, byref(handle)))
         self._handle: Optional[c_void_p] = handle
+        self._pid = os.getpid()
         self._path = raw_path
         self._active = 0
         self._state = threading.Condition(threading.Lock())
@@ -231,8 +256,13 @@ class Store:
     def close(self) -> None:
         """Closes the store; later calls raise :class:`StoreError`. Closing twice is a no-op.
 
-        Waits for calls in progress on other threads to return first.
+        Waits for calls in progress on other threads to return first. In a child process after
+        ``os.fork()`` it only forgets the handle: the parent's connections are left alone.
         """
+        if os.getpid() != self._pid:
+            self._handle = None
+            self._finalizer()  # opc_store_close in a child releases nothing the parent uses
+            return
         with self._state:
             if self._handle is None:
                 return
@@ -258,6 +288,10 @@ class Store:
 
     @contextmanager
     def _use(self) -> Iterator[c_void_p]:
+        # Checked before taking the lock: another thread of the parent may have held it at
+        # the fork, and it would then never be released in the child.
+        if os.getpid() != self._pid:
+            raise StoreError(FORKED_MESSAGE, code="OPC_FORKED")
         with self._state:
             handle = self._handle
             if handle is None:
@@ -279,7 +313,7 @@ class Store:
 
     # -- organizations ----------------------------------------------------------------------
 
-    def create_organization(self, name: str) -> Dict[str, Any]:
+    def create_organization(self, name: str) -> Bootstrap:
         """Bootstrap: creates an organization and its first ``root`` client.
 
         Returns ``{"organization": {...}, "client": {..., "secret": "sec_..."}}``. This is the
@@ -288,21 +322,20 @@ class Store:
         Raises:
             ValidationError: the name is empty or longer than 255 characters.
         """
-        return cast(Dict[str, Any],
-                    self._json_call("opc_organization_create", _cstr(name, "name")))
+        return cast(Bootstrap, self._json_call("opc_organization_create", _cstr(name, "name")))
 
-    def get_organization(self, organization_id: str) -> Dict[str, Any]:
+    def get_organization(self, organization_id: str) -> Organization:
         """One organization: ``{"id", "name", "createdAt", "updatedAt"}``.
 
         Raises:
             NotFound: no such organization.
         """
-        return cast(Dict[str, Any], self._json_call(
+        return cast(Organization, self._json_call(
             "opc_organization_get", _cstr(organization_id, "organization_id")))
 
-    def list_organizations(self) -> List[Dict[str, Any]]:
+    def list_organizations(self) -> List[Organization]:
         """Every organization in the store, oldest first."""
-        return cast(List[Dict[str, Any]], self._json_call("opc_organization_list"))
+        return cast(List[Organization], self._json_call("opc_organization_list"))
 
     def delete_organization(self, organization_id: str) -> None:
         """Removes an organization with everything in it; its clients lose access at once.
@@ -412,7 +445,7 @@ class Store:
 
     def authenticate(
         self,
-        family: Union[Family, str, int],
+        family: Union[Family, FamilyName, int],
         client_id: Optional[str],
         secret: Optional[str] = None,
         origin: Optional[str] = None,
@@ -459,7 +492,7 @@ class Store:
                                 _rate_headers(rate, retry_after))
         return Principal(
             client_id=_text(out.client_id),
-            client_type=_CLIENT_TYPES.get(out.client_type, str(out.client_type)),
+            client_type=_CLIENT_TYPES.get(out.client_type, "none"),
             organization_id=_text(out.organization_id),
             client_project_id=_text(out.client_project_id) or None,
             project_id=_text(out.project_id) or None,
@@ -539,7 +572,7 @@ class Store:
                                 {"error": _text(out.error), "message": _text(out.message)}, {})
         return TokenInfo(
             client_id=_text(out.client_id),
-            client_type=_CLIENT_TYPES.get(out.client_type, str(out.client_type)),
+            client_type=_CLIENT_TYPES.get(out.client_type, "none"),
             organization_id=_text(out.organization_id),
             client_project_id=_text(out.client_project_id) or None,
             scope=_text(out.scope),
@@ -592,9 +625,12 @@ class Manage:
         self._headers = [("openpanel-client-id", client_id),
                          ("openpanel-client-secret", secret)]
         self._source = source
-        self.projects = Collection(self, "projects", filters=False)
-        self.clients = Collection(self, "clients", filters=True)
-        self.references = Collection(self, "references", filters=True)
+        self.projects: Collection[Project, CreatedProject, ProjectCreate, ProjectUpdate] = \
+            Collection(self, "projects", filters=False)
+        self.clients: Collection[Client, CreatedClient, ClientCreate, ClientUpdate] = \
+            Collection(self, "clients", filters=True)
+        self.references: Collection[Reference, Reference, ReferenceCreate, ReferenceUpdate] = \
+            Collection(self, "references", filters=True)
 
     def __repr__(self) -> str:
         return f"<opcore.Manage client {self._headers[0][1]!r}>"
@@ -620,7 +656,13 @@ def _fields(fields: Optional[Mapping[str, Any]], kwargs: Mapping[str, Any]) -> D
     return merged
 
 
-class Collection:
+R = TypeVar("R")
+C = TypeVar("C")
+CI = TypeVar("CI")
+UI = TypeVar("UI")
+
+
+class Collection(Generic[R, C, CI, UI]):
     """One Manage API collection (projects, clients or references).
 
     Field names are the API's (``projectId``, ``crossDomain``, …); keyword arguments may also
@@ -640,7 +682,7 @@ class Collection:
             raise TypeError(f"id must be a str, not {type(resource_id).__name__}")
         return f"/{self._name}/{quote(resource_id, safe='')}"
 
-    def list(self, project_id: Optional[str] = None) -> List[Dict[str, Any]]:
+    def list(self, project_id: Optional[str] = None) -> List[R]:
         """Every item, newest first; for clients and references, only those of ``project_id``
         when given."""
         path = f"/{self._name}"
@@ -648,28 +690,28 @@ class Collection:
             if not self._filters:
                 raise TypeError(f"{self._name} cannot be filtered by project")
             path += "?" + urlencode({"projectId": project_id})
-        return cast(List[Dict[str, Any]], self._manage.request("GET", path)["data"])
+        return cast(List[R], self._manage.request("GET", path)["data"])
 
-    def get(self, resource_id: str) -> Dict[str, Any]:
+    def get(self, resource_id: str) -> R:
         """One item by id.
 
         Raises:
             NotFound: no such item in the organization.
         """
-        return cast(Dict[str, Any], self._manage.request("GET", self._item(resource_id))["data"])
+        return cast(R, self._manage.request("GET", self._item(resource_id))["data"])
 
-    def create(self, fields: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Dict[str, Any]:
+    def create(self, fields: Optional[CI] = None, **kwargs: Any) -> C:
         """Creates an item from ``fields`` and/or keyword arguments; returns it (a created
         project or client includes its secret, shown this once).
 
         Raises:
             ValidationError: ``details`` names every offending field.
         """
-        created = self._manage.request("POST", f"/{self._name}", _fields(fields, kwargs))
-        return cast(Dict[str, Any], created["data"])
+        created = self._manage.request("POST", f"/{self._name}",
+                                       _fields(cast(Optional[Mapping[str, Any]], fields), kwargs))
+        return cast(C, created["data"])
 
-    def update(self, resource_id: str, fields: Optional[Mapping[str, Any]] = None,
-               **kwargs: Any) -> Dict[str, Any]:
+    def update(self, resource_id: str, fields: Optional[UI] = None, **kwargs: Any) -> R:
         """Changes the given fields of an item; returns the updated item.
 
         Raises:
@@ -677,17 +719,17 @@ class Collection:
             ValidationError: ``details`` names every offending field.
         """
         updated = self._manage.request("PATCH", self._item(resource_id),
-                                       _fields(fields, kwargs))
-        return cast(Dict[str, Any], updated["data"])
+                                       _fields(cast(Optional[Mapping[str, Any]], fields), kwargs))
+        return cast(R, updated["data"])
 
-    def delete(self, resource_id: str) -> Dict[str, Any]:
+    def delete(self, resource_id: str) -> Deleted:
         """Deletes an item (a project is scheduled for deletion); returns ``{"success": True}``.
 
         Raises:
             NotFound: no such item.
             ValidationError: the organization's last root client cannot be deleted.
         """
-        return cast(Dict[str, Any], self._manage.request("DELETE", self._item(resource_id)))
+        return cast(Deleted, self._manage.request("DELETE", self._item(resource_id)))
 
 
 
@@ -703,15 +745,19 @@ class Admin:
     def __init__(self, store: Store, organization_id: bytes) -> None:
         self._store = store
         self._organization = organization_id
-        self.projects = AdminCollection(self, "project", filters=False)
-        self.clients = AdminCollection(self, "client", filters=True)
-        self.references = AdminCollection(self, "reference", filters=True)
+        self.projects: AdminCollection[Project, CreatedProject, ProjectCreate, ProjectUpdate] = \
+            AdminCollection(self, "project", filters=False)
+        self.clients: AdminCollection[Client, CreatedClient, ClientCreate, ClientUpdate] = \
+            AdminCollection(self, "client", filters=True)
+        self.references: AdminCollection[Reference, Reference, ReferenceCreate,
+                                         ReferenceUpdate] = \
+            AdminCollection(self, "reference", filters=True)
 
     def __repr__(self) -> str:
         return f"<opcore.Admin organization {self._organization.decode()!r}>"
 
 
-class AdminCollection:
+class AdminCollection(Generic[R, C, CI, UI]):
     """Projects, clients or references of one organization, without the HTTP layer.
 
     Same methods, arguments and results as :class:`Collection`.
@@ -729,36 +775,34 @@ class AdminCollection:
         store = self._admin._store
         return store._json_call(f"opc_{self._noun}_{verb}", self._admin._organization, *args)
 
-    def list(self, project_id: Optional[str] = None) -> List[Dict[str, Any]]:
+    def list(self, project_id: Optional[str] = None) -> List[R]:
         """Every item, newest first (live projects only); clients and references of
         ``project_id`` when given."""
         if not self._filters:
             if project_id is not None:
                 raise TypeError(f"{self._noun}s cannot be filtered by project")
-            return cast(List[Dict[str, Any]], self._call("list"))
-        return cast(List[Dict[str, Any]],
-                    self._call("list", _optional_cstr(project_id, "project_id")))
+            return cast(List[R], self._call("list"))
+        return cast(List[R], self._call("list", _optional_cstr(project_id, "project_id")))
 
-    def get(self, resource_id: str) -> Dict[str, Any]:
+    def get(self, resource_id: str) -> R:
         """One item by id. Raises :class:`NotFound`."""
-        return cast(Dict[str, Any], self._call("get", _cstr(resource_id, "id")))
+        return cast(R, self._call("get", _cstr(resource_id, "id")))
 
-    def create(self, fields: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Dict[str, Any]:
+    def create(self, fields: Optional[CI] = None, **kwargs: Any) -> C:
         """Creates an item (a project or client includes its secret, shown this once)."""
-        body = json.dumps(_fields(fields, kwargs)).encode()
-        return cast(Dict[str, Any], self._call("create", body))
+        body = json.dumps(_fields(cast(Optional[Mapping[str, Any]], fields), kwargs)).encode()
+        return cast(C, self._call("create", body))
 
-    def update(self, resource_id: str, fields: Optional[Mapping[str, Any]] = None,
-               **kwargs: Any) -> Dict[str, Any]:
+    def update(self, resource_id: str, fields: Optional[UI] = None, **kwargs: Any) -> R:
         """Changes the given fields of an item; returns the updated item."""
-        body = json.dumps(_fields(fields, kwargs)).encode()
-        return cast(Dict[str, Any], self._call("update", _cstr(resource_id, "id"), body))
+        body = json.dumps(_fields(cast(Optional[Mapping[str, Any]], fields), kwargs)).encode()
+        return cast(R, self._call("update", _cstr(resource_id, "id"), body))
 
-    def delete(self, resource_id: str) -> Dict[str, Any]:
+    def delete(self, resource_id: str) -> Deleted:
         """Deletes an item (a project is scheduled for deletion); returns ``{"success": True}``,
         as the Manage API does."""
         store = self._admin._store
         with store._use() as handle:
             function = getattr(_ffi.lib(), f"opc_{self._noun}_delete")
             _check(function(handle, self._admin._organization, _cstr(resource_id, "id")))
-        return {"success": True}
+        return Deleted(success=True)

@@ -28,6 +28,7 @@ C_TO_CTYPES: Dict[str, Optional[type]] = {
     "int64_t": c_int64,
     "int64_t *": POINTER(c_int64),
     "uint16_t": c_uint16,
+    "uint32_t": c_uint32,
     "const char *": c_char_p,
     "const char * const *": POINTER(c_char_p),
     "const char * *": POINTER(c_char_p),
@@ -185,7 +186,7 @@ def test_the_drift_check_catches_each_kind_of_drift(header: str) -> None:
                            "opc_status opc_purge(opc_store *store);")
     assert drift(arity, _ffi.SIGNATURES, _ffi.OPTIONAL) == [
         "opc_purge: 1 parameters, bound with 2"]
-    retyped = header.replace("int64_t n,", "uint16_t n,")
+    retyped = header.replace("int64_t n,", "uint16_t n,", 1)
     assert drift(retyped, _ffi.SIGNATURES, _ffi.OPTIONAL) == [
         f"opc_project_events_increment: parameter 3 is uint16_t, bound as {c_int64}"]
     returns = header.replace("uint16_t opc_response_status(", "size_t opc_response_status(")
