@@ -11,7 +11,7 @@ SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
 if ! command -v wrk >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
 fi
-cargo build --release --features server --bin opcore --example http-floor
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --features server --bin opcore --example http-floor
 target="${CARGO_TARGET_DIR:-target}/release"
 tmp="$(mktemp -d)"
 cleanup() {
