@@ -35,6 +35,13 @@ impl Store {
         self.auth.authenticate(request)
     }
 
+    /// Whether [`Store::authenticate`] may run an argon2 verification for these credentials
+    /// (a well-formed id and secret not in the credential cache). Lets an event-loop host run
+    /// only those requests on a blocking thread.
+    pub fn may_verify_secret(&self, client_id: Option<&str>, client_secret: Option<&str>) -> bool {
+        self.auth.may_verify_secret(client_id, client_secret)
+    }
+
     /// Authenticates and authorizes one request made with `Authorization: Bearer` (SPEC §8).
     /// Runs no argon2.
     pub fn authenticate_bearer(&self, request: &BearerRequest<'_>) -> Result<Principal, AuthError> {

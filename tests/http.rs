@@ -323,7 +323,7 @@ impl Fixture {
         let server = server::spawn(
             store.clone(),
             "127.0.0.1:0".parse().unwrap(),
-            Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())),
+            server::LogSink::lines(move |line: &str| sink.lock().unwrap().push(line.to_owned())),
         )
         .unwrap();
         Fixture {
@@ -341,8 +341,17 @@ impl Fixture {
         self.server.base_url()
     }
 
-    fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+    /// The log lines so far, once there are at least `n` (the log is written by its own
+    /// thread, shortly after each response).
+    fn log_lines(&self, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let lines = self.log.lock().unwrap().clone();
+            if lines.len() >= n || std::time::Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     /// `My Project` (`my-project`) as the seeds show it; returns its First client's id.
@@ -1019,8 +1028,7 @@ fn one_log_line_per_request_without_secrets() {
     let new_secret = created["data"]["secret"].as_str().unwrap().to_owned();
     assert_eq!(curl(&s(&[&format!("{base}/nowhere")])).status, 404);
 
-    // The line is logged before the response is sent, so it is there once curl returns.
-    let lines = f.log_lines();
+    let lines = f.log_lines(3);
     assert_eq!(lines.len(), 3, "{lines:#?}");
     let expected = [
         "GET /manage/clients?projectId=nope&client_secret=… 404 ",
@@ -1092,7 +1100,7 @@ fn methods_and_unknown_routes_are_answered_by_the_manage_api() {
     let base = f.base();
     let r = curl(&s(&["-X", "PUT", &format!("{base}/manage/projects")]));
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
     assert_eq!(r.json()["error"], "Method Not Allowed");
     for path in [
         "/",

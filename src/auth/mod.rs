@@ -425,3 +425,28 @@ fn to_cached(c: &crate::store::ClientCredentials) -> CachedClient {
         tier: c.client.tier,
     }
 }
+
+impl Authenticator {
+    /// Whether authenticating `client_id` with `client_secret` may run an argon2
+    /// verification: a well-formed pair that is not in the credential cache. Everything else
+    /// (cached, missing or malformed credentials) is decided without one. Hosts with an event
+    /// loop use it to run only such requests on a blocking thread.
+    pub fn may_verify_secret(&self, client_id: Option<&str>, client_secret: Option<&str>) -> bool {
+        let (Some(id), Some(secret)) = (client_id.map(str::trim), client_secret) else {
+            return false;
+        };
+        if secret.is_empty()
+            || !crate::domain::validate::is_hyphenated_uuid(id)
+            || !crate::domain::secret::is_well_formed(secret)
+        {
+            return false;
+        }
+        let id = id.to_ascii_lowercase();
+        let Ok(revision) = self.db.access_revision() else {
+            return true;
+        };
+        self.cache
+            .get(&self.cache.key(&id, secret), revision)
+            .is_none()
+    }
+}

@@ -97,10 +97,24 @@ impl Response {
         )
     }
 
+    /// A 400 listing `details`; a long list is cut here already (the rest of the bounds are
+    /// applied to every error body by `bound_error_body`), so a thousand entries are never
+    /// serialized.
     fn validation(details: &[FieldError]) -> Response {
+        let mut shown = serde_json::to_value(&details[..details.len().min(MAX_ERROR_DETAILS - 1)])
+            .unwrap_or_else(|_| Value::Array(Vec::new()));
+        if let (Value::Array(list), true) = (&mut shown, details.len() >= MAX_ERROR_DETAILS) {
+            if details.len() == MAX_ERROR_DETAILS {
+                list.push(
+                    serde_json::to_value(&details[MAX_ERROR_DETAILS - 1]).unwrap_or_default(),
+                );
+            } else {
+                list.push(omitted_entry(details.len() - (MAX_ERROR_DETAILS - 1)));
+            }
+        }
         Response::json_body(
             400,
-            &json!({"error": "Bad Request", "message": "Invalid request body", "details": details}),
+            &json!({"error": "Bad Request", "message": "Invalid request body", "details": shown}),
         )
     }
 
@@ -159,69 +173,379 @@ enum Route<'a> {
     Item(Collection, &'a str),
 }
 
-/// Serves one Manage API request. Never panics on any input; every failure is a JSON error
-/// response with the SPEC's status and message.
-pub fn handle(store: &Store, req: &Request<'_>) -> Response {
-    let (path, query) = req.target.split_once('?').unwrap_or((req.target, ""));
-    if let Some(endpoint) = oauth::route(path) {
-        return oauth::handle(store, req, endpoint);
+impl Route<'_> {
+    /// The methods the route answers, as the `Allow` header lists them.
+    fn allowed(&self) -> &'static [&'static str] {
+        match self {
+            Route::OpenApi | Route::Metadata(_) => &["GET", "HEAD"],
+            Route::List(_) => &["GET", "HEAD", "POST"],
+            Route::Item(..) => &["GET", "HEAD", "PATCH", "DELETE"],
+        }
     }
-    let Some(route) = route(path) else {
-        return Response::error(404, "Route not found");
-    };
-    let method = req.method.to_ascii_uppercase();
-    let allowed: &[&str] = match route {
-        Route::OpenApi | Route::Metadata(_) => &["GET"],
-        Route::List(_) => &["GET", "POST"],
-        Route::Item(..) => &["GET", "PATCH", "DELETE"],
-    };
-    if !allowed.contains(&method.as_str()) {
-        let mut r = Response::error(
-            405,
-            &format!(
-                "Method {} is not allowed on this route",
-                truncate(&method, 16)
-            ),
-        );
-        r.headers.push(("allow".into(), allowed.join(", ")));
-        return r;
-    }
-    if let Route::OpenApi = route {
-        return Response {
-            status: 200,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: OPENAPI_JSON.as_bytes().to_vec(),
-            internal_error: None,
-        };
-    }
-    if let Route::Metadata(suffix) = route {
-        return oauth::metadata(store, suffix);
-    }
-    let principal = match authenticate(store, req) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if req.body.len() > MAX_BODY_BYTES {
-        return Response::error(413, &format!("Request body exceeds {MAX_BODY_BYTES} bytes"))
-            .with_rate(&principal.rate);
-    }
-    let org = &*principal.organization_id;
-    let project_filter = query_param(query, "projectId");
-    let result = match (route, method.as_str()) {
-        (Route::List(c), "GET") => list(store, org, c, project_filter.as_deref(), query),
-        (Route::List(c), _) => create(store, org, c, req.body),
-        (Route::Item(c, id), "GET") => get(store, org, c, id),
-        (Route::Item(c, id), "PATCH") => update(store, org, c, id, req.body),
-        (Route::Item(c, id), _) => delete(store, org, c, id),
-        (Route::OpenApi | Route::Metadata(_), _) => unreachable_route(),
-    };
-    result
-        .unwrap_or_else(error_response)
-        .with_rate(&principal.rate)
 }
 
-fn unreachable_route() -> Result<Response, Outcome> {
-    Ok(Response::error(404, "Route not found"))
+/// A method the Manage API answers. Methods are case-sensitive (RFC 9110 §9.1): `delete` is
+/// not `DELETE`, and is refused like any other unknown method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Head,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    fn parse(method: &str) -> Option<Method> {
+        match method {
+            "GET" => Some(Method::Get),
+            "HEAD" => Some(Method::Head),
+            "POST" => Some(Method::Post),
+            "PATCH" => Some(Method::Patch),
+            "DELETE" => Some(Method::Delete),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// Whether the method may change the store (and so wait on its write lock).
+    fn writes(self) -> bool {
+        matches!(self, Method::Post | Method::Patch | Method::Delete)
+    }
+}
+
+/// Longest body the OAuth endpoints read: their client credentials may be in the body, so
+/// it is read before the client is known (docs/server.md#bodies).
+pub const OAUTH_MAX_BODY_BYTES: usize = 16 << 10;
+
+/// Longest error body opcore sends (docs/server.md#error-bodies).
+pub const MAX_ERROR_BODY_BYTES: usize = 16 << 10;
+
+/// Most `details` entries (and elements of any other array) in an error body.
+pub const MAX_ERROR_DETAILS: usize = 20;
+
+/// Longest message (in characters) in an error body.
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 200;
+
+/// Serves one Manage API request. Never panics on any input; every failure is a JSON error
+/// response with the SPEC's status and message.
+///
+/// The same as [`admit`] followed, when it asks for the body, by [`Admitted::complete`] with
+/// `req.body` — hosts that read bodies themselves use those two steps instead, so that an
+/// unauthenticated request's body is never read.
+pub fn handle(store: &Store, req: &Request<'_>) -> Response {
+    match admit(store, req) {
+        Admission::Respond(r) => r,
+        Admission::Body(admitted) => admitted.complete(store, req, req.body),
+    }
+}
+
+/// What [`admit`] decided from a request's head (method, target, headers, source).
+#[derive(Debug)]
+pub enum Admission {
+    /// The request is answered without its body: an unknown route, a method the route does
+    /// not allow, refused credentials, `openapi.json`. The body need not (and should not) be
+    /// read.
+    Respond(Response),
+    /// The caller is authenticated (or the route is an OAuth endpoint, whose credentials may
+    /// be in the body): read at most [`Admitted::body_limit`] `+ 1` bytes of the body and pass
+    /// them to [`Admitted::complete`].
+    Body(Admitted),
+}
+
+/// A request admitted by [`admit`], waiting for its body.
+#[derive(Debug)]
+pub struct Admitted {
+    step: Pending,
+    head_only: bool,
+}
+
+#[derive(Debug)]
+enum Pending {
+    Manage {
+        principal: Principal,
+        route: OwnedRoute,
+        method: Method,
+    },
+    OAuth(oauth::Endpoint),
+}
+
+#[derive(Debug)]
+enum OwnedRoute {
+    List(Collection),
+    Item(Collection, String),
+}
+
+impl Admitted {
+    /// The most body bytes the request may have: [`MAX_BODY_BYTES`] for the Manage API,
+    /// [`OAUTH_MAX_BODY_BYTES`] for the OAuth endpoints. Longer bodies are a 413; reading one
+    /// byte more than this is enough to tell.
+    pub fn body_limit(&self) -> usize {
+        match self.step {
+            Pending::Manage { .. } => MAX_BODY_BYTES,
+            Pending::OAuth(_) => OAUTH_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Whether completing the request may block for a while (a write waiting for the
+    /// database's write lock, an OAuth client's argon2 verification): event-loop hosts run
+    /// such requests on a blocking thread, everything else inline.
+    pub fn may_block(&self) -> bool {
+        match &self.step {
+            Pending::Manage { method, .. } => method.writes(),
+            Pending::OAuth(_) => true,
+        }
+    }
+
+    /// Serves the admitted request with its `body` (`head` is the request [`admit`] saw; its
+    /// own `body` field is ignored). A body longer than [`Admitted::body_limit`] is a 413.
+    pub fn complete(self, store: &Store, head: &Request<'_>, body: &[u8]) -> Response {
+        let response = match self.step {
+            Pending::OAuth(endpoint) => {
+                if body.len() > OAUTH_MAX_BODY_BYTES {
+                    oauth::body_too_large(OAUTH_MAX_BODY_BYTES)
+                } else {
+                    oauth::handle(store, &Request { body, ..*head }, endpoint)
+                }
+            }
+            Pending::Manage {
+                principal,
+                route,
+                method,
+            } => manage(store, head, &principal, &route, method, body).with_rate(&principal.rate),
+        };
+        finish(response, self.head_only)
+    }
+}
+
+/// The first step of serving a request, from its head alone (`req.body` is ignored): routing,
+/// the method check and authentication. See [`Admission`].
+pub fn admit(store: &Store, req: &Request<'_>) -> Admission {
+    let head_only = req.method == "HEAD";
+    let respond = |r: Response| Admission::Respond(finish(r, head_only));
+    let path = req.target.split_once('?').map_or(req.target, |(p, _)| p);
+    if let Some(endpoint) = oauth::route(path) {
+        if req.method != "POST" {
+            return respond(oauth::method_not_allowed());
+        }
+        return Admission::Body(Admitted {
+            step: Pending::OAuth(endpoint),
+            head_only,
+        });
+    }
+    let Some(route) = route(path) else {
+        return respond(Response::error(404, "Route not found"));
+    };
+    let allowed = route.allowed();
+    let method = match Method::parse(req.method) {
+        Some(m) if allowed.contains(&m.as_str()) => m,
+        _ => {
+            let mut r = Response::error(
+                405,
+                &format!(
+                    "Method {} is not allowed on this route",
+                    truncate(req.method, 16)
+                ),
+            );
+            r.headers.push(("allow".into(), allowed.join(", ")));
+            return respond(r);
+        }
+    };
+    let route = match route {
+        Route::OpenApi => {
+            return respond(Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: OPENAPI_JSON.as_bytes().to_vec(),
+                internal_error: None,
+            })
+        }
+        Route::Metadata(suffix) => return respond(oauth::metadata(store, suffix)),
+        Route::List(c) => OwnedRoute::List(c),
+        Route::Item(c, id) => OwnedRoute::Item(c, id.to_owned()),
+    };
+    match authenticate(store, req) {
+        Ok(principal) => Admission::Body(Admitted {
+            step: Pending::Manage {
+                principal,
+                route,
+                method,
+            },
+            head_only,
+        }),
+        Err(r) => respond(r),
+    }
+}
+
+/// Whether [`admit`] may block for a while on this head: its credentials are a client id
+/// and secret that are not in the credential cache, so authenticating them may run an
+/// argon2 verification. Event-loop hosts admit such requests on a blocking thread and all
+/// others inline.
+pub fn admission_may_block(store: &Store, req: &Request<'_>) -> bool {
+    let path = req.target.split_once('?').map_or(req.target, |(p, _)| p);
+    if oauth::route(path).is_some() || route(path).is_none() {
+        return false;
+    }
+    if req.header("authorization").and_then(bearer_token).is_some() {
+        return false;
+    }
+    store.may_verify_secret(
+        req.header("openpanel-client-id"),
+        req.header("openpanel-client-secret"),
+    )
+}
+
+/// The resource call of an admitted Manage request.
+fn manage(
+    store: &Store,
+    head: &Request<'_>,
+    principal: &Principal,
+    route: &OwnedRoute,
+    method: Method,
+    body: &[u8],
+) -> Response {
+    if body.len() > MAX_BODY_BYTES {
+        return Response::error(413, &format!("Request body exceeds {MAX_BODY_BYTES} bytes"));
+    }
+    let org = &*principal.organization_id;
+    let query = head.target.split_once('?').map_or("", |(_, q)| q);
+    let result = match (route, method) {
+        (OwnedRoute::List(c), Method::Get | Method::Head) => list(
+            store,
+            org,
+            *c,
+            query_param(query, "projectId").as_deref(),
+            query,
+        ),
+        (OwnedRoute::List(c), _) => create(store, org, *c, body),
+        (OwnedRoute::Item(c, id), Method::Get | Method::Head) => get(store, org, *c, id),
+        (OwnedRoute::Item(c, id), Method::Patch) => update(store, org, *c, id, body),
+        (OwnedRoute::Item(c, id), _) => delete(store, org, *c, id),
+    };
+    result.unwrap_or_else(error_response)
+}
+
+/// Every response's last step: error bodies bounded, and no body for `HEAD`.
+fn finish(response: Response, head_only: bool) -> Response {
+    let mut response = bound_error_body(response);
+    if head_only {
+        response.body.clear();
+    }
+    response
+}
+
+/// Error bodies are bounded whatever the input (docs/server.md#error-bodies): at most
+/// [`MAX_ERROR_DETAILS`] entries in any array (in `details`, the last then says how many were
+/// left out), strings cut to [`MAX_ERROR_MESSAGE_CHARS`] characters, and the whole body at
+/// most [`MAX_ERROR_BODY_BYTES`] bytes. Bodies short enough to hold no long string pass
+/// untouched.
+fn bound_error_body(mut response: Response) -> Response {
+    if response.status < 400 || response.body.len() <= MAX_ERROR_MESSAGE_CHARS {
+        return response;
+    }
+    let mut value = match serde_json::from_slice::<Value>(&response.body) {
+        Ok(v) => v,
+        Err(_) => {
+            // Not JSON (never made by opcore): replaced rather than passed on unbounded.
+            response.body = minimal_error(response.status);
+            return response;
+        }
+    };
+    bound_value(&mut value, None);
+    let mut body = serde_json::to_vec(&value).unwrap_or_default();
+    // Still too large (strings of escaped characters): fewer details until it fits.
+    while body.len() > MAX_ERROR_BODY_BYTES {
+        let Some(details) = value
+            .get_mut("details")
+            .and_then(Value::as_array_mut)
+            .filter(|d| d.len() > 2)
+        else {
+            body = minimal_error(response.status);
+            break;
+        };
+        let total = omitted_total(details);
+        let keep = details.len() / 2;
+        details.truncate(keep);
+        details.push(omitted_entry(total - keep));
+        body = serde_json::to_vec(&value).unwrap_or_default();
+    }
+    response.body = body;
+    response
+}
+
+/// How many entries `details` stands for: its own, plus those an earlier cut summarized in
+/// its last entry.
+fn omitted_total(details: &[Value]) -> usize {
+    let summarized: Option<usize> = details
+        .last()
+        .filter(|d| {
+            d.get("path")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+        })
+        .and_then(|d| {
+            d.get("message")?
+                .as_str()?
+                .strip_suffix(OMITTED_SUFFIX)?
+                .parse()
+                .ok()
+        });
+    match summarized {
+        Some(n) => details.len() - 1 + n.min(usize::MAX / 2),
+        None => details.len(),
+    }
+}
+
+const OMITTED_SUFFIX: &str = " more errors not shown";
+
+/// The last `details` entry of a cut list: `{"path":[],"message":"N more errors not shown"}`.
+fn omitted_entry(omitted: usize) -> Value {
+    json!({"path": [], "message": format!("{omitted}{OMITTED_SUFFIX}")})
+}
+
+fn bound_value(value: &mut Value, key: Option<&str>) {
+    match value {
+        Value::String(s) => {
+            if s.chars().count() > MAX_ERROR_MESSAGE_CHARS {
+                let cut: String = s.chars().take(MAX_ERROR_MESSAGE_CHARS - 1).collect();
+                *s = cut + "…";
+            }
+        }
+        Value::Array(items) => {
+            if items.len() > MAX_ERROR_DETAILS {
+                if key == Some("details") {
+                    let total = omitted_total(items);
+                    items.truncate(MAX_ERROR_DETAILS - 1);
+                    items.push(omitted_entry(total - (MAX_ERROR_DETAILS - 1)));
+                } else {
+                    items.truncate(MAX_ERROR_DETAILS);
+                }
+            }
+            for item in items {
+                bound_value(item, None);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                bound_value(v, Some(k));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn minimal_error(status: u16) -> Vec<u8> {
+    serde_json::to_vec(&json!({"error": reason(status), "message": reason(status)}))
+        .unwrap_or_default()
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -595,4 +919,79 @@ fn delete(store: &Store, org: &str, c: Collection, id: &str) -> Result<Response,
         Collection::References => store.delete_reference(org, &id)?,
     }
     success()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_body(value: Value) -> Response {
+        Response::json_body(400, &value)
+    }
+
+    #[test]
+    fn long_detail_lists_keep_19_entries_and_say_how_many_were_left_out() {
+        for (n, shown, last) in [
+            (3, 3, None),
+            (20, 20, None),
+            (21, 20, Some("2 more errors not shown")),
+            (100_000, 20, Some("99981 more errors not shown")),
+        ] {
+            let details: Vec<FieldError> = (0..n)
+                .map(|i| FieldError::at_index("cors", i, "Invalid url"))
+                .collect();
+            let r = bound_error_body(Response::validation(&details));
+            let v = r.json();
+            let list = v["details"].as_array().unwrap();
+            assert_eq!(list.len(), shown, "{n}");
+            assert_eq!(
+                list[0],
+                json!({"path": ["cors", 0], "message": "Invalid url"})
+            );
+            match last {
+                None => assert_eq!(list[shown - 1]["path"], json!(["cors", shown - 1])),
+                Some(m) => assert_eq!(list[19], json!({"path": [], "message": m})),
+            }
+        }
+    }
+
+    #[test]
+    fn every_string_is_cut_to_200_characters_and_every_body_to_16_kib() {
+        let long = "é".repeat(5000);
+        let r = bound_error_body(Response::error(400, &long));
+        let message = r.json()["message"].as_str().unwrap().to_owned();
+        assert_eq!(message.chars().count(), MAX_ERROR_MESSAGE_CHARS);
+        assert!(message.ends_with('…'));
+
+        // 200 control characters escape to 6 bytes each: 20 of them exceed 16 KiB.
+        let escaped = "\u{1}".repeat(1000);
+        let details: Vec<Value> = (0..40)
+            .map(|i| json!({"path": [escaped.clone(), i], "message": escaped.clone()}))
+            .collect();
+        let r = bound_error_body(error_body(json!({
+            "error": "Bad Request", "message": "Invalid request body", "details": details
+        })));
+        assert!(r.body.len() <= MAX_ERROR_BODY_BYTES, "{}", r.body.len());
+        let v = r.json();
+        let list = v["details"].as_array().unwrap();
+        assert!(list.len() < 20);
+        let summary = list.last().unwrap();
+        assert_eq!(summary["path"], json!([]));
+        let omitted: usize = summary["message"]
+            .as_str()
+            .unwrap()
+            .strip_suffix(OMITTED_SUFFIX)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(omitted + list.len() - 1, 40);
+    }
+
+    #[test]
+    fn small_and_successful_bodies_pass_untouched() {
+        let ok = Response::json_body(200, &json!({"data": "x".repeat(10_000)}));
+        assert_eq!(bound_error_body(ok.clone()), ok);
+        let small = Response::error(404, "Project not found");
+        assert_eq!(bound_error_body(small.clone()), small);
+    }
 }

@@ -8,7 +8,7 @@ use base64ct::{Base64, Encoding};
 use serde_json::{json, Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{Request, Response, MAX_BODY_BYTES};
+use super::{Request, Response, OAUTH_MAX_BODY_BYTES};
 use crate::auth::oauth::{ClientAuth, Grant, IssuedTokens, OAuthError};
 use crate::auth::tokens::TokenInfo;
 use crate::domain::access::Family;
@@ -94,16 +94,28 @@ pub(super) fn route(path: &str) -> Option<Endpoint> {
     }
 }
 
+/// The 405 of a method other than `POST` (methods are case-sensitive).
+pub(super) fn method_not_allowed() -> Response {
+    let mut r = error(
+        405,
+        "invalid_request",
+        "This endpoint accepts only POST requests",
+    );
+    r.headers.push(("allow".into(), "POST".into()));
+    r
+}
+
+/// The 413 of a body longer than `limit` bytes.
+pub(super) fn body_too_large(limit: usize) -> Response {
+    error(
+        413,
+        "invalid_request",
+        &format!("Request body exceeds {limit} bytes"),
+    )
+}
+
+/// Serves a `POST` to `endpoint` (the method is checked by the caller).
 pub(super) fn handle(store: &Store, req: &Request<'_>, endpoint: Endpoint) -> Response {
-    if !req.method.eq_ignore_ascii_case("POST") {
-        let mut r = error(
-            405,
-            "invalid_request",
-            "This endpoint accepts only POST requests",
-        );
-        r.headers.push(("allow".into(), "POST".into()));
-        return r;
-    }
     let form = match Form::parse(req) {
         Ok(f) => f,
         Err(r) => return *r,
@@ -214,12 +226,8 @@ impl Drop for Form {
 
 impl Form {
     fn parse(req: &Request<'_>) -> Result<Form, Box<Response>> {
-        if req.body.len() > MAX_BODY_BYTES {
-            return Err(Box::new(error(
-                413,
-                "invalid_request",
-                &format!("Request body exceeds {MAX_BODY_BYTES} bytes"),
-            )));
+        if req.body.len() > OAUTH_MAX_BODY_BYTES {
+            return Err(Box::new(body_too_large(OAUTH_MAX_BODY_BYTES)));
         }
         let media_type = req
             .header("content-type")
