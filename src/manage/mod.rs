@@ -194,6 +194,8 @@ pub fn handle(store: &Store, req: &Request<'_>) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
+    // Writes re-check, inside their transaction, that the caller still exists.
+    let store = &store.acting_as(&principal);
     if req.body.len() > MAX_BODY_BYTES {
         return Response::error(413, &format!("Request body exceeds {MAX_BODY_BYTES} bytes"))
             .with_rate(&principal.rate);
@@ -386,6 +388,9 @@ fn error_response(o: Outcome) -> Response {
             Response::error(404, resource.not_found_message())
         }
         Outcome::Store(Error::Conflict(message)) => Response::error(400, &message),
+        Outcome::Store(Error::Unauthenticated) => {
+            Response::error(401, AuthError::InvalidCredentials.to_string().as_str())
+        }
         Outcome::Store(e) => internal(&e),
     }
 }
