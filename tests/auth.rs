@@ -507,7 +507,9 @@ fn a_flood_of_wrong_secrets_runs_no_argon2_and_is_throttled_after_ten_a_minute()
     // The owner is not locked out by someone else's flood, cached or not.
     assert!(s.authenticate(&req(Family::Manage, &w.root, None)).is_ok());
     let fresh = w.env.reopen();
-    assert!(fresh.authenticate(&req(Family::Manage, &w.root, None)).is_ok());
+    assert!(fresh
+        .authenticate(&req(Family::Manage, &w.root, None))
+        .is_ok());
     assert_eq!(fresh.hasher().verifications(), 1);
     // The throttle keeps answering 429 while the flood goes on (every wrong secret counts);
     // a minute after it stops, wrong secrets are plain 401s again.

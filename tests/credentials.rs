@@ -309,7 +309,10 @@ fn a_thousand_wrong_secrets_from_fifty_addresses_never_lock_out_the_right_one() 
             },
         )
         .unwrap();
-    let (id, secret) = (site.client.id.clone(), site.client.secret.expose().to_owned());
+    let (id, secret) = (
+        site.client.id.clone(),
+        site.client.secret.expose().to_owned(),
+    );
     let address = |i: u32| format!("127.0.0.{}", 2 + i);
     // A fresh handle: nothing cached.
     let store = env.reopen();
@@ -331,7 +334,10 @@ fn a_thousand_wrong_secrets_from_fifty_addresses_never_lock_out_the_right_one() 
     assert_eq!(store.authenticator().argon2_verifications(), 0);
 
     // The right secret, uncached, from an address that failed 20 times and from a new one.
-    for (source, handle) in [(address(7), &store), ("127.0.0.200".to_owned(), &env.reopen())] {
+    for (source, handle) in [
+        (address(7), &store),
+        ("127.0.0.200".to_owned(), &env.reopen()),
+    ] {
         assert_eq!(handle.authenticator().cached_credentials(), 0);
         let before = handle.authenticator().argon2_verifications();
         let p = handle
@@ -462,10 +468,7 @@ fn roots() -> Roots {
             boot.client.client.id.clone(),
             boot.client.secret.expose().to_owned(),
         ),
-        keeper: (
-            keeper.client.id.clone(),
-            keeper.secret.expose().to_owned(),
-        ),
+        keeper: (keeper.client.id.clone(), keeper.secret.expose().to_owned()),
         env,
         org,
     }
@@ -509,13 +512,22 @@ fn a_root_client_deleted_by_another_process_can_make_no_further_change() {
         .unwrap();
     let doomed = (w.doomed.0.as_str(), w.doomed.1.as_str());
     // Cached in this process, and the default staleness (1 s) for other families.
-    assert_eq!(manage_call(s, "GET", "/manage/projects", doomed).status, 200);
-    assert_eq!(manage_call(s, "GET", "/manage/projects", doomed).status, 200);
+    assert_eq!(
+        manage_call(s, "GET", "/manage/projects", doomed).status,
+        200
+    );
+    assert_eq!(
+        manage_call(s, "GET", "/manage/projects", doomed).status,
+        200
+    );
 
     let out = Command::new(OPCORE)
         .args(["--db"])
         .arg(w.env.path())
-        .args(["--options", r#"{"argon2":{"m_cost":8,"t_cost":1,"p_cost":1}}"#])
+        .args([
+            "--options",
+            r#"{"argon2":{"m_cost":8,"t_cost":1,"p_cost":1}}"#,
+        ])
         .args(["clients", "delete", &w.doomed.0])
         .output()
         .unwrap();
@@ -538,7 +550,10 @@ fn a_root_client_deleted_by_another_process_can_make_no_further_change() {
     assert_eq!(s.list_projects(&w.org).unwrap().len(), before);
     assert!(s.get_client(&w.org, &site.client.id).is_ok());
     let keeper = (w.keeper.0.as_str(), w.keeper.1.as_str());
-    assert_eq!(manage_call(s, "GET", "/manage/projects", keeper).status, 200);
+    assert_eq!(
+        manage_call(s, "GET", "/manage/projects", keeper).status,
+        200
+    );
 }
 
 #[test]
@@ -546,7 +561,10 @@ fn a_deletion_no_revision_announces_still_ends_manage_access_at_once() {
     let w = roots();
     let s = &w.env.store;
     let doomed = (w.doomed.0.as_str(), w.doomed.1.as_str());
-    assert_eq!(manage_call(s, "GET", "/manage/projects", doomed).status, 200);
+    assert_eq!(
+        manage_call(s, "GET", "/manage/projects", doomed).status,
+        200
+    );
     // A second handle on the file, deleting the row with plain SQL: no access revision is
     // bumped, so only the per-call check can notice.
     let conn = rusqlite::Connection::open(w.env.path()).unwrap();
@@ -744,7 +762,11 @@ fn files_with_an_impossible_schema_version_are_refused_and_left_untouched() {
             "{name}: {text}"
         );
         assert!(text.contains(message), "{name}: {text}");
-        assert_eq!(std::fs::read(&path).unwrap(), before, "{name}: file changed");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "{name}: file changed"
+        );
         let siblings: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -372,12 +372,9 @@ impl Authenticator {
                 })
                 .flatten();
             // Best effort: the old hash keeps working (at argon2's cost) if this write fails.
-            let _ = self.db.record_verified_secret(
-                id,
-                &creds.secret_hash,
-                new_hash.as_deref(),
-                check,
-            );
+            let _ =
+                self.db
+                    .record_verified_secret(id, &creds.secret_hash, new_hash.as_deref(), check);
         }
         let client = to_cached(&creds);
         self.cache.insert(key, revision, client.clone());

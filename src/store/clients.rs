@@ -393,11 +393,12 @@ impl Db {
     /// indexed read of one column, the same work for a known and an unknown id.
     pub(crate) fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
         self.read(|c| {
-            Ok(c
-                .prepare_cached("SELECT secret_check FROM clients WHERE id = ?1")?
-                .query_row([id], |r| r.get::<_, Option<i64>>(0))
-                .optional()?
-                .map(check_column))
+            Ok(
+                c.prepare_cached("SELECT secret_check FROM clients WHERE id = ?1")?
+                    .query_row([id], |r| r.get::<_, Option<i64>>(0))
+                    .optional()?
+                    .map(check_column),
+            )
         })
     }
 
@@ -439,11 +440,7 @@ const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM projects p WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?3))";
 
 /// See [`Db::client_is_active`]; also run inside every write made for a Manage caller.
-pub(crate) fn client_active(
-    conn: &rusqlite::Connection,
-    id: &str,
-    now: Timestamp,
-) -> Result<bool> {
+pub(crate) fn client_active(conn: &rusqlite::Connection, id: &str, now: Timestamp) -> Result<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM clients c WHERE c.id = ?1 AND (c.project_id IS NULL OR NOT EXISTS (
