@@ -35,6 +35,11 @@ pub enum Error {
     /// The request is well-formed but refused by a rule on the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// The client a write acts for ([`crate::store::Db::acting_as`]) no longer exists (or its
+    /// project is past its deletion time); nothing was changed. The Manage API answers 401
+    /// `Invalid client credentials`.
+    #[error("the calling client no longer exists")]
+    Unauthenticated,
     /// The options given to `open` are invalid.
     #[error("invalid options: {0}")]
     Options(String),

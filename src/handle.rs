@@ -77,6 +77,17 @@ impl Store {
         self.auth.authorize(request)
     }
 
+    /// This handle, acting for the client `principal` authenticated: every write made through
+    /// the result checks, inside its own transaction, that the client still exists, and fails
+    /// with [`crate::Error::Unauthenticated`] otherwise (see [`Db::acting_as`]). The Manage API
+    /// makes every call through such a handle.
+    pub fn acting_as(&self, principal: &Principal) -> Store {
+        Store {
+            db: self.db.acting_as(&principal.client_id),
+            auth: self.auth.clone(),
+        }
+    }
+
     /// The authentication state (cache size and the like).
     pub fn authenticator(&self) -> &Authenticator {
         &self.auth

@@ -1081,17 +1081,12 @@ fn failed_attempts_are_throttled_per_source_address_not_per_connection() {
     assert_eq!(codes.len(), limit + 1);
     assert!(codes[..limit].iter().all(|c| *c == "401"), "{codes:?}");
     assert_eq!(codes[limit], "429");
-    // Valid credentials not verified before are refused from that address too (without
-    // running argon2) until the minute is over.
+    // The throttle only ever refuses wrong secrets: right credentials not verified before
+    // still succeed from that address.
     let mut args = s(&[&url]);
     args.extend(root_headers(&f));
     let r = curl(&args);
-    assert_eq!(r.status, 429);
-    assert_eq!(
-        r.json(),
-        json!({"error": "Too Many Requests", "message": "Rate limit exceeded"})
-    );
-    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.status, 200, "{:?}", r.json());
 }
 
 #[test]

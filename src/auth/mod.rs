@@ -1,9 +1,11 @@
 //! Authentication, authorization and rate limiting for the four API families (SPEC §4), and
 //! OAuth 2.0 bearer tokens (SPEC §8: [`tokens`], [`oauth`]).
 //!
-//! Order of checks: client id present and well-formed → credentials (an unknown id still costs
-//! one argon2 verification against a dummy hash, so "unknown" and "wrong secret" look the same
-//! by message and by time) → client type allowed for the family → project scope → rate limit.
+//! Order of checks: client id present and well-formed → credentials (a wrong secret is refused
+//! after one HMAC against its keyed check value, and an unknown id after the same HMAC against
+//! a dummy value, so "unknown" and "wrong secret" look the same by message and by time; argon2
+//! runs only for secrets that pass) → client type allowed for the family → project scope →
+//! rate limit. Manage calls also re-read, on every call, that their client still exists.
 
 pub mod cache;
 pub mod oauth;
@@ -26,9 +28,11 @@ use cache::{CachedClient, CredentialCache};
 use ratelimit::{Decision, RateLimiter};
 use throttle::Throttle;
 
-/// Failed verifications allowed per client id per minute.
+/// Wrong secrets per client id and source address per minute before further wrong secrets for
+/// that pair are answered 429 instead of 401. A right secret is never refused.
 pub const FAILURES_PER_CLIENT: usize = 10;
-/// Failed verifications allowed per source address per minute.
+/// Wrong secrets per source address per minute before its further wrong secrets are answered
+/// 429 instead of 401. A right secret is never refused.
 pub const FAILURES_PER_SOURCE: usize = 100;
 const FAILURE_WINDOW_MS: i64 = 60_000;
 
@@ -93,7 +97,8 @@ pub enum AuthError {
     /// 403: a client asking for a project outside its scope.
     #[error("You do not have access to this project")]
     ProjectForbidden,
-    /// 429: too many failed verifications for this client id or source; no argon2 ran.
+    /// 429: a wrong secret from a (client id, source) or source that has sent too many; only
+    /// ever for a wrong secret.
     #[error("Rate limit exceeded")]
     Throttled { retry_after_seconds: u64 },
     /// 429: the client's rate limit for this family is used up.
@@ -175,6 +180,12 @@ impl Authenticator {
     /// How many verified credentials are cached.
     pub fn cached_credentials(&self) -> usize {
         self.cache.len()
+    }
+
+    /// How many argon2 verifications this store handle has run (dummy ones included); wrong
+    /// secrets and unknown client ids add none.
+    pub fn argon2_verifications(&self) -> u64 {
+        self.db.hasher().verifications()
     }
 
     pub fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
@@ -296,31 +307,48 @@ impl Authenticator {
             if deletion::is_gone(hit.project_delete_at, now) {
                 return Err(AuthError::InvalidCredentials);
             }
+            // Manage acts with no revocation window (docs/security.md#revocation): the cache
+            // proves the secret, one indexed read proves the client still exists.
+            if req.family == Family::Manage
+                && !self
+                    .db
+                    .client_is_active(&hit.client_id)
+                    .map_err(AuthError::Storage)?
+            {
+                return Err(AuthError::InvalidCredentials);
+            }
             return Ok(hit);
         }
+        self.verify_uncached(req, &id, secret, key, revision, now)
+    }
 
-        let client_key = id.to_string();
-        let source_key = req.source.map(str::to_owned);
-        let blocked = self
-            .by_client
-            .blocked_for(&client_key, now.millis())
-            .into_iter()
-            .chain(
-                source_key
-                    .as_ref()
-                    .and_then(|s| self.by_source.blocked_for(s, now.millis())),
-            )
-            .max();
-        if let Some(retry_after_seconds) = blocked {
-            return Err(AuthError::Throttled {
-                retry_after_seconds,
-            });
+    /// A secret not in the credential cache. The check value refuses a wrong secret, and an
+    /// unknown id (against the dummy value), after one HMAC; argon2 runs only for a secret
+    /// that passes it, or for a hash older than check values. The failed-attempt throttle
+    /// turns refusals of wrong secrets into 429s for a guessing (client id, source) or source,
+    /// and never refuses a right secret (docs/security.md#throttle).
+    fn verify_uncached(
+        &self,
+        req: &AuthRequest<'_>,
+        id: &str,
+        secret: &str,
+        key: cache::CacheKey,
+        revision: u64,
+        now: crate::Timestamp,
+    ) -> Result<CachedClient, AuthError> {
+        let stored = self.db.secret_check(id).map_err(AuthError::Storage)?;
+        let check_key = self.db.check_key();
+        let passes = match stored {
+            // Known id with a check value, or unknown id: the same HMAC and comparison.
+            Some(Some(check)) => check_key.admits(id, secret, Some(check)),
+            None => check_key.admits(id, secret, None),
+            // A hash from before check values: only argon2 can tell.
+            Some(None) => true,
+        };
+        if !passes {
+            return Err(self.refuse_wrong_secret(id, req.source, now));
         }
-
-        let creds = self
-            .db
-            .client_credentials(&id)
-            .map_err(AuthError::Storage)?;
+        let creds = self.db.client_credentials(id).map_err(AuthError::Storage)?;
         let verified = match &creds {
             Some(c) if !deletion::is_gone(c.project_delete_at, now) => {
                 match self.db.hasher().verify(&c.secret_hash, secret) {
@@ -334,25 +362,53 @@ impl Authenticator {
             }
         };
         let (Some(needs_rehash), Some(creds)) = (verified, creds) else {
-            self.by_client.record_failure(&client_key, now.millis());
-            if let Some(s) = &source_key {
-                self.by_source.record_failure(s, now.millis());
-            }
-            return Err(AuthError::InvalidCredentials);
+            return Err(self.refuse_wrong_secret(id, req.source, now));
         };
-        self.by_client.clear(&client_key);
-        if needs_rehash {
-            let plain = crate::domain::secret::Secret::from_plaintext(secret.to_owned());
-            if let Ok(new_hash) = self.db.hasher().hash(&plain) {
-                // Best effort: the old hash keeps working if this write fails.
-                let _ = self
-                    .db
-                    .upgrade_secret_hash(&id, &creds.secret_hash, &new_hash);
-            }
+        self.by_client.clear(&throttle_key(id, req.source));
+        let check = check_key.value(id, secret);
+        if needs_rehash || creds.secret_check != Some(check) {
+            let new_hash = needs_rehash
+                .then(|| {
+                    let plain = crate::domain::secret::Secret::from_plaintext(secret.to_owned());
+                    self.db.hasher().hash(&plain).ok()
+                })
+                .flatten();
+            // Best effort: the old hash keeps working (at argon2's cost) if this write fails.
+            let _ =
+                self.db
+                    .record_verified_secret(id, &creds.secret_hash, new_hash.as_deref(), check);
         }
         let client = to_cached(&creds);
         self.cache.insert(key, revision, client.clone());
         Ok(client)
+    }
+
+    /// Records a refused secret against its (client id, source) and its source, and says how
+    /// to refuse it: 429 once either has failed too often, else 401.
+    fn refuse_wrong_secret(
+        &self,
+        id: &str,
+        source: Option<&str>,
+        now: crate::Timestamp,
+    ) -> AuthError {
+        let now = now.millis();
+        let client_key = throttle_key(id, source);
+        let blocked = self
+            .by_client
+            .blocked_for(&client_key, now)
+            .into_iter()
+            .chain(source.and_then(|s| self.by_source.blocked_for(&s.to_owned(), now)))
+            .max();
+        self.by_client.record_failure(&client_key, now);
+        if let Some(s) = source {
+            self.by_source.record_failure(&s.to_owned(), now);
+        }
+        match blocked {
+            Some(retry_after_seconds) => AuthError::Throttled {
+                retry_after_seconds,
+            },
+            None => AuthError::InvalidCredentials,
+        }
     }
 
     /// Track may omit the secret when the request's Origin matches the project's CORS list,
@@ -412,6 +468,12 @@ impl Authenticator {
             },
         }
     }
+}
+
+/// The failed-attempt throttle's key for a client id and a source: length-delimited, so no two
+/// pairs share a key.
+fn throttle_key(id: &str, source: Option<&str>) -> String {
+    format!("{}:{id}{}", id.len(), source.unwrap_or(""))
 }
 
 fn to_cached(c: &crate::store::ClientCredentials) -> CachedClient {

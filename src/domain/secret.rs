@@ -1,16 +1,21 @@
 //! Client secrets (SPEC §2): generation, redaction, and argon2id hashing and verification.
 //!
 //! A secret is `sec_` + 32 lowercase hex characters (128 bits from the OS CSPRNG). It is stored
-//! only as an argon2id PHC string and shown exactly once, in the response that created it.
+//! only as an argon2id PHC string, beside a 32-bit keyed check value ([`CheckKey`]) that lets a
+//! wrong secret be refused without argon2, and shown exactly once, in the response that
+//! created it. Why the check value is safe: docs/security.md.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use hmac::{Hmac, Mac};
 use rand::TryRngCore;
 use serde::{Deserialize, Serialize, Serializer};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// Every secret starts with this.
@@ -97,6 +102,69 @@ pub fn is_well_formed(s: &str) -> bool {
             .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Bytes of a store's check key.
+pub const CHECK_KEY_BYTES: usize = 32;
+
+/// The key of a store's check values: 32 bits of HMAC-SHA-256, under this key, of the
+/// length-delimited client id and secret. Kept beside the hashes so that a wrong secret (and an
+/// unknown client id, checked against [`CheckKey::dummy`]) is refused after one HMAC; only a
+/// secret whose check value matches goes on to argon2. A random wrong secret passes with
+/// probability 2⁻³², so the check proves nothing about a right one: argon2 still decides.
+/// Whoever holds the store file holds the key too, and can test guesses at HMAC speed —
+/// harmless for secrets of at least 80 random bits (docs/security.md). `Debug` prints nothing
+/// of the key.
+#[derive(Clone)]
+pub struct CheckKey {
+    mac: Hmac<Sha256>,
+    /// Compared against for unknown client ids, so they cost exactly what a known id's wrong
+    /// secret costs. Random per handle; matching it by chance leads to a dummy argon2 run.
+    dummy: u32,
+}
+
+impl fmt::Debug for CheckKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CheckKey(redacted)")
+    }
+}
+
+impl CheckKey {
+    /// A key from its stored bytes; None unless there are exactly [`CHECK_KEY_BYTES`].
+    pub fn from_bytes(bytes: &[u8]) -> Option<CheckKey> {
+        if bytes.len() != CHECK_KEY_BYTES {
+            return None;
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(bytes).ok()?;
+        let mut dummy = [0u8; 4];
+        // A failing OS RNG leaves the dummy at 0: still a value no secret is likelier to hit.
+        let _ = rand::rngs::OsRng.try_fill_bytes(&mut dummy);
+        Some(CheckKey {
+            mac,
+            dummy: u32::from_be_bytes(dummy),
+        })
+    }
+
+    /// The check value of `secret` for client `client_id`: the first 32 bits of
+    /// HMAC-SHA-256(key, len(id) ‖ id ‖ len(secret) ‖ secret), lengths as 8-byte big-endian.
+    pub fn value(&self, client_id: &str, secret: &str) -> u32 {
+        let mut mac = self.mac.clone();
+        mac.update(&(client_id.len() as u64).to_be_bytes());
+        mac.update(client_id.as_bytes());
+        mac.update(&(secret.len() as u64).to_be_bytes());
+        mac.update(secret.as_bytes());
+        let out: Zeroizing<[u8; 32]> = Zeroizing::new(mac.finalize().into_bytes().into());
+        u32::from_be_bytes([out[0], out[1], out[2], out[3]])
+    }
+
+    /// Whether `secret` may be the secret whose check value is `stored` (None: an unknown
+    /// client id, compared against the dummy value). The same work whichever case it is; the
+    /// comparison is constant-time.
+    pub fn admits(&self, client_id: &str, secret: &str, stored: Option<u32>) -> bool {
+        let computed = self.value(client_id, secret);
+        let expected = stored.unwrap_or(self.dummy);
+        bool::from(computed.to_be_bytes().ct_eq(&expected.to_be_bytes()))
+    }
+}
+
 /// argon2id cost parameters. The default is OWASP's: 19 MiB, 2 passes, 1 lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Argon2Params {
@@ -175,12 +243,14 @@ pub enum Verification {
 }
 
 /// Hashes and verifies secrets with argon2id, and counts verifications (tests read the count
-/// to prove, e.g., that an unknown client id still costs one verification, or that a throttled
-/// request costs none).
+/// to prove, e.g., that wrong secrets and unknown client ids cost none). At most
+/// [`SecretHasher::pool_size`] hashings and verifications run at once (one per core); further
+/// callers wait for a turn, so argon2 work can never occupy more than the machine's cores.
 pub struct SecretHasher {
     params: Argon2Params,
     argon2: Argon2<'static>,
     verifications: AtomicU64,
+    pool: Pool,
     /// A hash of a random secret with the current parameters, verified against for unknown
     /// client ids so they take as long as known ones. Made on first use.
     dummy: OnceLock<Option<String>>,
@@ -205,8 +275,24 @@ impl SecretHasher {
             params,
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params),
             verifications: AtomicU64::new(0),
+            pool: Pool::new(
+                std::thread::available_parallelism()
+                    .map(usize::from)
+                    .unwrap_or(1),
+            ),
             dummy: OnceLock::new(),
         })
+    }
+
+    /// How many argon2 computations may run at once (the number of cores).
+    pub fn pool_size(&self) -> usize {
+        self.pool.size
+    }
+
+    /// The most argon2 computations that have run at once on this hasher.
+    #[doc(hidden)]
+    pub fn peak_concurrency(&self) -> usize {
+        self.pool.peak.load(Ordering::Relaxed)
     }
 
     pub fn params(&self) -> Argon2Params {
@@ -215,6 +301,7 @@ impl SecretHasher {
 
     /// An argon2id PHC string for `secret`, with a fresh 16-byte salt from the OS CSPRNG.
     pub fn hash(&self, secret: &Secret) -> Result<String, String> {
+        let _turn = self.pool.acquire();
         self.hash_bytes(secret.expose().as_bytes())
     }
 
@@ -236,6 +323,7 @@ impl SecretHasher {
     /// parameters exceed [`Argon2Params`]' bounds, is `Invalid`.
     pub fn verify(&self, phc: &str, secret: &str) -> Verification {
         self.verifications.fetch_add(1, Ordering::Relaxed);
+        let _turn = self.pool.acquire();
         let Ok(hash) = PasswordHash::new(phc) else {
             return Verification::Invalid;
         };
@@ -278,6 +366,7 @@ impl SecretHasher {
     pub fn verify_dummy(&self, secret: &str) {
         let dummy = self.dummy.get_or_init(|| {
             let random = Secret::generate();
+            let _turn = self.pool.acquire();
             self.hash_bytes(random.expose().as_bytes()).ok()
         });
         match dummy {
@@ -287,6 +376,7 @@ impl SecretHasher {
             None => {
                 // Hashing failed once (the OS RNG); spend the same work another way.
                 self.verifications.fetch_add(1, Ordering::Relaxed);
+                let _turn = self.pool.acquire();
                 if let Ok(salt) = SaltString::encode_b64(&[0u8; 16]) {
                     let _ = self.argon2.hash_password(secret.as_bytes(), &salt);
                 }
@@ -302,6 +392,52 @@ impl SecretHasher {
 
 /// A 16-byte salt in unpadded B64.
 const SALT_B64_LEN: usize = 22;
+
+/// A counting semaphore: the bounded pool of argon2 turns.
+struct Pool {
+    size: usize,
+    busy: Mutex<usize>,
+    freed: Condvar,
+    /// Turns held right now, and the most ever held at once (for tests).
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+struct Turn<'a>(&'a Pool);
+
+impl Pool {
+    fn new(size: usize) -> Pool {
+        Pool {
+            size: size.max(1),
+            busy: Mutex::new(0),
+            freed: Condvar::new(),
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
+    }
+
+    fn acquire(&self) -> Turn<'_> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        while *busy >= self.size {
+            busy = self.freed.wait(busy).unwrap_or_else(|p| p.into_inner());
+        }
+        *busy += 1;
+        drop(busy);
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        Turn(self)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        let mut busy = self.0.busy.lock().unwrap_or_else(|p| p.into_inner());
+        *busy = busy.saturating_sub(1);
+        drop(busy);
+        self.0.freed.notify_one();
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -552,6 +688,72 @@ mod tests {
         hasher.verify_dummy("sec_00");
         assert_eq!(hasher.verifications(), 4);
         assert_eq!(hasher.params(), FAST);
+    }
+
+    #[test]
+    fn check_values_are_keyed_and_length_delimited() {
+        let k = CheckKey::from_bytes(&[7u8; 32]).unwrap();
+        let other = CheckKey::from_bytes(&[8u8; 32]).unwrap();
+        let id = "6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5f";
+        let secret = "sec_00112233445566778899aabbccddeeff";
+        let v = k.value(id, secret);
+        assert_eq!(v, k.value(id, secret));
+        assert_ne!(v, other.value(id, secret));
+        assert_ne!(k.value("ab", "c"), k.value("a", "bc"));
+        assert_ne!(v, k.value("6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5e", secret));
+        assert!(k.admits(id, secret, Some(v)));
+        assert!(!k.admits(id, "sec_00112233445566778899aabbccddeefe", Some(v)));
+        assert!(!k.admits(id, secret, Some(v ^ 1)));
+        // Unknown ids compare against the random dummy value.
+        assert_eq!(k.admits(id, secret, None), v == k.dummy);
+        assert!(CheckKey::from_bytes(&[0u8; 31]).is_none());
+        assert!(CheckKey::from_bytes(&[0u8; 33]).is_none());
+        assert_eq!(format!("{k:?}"), "CheckKey(redacted)");
+    }
+
+    #[test]
+    fn check_value_matches_a_reference_computation() {
+        // HMAC-SHA-256 of 8-byte big-endian lengths and the bytes, first four bytes big-endian.
+        let k = CheckKey::from_bytes(&[1u8; 32]).unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(&[1u8; 32]).unwrap();
+        let mut input = Vec::new();
+        input.extend_from_slice(&1u64.to_be_bytes());
+        input.extend_from_slice(b"i");
+        input.extend_from_slice(&5u64.to_be_bytes());
+        input.extend_from_slice(b"sec_a");
+        mac.update(&input);
+        let out = mac.finalize().into_bytes();
+        assert_eq!(
+            k.value("i", "sec_a"),
+            u32::from_be_bytes([out[0], out[1], out[2], out[3]])
+        );
+    }
+
+    #[test]
+    fn no_more_argon2_runs_at_once_than_the_pool_allows() {
+        let hasher = std::sync::Arc::new(fast());
+        let secret = Secret::generate();
+        let phc = hasher.hash(&secret).unwrap();
+        let threads: Vec<_> = (0..4 * hasher.pool_size() + 2)
+            .map(|_| {
+                let (h, p, s) = (hasher.clone(), phc.clone(), secret.expose().to_owned());
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        let _ = h.verify(&p, &s);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(hasher.peak_concurrency() >= 1);
+        assert!(
+            hasher.peak_concurrency() <= hasher.pool_size(),
+            "{} > {}",
+            hasher.peak_concurrency(),
+            hasher.pool_size()
+        );
     }
 
     #[test]

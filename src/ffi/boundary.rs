@@ -50,6 +50,9 @@ impl From<Error> for Failure {
         let status = match &e {
             Error::Validation(_) => opc_status::OPC_INVALID_INPUT,
             Error::NotFound(_) => opc_status::OPC_NOT_FOUND,
+            // Only writes made for a Manage API caller fail so (opc_handle answers them with a
+            // 401); no entry point that returns this status acts for a client.
+            Error::Unauthenticated => opc_status::OPC_NOT_FOUND,
             Error::Conflict(_) => opc_status::OPC_CONFLICT,
             Error::Options(_) => opc_status::OPC_INVALID_OPTIONS,
             Error::Open(_) => opc_status::OPC_OPEN_FAILED,

@@ -416,6 +416,8 @@ fn manage(
     if body.len() > MAX_BODY_BYTES {
         return Response::error(413, &format!("Request body exceeds {MAX_BODY_BYTES} bytes"));
     }
+    // Writes re-check, inside their own transaction, that the caller still exists.
+    let store = &store.acting_as(principal);
     let org = &*principal.organization_id;
     let query = head.target.split_once('?').map_or("", |(_, q)| q);
     let result = match (route, method) {
@@ -741,6 +743,9 @@ fn error_response(o: Outcome) -> Response {
             Response::error(404, resource.not_found_message())
         }
         Outcome::Store(Error::Conflict(message)) => Response::error(400, &message),
+        Outcome::Store(Error::Unauthenticated) => {
+            Response::error(401, AuthError::InvalidCredentials.to_string().as_str())
+        }
         Outcome::Store(e) => internal(&e),
     }
 }

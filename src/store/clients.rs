@@ -28,6 +28,9 @@ pub struct CreatedClient {
 pub struct ClientCredentials {
     pub client: Client,
     pub secret_hash: String,
+    /// The secret's check value (docs/security.md); None for a hash made before check values
+    /// existed, until its next successful verification.
+    pub secret_check: Option<u32>,
     /// The client's project's `deleteAt` (None when it has no project or is not scheduled).
     pub project_delete_at: Option<Timestamp>,
     /// The client's project's normalized CORS entries (empty without a project).
@@ -118,11 +121,12 @@ impl Db {
         now: Timestamp,
     ) -> Result<CreatedClient> {
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let check = self.check_key().value(&id, p.secret.expose());
         tx.prepare_cached(
             "INSERT INTO clients (id, organization_id, project_id, name, type, secret_hash,
                                   ignore_cors_and_secret, created_at, updated_at,
-                                  redirect_uris, tier)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)",
+                                  redirect_uris, tier, secret_check)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
         )?
         .execute((
             &id,
@@ -135,6 +139,7 @@ impl Db {
             now.millis(),
             to_json(&p.redirect_uris),
             p.tier.map(Tier::as_str),
+            i64::from(check),
         ))?;
         Ok(CreatedClient {
             client: Client {
@@ -400,7 +405,7 @@ impl Db {
         };
         self.read(|c| {
             c.prepare_cached(&format!(
-                "SELECT {CLIENT_COLUMNS}, c.secret_hash, p.delete_at, p.cors
+                "SELECT {CLIENT_COLUMNS}, c.secret_hash, p.delete_at, p.cors, c.secret_check
                  FROM clients c LEFT JOIN projects p ON p.id = c.project_id
                  WHERE c.id = ?1"
             ))?
@@ -410,6 +415,7 @@ impl Db {
                 Ok(ClientCredentials {
                     client: client_from_row(r)?,
                     secret_hash: r.get(N)?,
+                    secret_check: check_column(r.get(N + 3)?),
                     project_delete_at: r.get::<_, Option<i64>>(N + 1)?.map(ts),
                     project_cors: cors.map(|c| super::json_column(&c)).unwrap_or_default(),
                 })
@@ -419,16 +425,45 @@ impl Db {
         })
     }
 
-    /// Replaces a secret hash after a successful verification with outdated parameters, unless
-    /// another caller already did.
-    pub fn upgrade_secret_hash(&self, id: &str, old_hash: &str, new_hash: &str) -> Result<()> {
+    /// The first step of authenticating a client id with a secret: its secret's check value.
+    /// `None`: no such client; `Some(None)`: a client whose hash predates check values. One
+    /// indexed read of one column, the same work for a known and an unknown id.
+    pub(crate) fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT secret_check FROM clients WHERE id = ?1")?
+                    .query_row([id], |r| r.get::<_, Option<i64>>(0))
+                    .optional()?
+                    .map(check_column),
+            )
+        })
+    }
+
+    /// After a successful verification against `old_hash`: stores the secret's check value
+    /// (hashes from before check values gain it here) and, when given, a hash with the current
+    /// argon2 parameters — unless the secret was replaced meanwhile.
+    pub(crate) fn record_verified_secret(
+        &self,
+        id: &str,
+        old_hash: &str,
+        new_hash: Option<&str>,
+        check: u32,
+    ) -> Result<()> {
         self.write(|tx| {
             tx.prepare_cached(
-                "UPDATE clients SET secret_hash = ?3 WHERE id = ?1 AND secret_hash = ?2",
+                "UPDATE clients SET secret_hash = coalesce(?3, secret_hash), secret_check = ?4
+                 WHERE id = ?1 AND secret_hash = ?2",
             )?
-            .execute((id, old_hash, new_hash))?;
+            .execute((id, old_hash, new_hash, i64::from(check)))?;
             Ok(())
         })
+    }
+
+    /// Whether client `id` still exists and its project (if any) is not past its deletion
+    /// time: one indexed read. Manage calls make it on every request, cached or not.
+    pub(crate) fn client_is_active(&self, id: &str) -> Result<bool> {
+        let now = self.now();
+        self.read(|c| client_active(c, id, now))
     }
 
     /// Whether a client's project (if any) is past its deletion time.
@@ -440,6 +475,24 @@ impl Db {
 /// A client is visible unless its project is past its deletion time (then it is gone).
 const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
     SELECT 1 FROM projects p WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?3))";
+
+/// See [`Db::client_is_active`]; also run inside every write made for a Manage caller.
+pub(crate) fn client_active(conn: &rusqlite::Connection, id: &str, now: Timestamp) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM clients c WHERE c.id = ?1 AND (c.project_id IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM projects p
+                 WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?2))",
+        )?
+        .query_row((id, now.millis()), |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// A stored check value: 32 bits kept in an INTEGER column (anything else reads as none).
+fn check_column(v: Option<i64>) -> Option<u32> {
+    v.and_then(|v| u32::try_from(v).ok())
+}
 
 /// Whether a project of the organization may receive new clients and references: it exists
 /// and is not past its `deleteAt`. A project only scheduled for deletion does (see

@@ -30,7 +30,7 @@ pub use tokens::{
     CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, Rotation, TokenRecord, TOKEN_RETENTION_MS,
 };
 
-use crate::domain::secret::SecretHasher;
+use crate::domain::secret::{CheckKey, SecretHasher};
 use crate::domain::time::{Clock, Timestamp};
 use crate::error::{Error, Result};
 use crate::options::{Options, Synchronous};
@@ -40,6 +40,9 @@ use crate::options::{Options, Synchronous};
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
+    /// The client a Manage call acts for ([`Db::acting_as`]): every write transaction first
+    /// checks, inside itself, that this client still exists.
+    actor: Option<Arc<str>>,
 }
 
 struct Inner {
@@ -49,6 +52,7 @@ struct Inner {
     busy_timeout: Duration,
     clock: Arc<dyn Clock>,
     hasher: SecretHasher,
+    check_key: CheckKey,
     deletion_grace_seconds: i64,
     staleness: Duration,
     shared: Arc<FileShared>,
@@ -132,6 +136,7 @@ impl Db {
         let busy_timeout = Duration::from_millis(options.busy_timeout_ms);
         let conn = open_connection(path, options.synchronous, busy_timeout)?;
         migrate(&conn, path)?;
+        let check_key = load_check_key(&conn, path)?;
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let db = Db {
             inner: Arc::new(Inner {
@@ -142,10 +147,12 @@ impl Db {
                 busy_timeout,
                 clock: options.clock.clone(),
                 hasher,
+                check_key,
                 deletion_grace_seconds: options.deletion_grace_seconds,
                 staleness: Duration::from_millis(options.cross_process_staleness_ms),
                 id_probes: AtomicU64::new(0),
             }),
+            actor: None,
         };
         db.purge()?;
         Ok(db)
@@ -170,6 +177,28 @@ impl Db {
     /// The hasher for client secrets (its counter tells how many argon2 verifications ran).
     pub fn hasher(&self) -> &SecretHasher {
         &self.inner.hasher
+    }
+
+    /// The key of this store's secret check values.
+    pub(crate) fn check_key(&self) -> &CheckKey {
+        &self.inner.check_key
+    }
+
+    /// This handle, acting for client `client_id`: every write transaction made through the
+    /// result first checks, inside that transaction, that the client still exists (and its
+    /// project, if any, is not past its deletion time), and fails with
+    /// [`Error::Unauthenticated`] otherwise. So a client deleted by any process can make no
+    /// change after the deletion commits (docs/security.md#revocation).
+    pub fn acting_as(&self, client_id: &str) -> Db {
+        Db {
+            inner: self.inner.clone(),
+            actor: Some(client_id.into()),
+        }
+    }
+
+    /// The client this handle acts for, if any ([`Db::acting_as`]).
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
     }
 
     /// How many issued-id lookups id selection has made on this handle.
@@ -263,6 +292,11 @@ impl Db {
         loop {
             let result = (|| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(actor) = &self.actor {
+                    if !clients::client_active(&tx, actor, self.now())? {
+                        return Err(Error::Unauthenticated);
+                    }
+                }
                 let value = f(&tx)?;
                 tx.commit()?;
                 Ok(value)
@@ -433,6 +467,26 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
              supports ({target}); upgrade opcore"
         )));
     }
+    if version < 0 {
+        return Err(Error::Open(format!(
+            "{shown}: the store has schema version {version}, which no opcore writes \
+             (PRAGMA user_version must be between 1 and {target}); the file is damaged or \
+             was changed by another program"
+        )));
+    }
+    if version == 0 && tables > 0 {
+        return Err(Error::Open(format!(
+            "{shown}: the file is tagged as an opcore store and has tables, but its schema \
+             version is 0 (PRAGMA user_version must be between 1 and {target}); the file is \
+             damaged or was changed by another program"
+        )));
+    }
+    if version > 0 && app_id != i64::from(schema::APPLICATION_ID) {
+        return Err(Error::Open(format!(
+            "{shown}: the file is an empty SQLite database with schema version {version} but \
+             not tagged as an opcore store"
+        )));
+    }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Open(format!(
@@ -463,6 +517,26 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
             Err(e)
         }
     }
+}
+
+/// The store's check key, written by the migration that introduced check values.
+fn load_check_key(conn: &Connection, path: &Path) -> Result<CheckKey> {
+    let bytes: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT key FROM store_keys WHERE name = 'secret_check'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    bytes
+        .as_deref()
+        .and_then(CheckKey::from_bytes)
+        .ok_or_else(|| {
+            Error::Open(format!(
+                "{}: the store's secret check key is missing or damaged",
+                path.display()
+            ))
+        })
 }
 
 /// Reads a JSON array column written by this module.

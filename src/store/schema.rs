@@ -148,6 +148,18 @@ DROP INDEX clients_by_org;
 DROP INDEX clients_by_project;
 DROP INDEX references_by_project;
 "#,
+    // 4 -> 5: cheap refusal of wrong secrets (docs/security.md). secret_check holds 32 bits of
+    // HMAC-SHA-256 of the client id and secret under the store's check key; NULL for a hash
+    // made before this version, filled in at that secret's next successful verification. The
+    // key comes from SQLite's randomblob() (its ChaCha20 generator, seeded from the OS).
+    r#"
+ALTER TABLE clients ADD COLUMN secret_check INTEGER;
+CREATE TABLE store_keys (
+    name    TEXT PRIMARY KEY,
+    key     BLOB NOT NULL
+) WITHOUT ROWID;
+INSERT INTO store_keys (name, key) VALUES ('secret_check', randomblob(32));
+"#,
 ];
 
 /// The schema version this build writes.
