@@ -189,7 +189,7 @@ fn bad_options_are_named_and_nothing_is_created() {
              `deletion_grace_seconds`, `synchronous`, `rate_limits`, \
              `cross_process_staleness_ms`, `credential_cache_capacity`, `busy_timeout_ms`, \
              `access_token_ttl_seconds`, `refresh_token_ttl_seconds`, \
-             `authorization_code_ttl_seconds` at line 1 column 8\n",
+             `authorization_code_ttl_seconds`, `refresh_reuse_grace_seconds`, `issuer`, `authorization_endpoint` at line 1 column 8\n",
         ),
         (
             r#"{"synchronous":"off"}"#,
@@ -396,7 +396,7 @@ fn admin_commands_manage_projects_clients_and_references() {
         "--datetime",
         "2024-01-15",
     ]);
-    assert_eq!(reference["title"], "Launch");
+    assert_eq!(reference["title"], " Launch ", "titles are stored as sent");
     assert_eq!(reference["description"], "v1 is out");
     assert_eq!(reference["date"], "2024-01-15T00:00:00.000Z");
     let rid = reference["id"].as_str().unwrap().to_owned();

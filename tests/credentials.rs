@@ -382,7 +382,7 @@ fn over_http_a_flood_from_fifty_addresses_does_not_lock_out_the_owner() {
     let server = opcore::server::spawn(
         store.clone(),
         "127.0.0.1:0".parse().unwrap(),
-        Arc::new(move |_: &str| *sink.lock().unwrap() += 1),
+        opcore::server::LogSink::lines(move |_: &str| *sink.lock().unwrap() += 1),
     )
     .unwrap();
     let url = format!("{}/manage/projects", server.base_url());
@@ -781,6 +781,6 @@ fn an_empty_file_and_a_current_store_still_open() {
     let path = dir.path().join("new.db");
     std::fs::write(&path, b"").unwrap();
     Store::open(&path, fast()).unwrap();
-    assert_eq!(user_version(&path), 3);
+    assert_eq!(user_version(&path), 5);
     Store::open(&path, fast()).unwrap();
 }

@@ -440,6 +440,7 @@ fn references_from_an_older_store_are_listed_after_migration() {
          CREATE INDEX clients_by_org ON clients (organization_id, created_at);
          CREATE INDEX clients_by_project ON clients (project_id);
          CREATE INDEX references_by_project ON project_references (project_id, created_at);
+         ALTER TABLE clients DROP COLUMN secret_check; DROP TABLE store_keys;
          PRAGMA user_version = 3;",
     )
     .unwrap();

@@ -617,14 +617,15 @@ fn past_delete_at_the_project_its_clients_and_references_are_gone() {
             .assert_error(401, "Unauthorized", INVALID_CREDENTIALS);
     }
     let listed = env.get("/manage/clients").data().clone();
-    assert_eq!(
-        ids(&listed),
-        [
-            kept_client.id.as_str(),
-            kept_first.as_str(),
-            env.root.id.as_str()
-        ]
-    );
+    // All three were created in the same millisecond: such rows are listed by id, descending
+    // (docs/behaviour.md#lists).
+    let mut expected = [
+        kept_client.id.as_str(),
+        kept_first.as_str(),
+        env.root.id.as_str(),
+    ];
+    expected.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(ids(&listed), expected);
     env.get("/manage/clients?projectId=gone")
         .assert_error(404, "Not Found", "Project not found");
     env.patch(
@@ -888,6 +889,9 @@ fn client_validation_names_every_offending_field() {
 #[test]
 fn client_list_is_newest_first_and_filters_by_project() {
     let env = Env::new();
+    // Same-millisecond rows are ordered by id (docs/behaviour.md#lists): keep every
+    // createdAt distinct so the expected order is the creation order.
+    env.clock.advance_ms(1);
     let a = env.project("A")["client"]["id"]
         .as_str()
         .unwrap()
@@ -920,7 +924,7 @@ fn client_list_is_newest_first_and_filters_by_project() {
             env.root.id.as_str()
         ]
     );
-    assert_eq!(all[0]["createdAt"], at(3));
+    assert_eq!(all[0]["createdAt"], at(4));
     assert_eq!(
         ids(env.get("/manage/clients?projectId=a").data()),
         [reader.id.as_str(), a.as_str()]
@@ -1555,14 +1559,14 @@ fn route_not_found_and_method_not_allowed() {
         }
     }
     let cases = [
-        ("PUT", "/manage/projects", "GET, POST"),
-        ("DELETE", "/manage/clients", "GET, POST"),
-        ("PATCH", "/api/manage/references", "GET, POST"),
-        ("POST", "/manage/projects/p", "GET, PATCH, DELETE"),
-        ("PUT", "/manage/clients/x", "GET, PATCH, DELETE"),
-        ("OPTIONS", "/manage/references/x", "GET, PATCH, DELETE"),
-        ("HEAD", "/manage/projects", "GET, POST"),
-        ("DELETE", "/manage/openapi.json", "GET"),
+        ("PUT", "/manage/projects", "GET, HEAD, POST"),
+        ("DELETE", "/manage/clients", "GET, HEAD, POST"),
+        ("PATCH", "/api/manage/references", "GET, HEAD, POST"),
+        ("POST", "/manage/projects/p", "GET, HEAD, PATCH, DELETE"),
+        ("PUT", "/manage/clients/x", "GET, HEAD, PATCH, DELETE"),
+        ("OPTIONS", "/manage/references/x", "GET, HEAD, PATCH, DELETE"),
+        ("get", "/manage/projects", "GET, HEAD, POST"),
+        ("DELETE", "/manage/openapi.json", "GET, HEAD"),
     ];
     for (method, target, allow) in cases {
         let r = env.call(method, target, Some(&env.root), None);
@@ -1573,12 +1577,18 @@ fn route_not_found_and_method_not_allowed() {
         );
         assert_eq!(r.header("allow"), Some(allow));
     }
-    // Methods are case-insensitive; a long method name is cut in the message.
-    assert_eq!(
-        env.call("get", "/manage/projects", Some(&env.root), None)
-            .status,
-        200
+    // Methods are case-sensitive (RFC 9110): `get` above is a 405. HEAD is answered wherever
+    // GET is, without a body; a long method name is cut in the message.
+    let head = env.raw(
+        "HEAD",
+        "/manage/projects",
+        &[
+            ("openpanel-client-id", env.root.id.as_str()),
+            ("openpanel-client-secret", env.root.secret.as_str()),
+        ],
+        b"",
     );
+    assert_eq!(head.status, 200);
     let long = "X".repeat(100);
     let r = env.call(&long, "/manage/projects", None, None);
     assert_eq!(r.status, 405);
@@ -1689,11 +1699,11 @@ fn failed_attempts_are_throttled_without_rate_headers() {
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
     assert_eq!(r.rate(), None);
-    // The right secret is blocked as well until the window passes (no argon2 runs for it)...
-    let r = env.get("/manage/projects");
-    r.assert_error(429, "Too Many Requests", "Rate limit exceeded");
-    env.clock.advance_secs(retry as i64);
-    // ...and then works.
+    // Wrong secrets stay refused until the window passes...
+    env.clock.advance_secs(retry as i64 - 1);
+    env.call("GET", "/manage/projects", Some(&wrong), None)
+        .assert_error(429, "Too Many Requests", "Rate limit exceeded");
+    // ...but the throttle never refuses the right secret (docs/security.md).
     assert_eq!(env.get("/manage/projects").status, 200);
 }
 
@@ -2212,7 +2222,21 @@ fn every_documented_response_is_produced() {
         );
     env.get("/manage/nowhere");
     env.call("PUT", "/manage/projects", None, None);
+    // Bad list parameters (docs/behaviour.md#lists).
+    for target in [
+        "/manage/projects?limit=0",
+        "/manage/clients?limit=1001",
+        "/manage/references?cursor=forged",
+    ] {
+        assert_eq!(env.get(target).status, 400, "{target}");
+    }
+    // The authorization server metadata: 404 while no issuer is configured (docs/oauth.md).
+    const METADATA: &str = "/.well-known/oauth-authorization-server";
+    assert_eq!(env.call("GET", METADATA, None, None).status, 404);
     let mut hits = env.hits();
+    let env = Env::with(|o| o.issuer = Some("https://auth.example.com".into()));
+    assert_eq!(env.call("GET", METADATA, None, None).status, 200);
+    hits.extend(env.hits());
 
     // 429s: a limit of one request per window.
     let env = Env::with(|o| o.rate_limits.manage = opcore::RateLimit::new(1, 1));

@@ -1885,10 +1885,10 @@ fn authorization_server_metadata_per_rfc8414() {
         &[("Authorization", "Bearer opat_nonsense")],
     );
     assert_eq!(r.status, 200);
-    // Only GET.
+    // Only GET (and HEAD).
     let r = manage::handle(w.store(), &Request::new("POST", PATH));
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
     // Only the well-known path itself (the issuer has no path).
     for target in [
         "/.well-known/oauth-authorization-server/x",

@@ -55,7 +55,7 @@ fn the_served_document_is_the_committed_file() {
         "Method Not Allowed",
         "Method POST is not allowed on this route",
     );
-    assert_eq!(r.header("allow"), Some("GET"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
 }
 
 #[test]
@@ -186,9 +186,16 @@ fn the_document_lists_exactly_the_served_routes() {
         for prefix in api.prefixes_of(template) {
             let concrete = template.replace("{id}", "some-id");
             for method in METHODS {
-                let documented = item.get(method.to_ascii_lowercase()).is_some();
                 let target = format!("{prefix}{concrete}");
                 let r = env.raw(method, &target, &[], b"");
+                if method == "HEAD" && item.get("get").is_some() {
+                    // HEAD is answered wherever GET is, with GET's status and no body.
+                    let get = env.raw("GET", &target, &[], b"");
+                    assert_eq!(r.status, get.status, "HEAD {target}");
+                    assert!(r.body.is_null(), "HEAD {target} has a body");
+                    continue;
+                }
+                let documented = item.get(method.to_ascii_lowercase()).is_some();
                 match (documented, template.as_str()) {
                     (true, "/openapi.json") => assert_eq!(r.status, 200),
                     // The test store has no issuer option.
@@ -430,7 +437,7 @@ fn the_checker_rejects_drift() {
             "/manage/projects",
             response(
                 405,
-                &[("allow", "GET, POST")],
+                &[("allow", "GET, HEAD, POST")],
                 json!({"error": "Method Not Allowed", "message": "Method PUT is not allowed on this route"}),
             ),
         ),

@@ -106,7 +106,7 @@ impl OpenApi {
                 if template_matches(template, rest) {
                     return Target::Path {
                         template: template.clone(),
-                        has_method: item.get(method.to_ascii_lowercase()).is_some(),
+                        has_method: item.get(operation_key(method)).is_some(),
                     };
                 }
             }
@@ -153,7 +153,7 @@ impl OpenApi {
                 Ok(self.resolve(r, "/x-method-not-allowed".into()))
             }
             Target::Path { template, .. } => {
-                let m = method.to_ascii_lowercase();
+                let m = operation_key(method);
                 let responses = &self.paths()[&template][&m]["responses"];
                 let code = status.to_string();
                 let range = format!("{}XX", status / 100);
@@ -215,6 +215,13 @@ impl OpenApi {
                     problems.push("the document declares no application/json body".into());
                     return problems;
                 }
+                // A HEAD response carries GET's headers without its body.
+                if method == "HEAD" {
+                    if !response.body.is_empty() {
+                        problems.push("a HEAD response has a body".into());
+                    }
+                    return problems;
+                }
                 let schema_pointer = format!("{pointer}/content/application~1json/schema");
                 match serde_json::from_slice::<Value>(&response.body) {
                     Ok(body) => problems.extend(self.schema_problems(&schema_pointer, &body)),
@@ -234,7 +241,7 @@ impl OpenApi {
         else {
             return vec!["the request was accepted on an undocumented route".into()];
         };
-        let m = method.to_ascii_lowercase();
+        let m = operation_key(method);
         let operation = &self.paths()[&template][&m];
         let Some(request) = operation.get("requestBody") else {
             return vec![format!(
@@ -341,7 +348,7 @@ impl OpenApi {
         else {
             return Vec::new();
         };
-        let documented: BTreeSet<String> = self.paths()[&template]
+        let mut documented: BTreeSet<String> = self.paths()[&template]
             .as_object()
             .into_iter()
             .flatten()
@@ -353,6 +360,10 @@ impl OpenApi {
             })
             .map(|(k, _)| k.to_ascii_uppercase())
             .collect();
+        // HEAD is answered wherever GET is (docs/server.md), without its own entry.
+        if documented.contains("GET") {
+            documented.insert("HEAD".to_owned());
+        }
         let sent: BTreeSet<String> = response
             .header("allow")
             .unwrap_or_default()
@@ -402,4 +413,18 @@ fn fragment(pointer: &str) -> String {
 /// RFC 6901 escaping of one reference token.
 pub fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The document's key for a request method. Methods are case-sensitive (RFC 9110), so only
+/// the upper-case spelling names a documented operation; HEAD is answered wherever GET is
+/// (docs/server.md) and is checked against GET's entry.
+fn operation_key(method: &str) -> String {
+    if method == "HEAD" {
+        "get".to_owned()
+    } else if method.bytes().all(|b| b.is_ascii_uppercase()) {
+        method.to_ascii_lowercase()
+    } else {
+        // No document key is spelled like this: the method is undocumented.
+        format!("x-not-a-method-{method}")
+    }
 }
