@@ -89,8 +89,8 @@ fn org_and_project(store: &Store, organization: &str) -> (String, String) {
     (org, project)
 }
 
-/// Bar 1: cached authentication on Track (the ingestion hot path) vs HMAC-SHA-256(id, secret)
-/// + HashMap lookup + governor check; and, reported beside it, cached Manage authentication,
+/// Bar 1: cached authentication on Track (the ingestion hot path) vs HMAC-SHA-256(id, secret),
+/// a HashMap lookup and a governor check; and, reported beside it, cached Manage authentication,
 /// which adds its per-call check that the client still exists (one indexed read).
 fn cached_auth(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -158,7 +158,7 @@ fn every_list_pages_through_c_with_the_manage_api_rules() {
                 o.as_ptr(),
                 ptr::null(),
                 1,
-                b"\xff\0".as_ptr().cast(),
+                c"\xff".as_ptr(),
                 &mut out,
             )
         };

@@ -656,7 +656,7 @@ proptest! {
         for pair in seen.windows(2) {
             prop_assert!(pair[0] > pair[1], "out of order: {:?}", pair);
         }
-        for (id, _) in &at_start {
+        for id in at_start.keys() {
             if !deleted.contains(id) {
                 prop_assert!(unique.contains(id), "{} existed throughout but was skipped", id);
             }

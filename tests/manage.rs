@@ -1564,7 +1564,11 @@ fn route_not_found_and_method_not_allowed() {
         ("PATCH", "/api/manage/references", "GET, HEAD, POST"),
         ("POST", "/manage/projects/p", "GET, HEAD, PATCH, DELETE"),
         ("PUT", "/manage/clients/x", "GET, HEAD, PATCH, DELETE"),
-        ("OPTIONS", "/manage/references/x", "GET, HEAD, PATCH, DELETE"),
+        (
+            "OPTIONS",
+            "/manage/references/x",
+            "GET, HEAD, PATCH, DELETE",
+        ),
         ("get", "/manage/projects", "GET, HEAD, POST"),
         ("DELETE", "/manage/openapi.json", "GET, HEAD"),
     ];

@@ -1934,11 +1934,13 @@ fn authorization_server_metadata_per_rfc8414() {
 
 #[test]
 fn every_manage_401_carries_a_bearer_challenge() {
+    /// (what the case is, the request's headers, the expected `WWW-Authenticate`).
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
     let w = world();
     let plain = Some("Bearer realm=\"opcore\"");
     let invalid = Some("Bearer realm=\"opcore\", error=\"invalid_token\"");
     let wrong_secret = "sec_ffffffffffffffffffffffffffffffff";
-    let cases: Vec<(&str, Vec<(&str, &str)>, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         ("no credentials at all", vec![], plain),
         (
             "client id without secret",

@@ -516,11 +516,9 @@ fn omitted_entry(omitted: usize) -> Value {
 
 fn bound_value(value: &mut Value, key: Option<&str>) {
     match value {
-        Value::String(s) => {
-            if s.chars().count() > MAX_ERROR_MESSAGE_CHARS {
-                let cut: String = s.chars().take(MAX_ERROR_MESSAGE_CHARS - 1).collect();
-                *s = cut + "…";
-            }
+        Value::String(s) if s.chars().count() > MAX_ERROR_MESSAGE_CHARS => {
+            let cut: String = s.chars().take(MAX_ERROR_MESSAGE_CHARS - 1).collect();
+            *s = cut + "…";
         }
         Value::Array(items) => {
             if items.len() > MAX_ERROR_DETAILS {

@@ -282,10 +282,10 @@ impl Env {
             Value::Null
         } else {
             serde_json::from_slice(&response.body).unwrap_or_else(|e| {
-            panic!(
-                "{method} {target}: body is not JSON ({e}): {:?}",
-                String::from_utf8_lossy(&response.body)
-            )
+                panic!(
+                    "{method} {target}: body is not JSON ({e}): {:?}",
+                    String::from_utf8_lossy(&response.body)
+                )
             })
         };
         let mut problems = doc.problems(method, target, &response);
