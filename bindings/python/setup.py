@@ -37,7 +37,7 @@ CHECKOUT = HERE.parent.parent
 #: Where an sdist keeps the Rust source.
 RUST = HERE / "rust"
 #: What of the checkout an sdist carries under rust/ (the manifest is trimmed, see below).
-RUST_FILES = ["Cargo.lock", "build.rs", "cbindgen.toml", "LICENSE"]
+RUST_FILES = ["Cargo.lock", "build.rs", "cbindgen.toml", "LICENSE", "openapi.json"]
 RUST_DIRS = ["src", "include"]
 #: Manifest sections a library build does not need (their files are not in the sdist).
 DROPPED_SECTIONS = ("[[bench]]", "[[bin]]", "[[test]]", "[[example]]", "[dev-dependencies]")
