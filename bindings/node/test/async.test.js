@@ -119,7 +119,12 @@ test('refusals reject with the Manage API error', async (t) => {
 });
 
 test('argon2 runs off the event loop', async (t) => {
-  const { store, root } = withOrg(t, SLOW);
+  const { store } = withOrg(t, SLOW);
+  // Six root clients, each verified once with its right secret: nothing is answered from the
+  // cache and every call runs argon2 (a wrong secret is refused by the check value without
+  // any argon2, docs/security.md).
+  const roots = [];
+  for (let i = 0; i < 6; i++) roots.push(store.createOrganization(`Org ${i}`).client);
   let ticks = 0;
   let done = false;
   const ticker = (async () => {
@@ -129,15 +134,13 @@ test('argon2 runs off the event loop', async (t) => {
     }
   })();
   const calls = [];
-  for (let i = 0; i < 6; i++) {
-    // A different wrong secret each time: nothing is answered from the cache.
-    calls.push(store.authenticateAsync('manage', root.id, { secret: `sec_${String(i).padStart(32, '0')}` })
-      .catch((e) => e));
+  for (const r of roots) {
+    calls.push(store.authenticateAsync('manage', r.id, { secret: r.secret }).catch((e) => e));
   }
   const results = await Promise.all(calls);
   done = true;
   await ticker;
-  assert.ok(results.every((e) => e instanceof Unauthorized));
+  assert.ok(results.every((p) => !(p instanceof Error)), String(results));
   assert.ok(ticks > 6, `the event loop ran ${ticks} times meanwhile`);
 });
 

@@ -30,7 +30,7 @@ test('bodies as object, string, Buffer and Uint8Array; headers as pairs', (t) =>
   const pairs = [['OpenPanel-Client-Id', root.id], ['OPENPANEL-CLIENT-SECRET', root.secret]];
   const made = [
     store.handle('POST', '/manage/projects', pairs, { name: 'From object' }),
-    store.handle('post', '/api/manage/projects', pairs, '{"name": "From string"}'),
+    store.handle('POST', '/api/manage/projects', pairs, '{"name": "From string"}'),
     store.handle('POST', '/manage/projects/', pairs, Buffer.from('{"name": "From buffer"}')),
     store.handle('POST', '/manage/projects', pairs, new TextEncoder().encode('{"name": "From bytes"}')),
   ];
@@ -65,7 +65,7 @@ test('other statuses throw the base class', (t) => {
   const headers = credentials(root);
   const put = store.handle('PUT', '/manage/projects', headers);
   assert.equal(put.status, 405);
-  assert.equal(put.headers.allow, 'GET, POST');
+  assert.equal(put.headers.allow, 'GET, HEAD, POST');
   assert.throws(() => put.raiseForStatus(), (e) => {
     assert.equal(e.constructor, OpcoreError);
     assert.deepEqual([e.status, e.message], [405, 'Method PUT is not allowed on this route']);

@@ -111,7 +111,7 @@ test('createOrganization returns the root client with its secret', (t) => {
   const { store } = openStore(t);
   const { organization, client } = store.createOrganization('  Acme Corp ');
   assert.equal(organization.id, 'acme-corp');
-  assert.equal(organization.name, 'Acme Corp');
+  assert.equal(organization.name, '  Acme Corp '); // stored as sent; the id is slugged from it trimmed
   assert.equal(client.type, 'root');
   assert.equal(client.projectId, null);
   assert.match(client.secret, /^sec_[0-9a-f]{32}$/);
@@ -124,7 +124,7 @@ test('a blank organization name is a ValidationError', (t) => {
     assert.ok(e instanceof ValidationError && e instanceof OpcoreError);
     assert.equal(e.code, 'OPC_INVALID_INPUT');
     assert.equal(e.status, 400);
-    assert.equal(e.message, 'invalid input: name: String must contain at least 1 character(s)');
+    assert.equal(e.message, 'invalid input: name: String must contain a visible character (not only whitespace or invisible characters)');
     assert.deepEqual(e.details, []);
     return true;
   });

@@ -38,7 +38,7 @@ def test_bodies_as_dict_str_and_bytes_and_headers_as_pairs(store: opcore.Store,
              ("OPENPANEL-CLIENT-SECRET", org["client"]["secret"])]
     made = [
         store.handle("POST", "/manage/projects", pairs, {"name": "From dict"}),
-        store.handle("post", "/api/manage/projects", pairs, '{"name": "From str"}'),
+        store.handle("POST", "/api/manage/projects", pairs, '{"name": "From str"}'),
         store.handle("POST", "/manage/projects/", pairs, b'{"name": "From bytes"}'),
     ]
     assert [r.status for r in made] == [200, 200, 200]
@@ -79,7 +79,7 @@ def test_other_statuses_raise_the_base_class(store: opcore.Store, org: Dict[str,
     headers = credentials(org)
     put = store.handle("PUT", "/manage/projects", headers)
     assert put.status == 405
-    assert put.headers["allow"] == "GET, POST"
+    assert put.headers["allow"] == "GET, HEAD, POST"
     with pytest.raises(OpcoreError) as e:
         put.raise_for_status()
     assert type(e.value) is OpcoreError

@@ -54,11 +54,16 @@ def test_clients_create_list_get_update_delete(store: opcore.Store, manage: opco
     assert reader["secret"].startswith("sec_")
 
     every = manage.clients.list()
-    assert [c["id"] for c in every] == [reader["id"], project["client"]["id"],
-                                         org["client"]["id"]]
+    assert {c["id"] for c in every} == {reader["id"], project["client"]["id"],
+                                        org["client"]["id"]}
+    # Newest first; rows of the same millisecond by id, descending (docs/behaviour.md#lists).
+    order = [(c["createdAt"], c["id"]) for c in every]
+    assert order == sorted(order, reverse=True)
     assert all("secret" not in c for c in every)
-    assert [c["name"] for c in manage.clients.list(project_id="web")] == ["Reader",
-                                                                          "First client"]
+    in_web = manage.clients.list(project_id="web")
+    assert sorted(c["name"] for c in in_web) == ["First client", "Reader"]
+    order = [(c["createdAt"], c["id"]) for c in in_web]
+    assert order == sorted(order, reverse=True)
     fetched = manage.clients.get(reader["id"])
     assert "secret" not in fetched
     assert fetched["name"] == "Reader"

@@ -116,7 +116,7 @@ def test_create_organization_returns_the_root_client_with_its_secret(store: opco
     created = store.create_organization("  Acme Corp ")
     organization, client = created["organization"], created["client"]
     assert organization["id"] == "acme-corp"
-    assert organization["name"] == "Acme Corp"
+    assert organization["name"] == "  Acme Corp "  # stored as sent; the id is slugged from it trimmed
     assert client["type"] == "root"
     assert client["organizationId"] == "acme-corp"
     assert client["projectId"] is None
@@ -130,7 +130,7 @@ def test_create_organization_with_a_blank_name_is_a_validation_error(store: opco
         store.create_organization("   ")
     assert e.value.code == "OPC_INVALID_INPUT"
     assert e.value.status == 400
-    assert e.value.message == "invalid input: name: String must contain at least 1 character(s)"
+    assert e.value.message == "invalid input: name: String must contain a visible character (not only whitespace or invisible characters)"
     assert e.value.details == []
 
 
