@@ -29,7 +29,12 @@ test('projects: create, list, get, update, delete', (t) => {
   assert.equal(created.crossDomain, true);
   assert.match(created.client.secret, /^sec_/);
   const app = manage.projects.create({ name: 'App' });
-  assert.deepEqual(manage.projects.list().map((p) => p.id), [app.id, 'web-site']);
+  // Newest first; same-millisecond rows by id, descending (docs/behaviour.md#lists).
+  const newestFirst = (rows) => rows.every((r, i) => i === 0 ||
+    [rows[i - 1].createdAt, rows[i - 1].id].join(' ') > [r.createdAt, r.id].join(' '));
+  const listed = manage.projects.list();
+  assert.deepEqual(listed.map((p) => p.id).sort(), [app.id, 'web-site'].sort());
+  assert.ok(newestFirst(listed));
   const fetched = manage.projects.get('web-site');
   assert.equal(fetched.client, undefined);
   assert.equal(fetched.name, 'Web Site');
@@ -72,7 +77,10 @@ test('references: create, list, get, update, delete', (t) => {
   });
   assert.equal(launch.date, '2024-01-15T00:00:00.000Z');
   const beta = manage.references.create({ projectId: 'app', title: 'Beta' });
-  assert.deepEqual(manage.references.list().map((r) => r.id), [beta.id, launch.id]);
+  const refs = manage.references.list();
+  assert.deepEqual(refs.map((r) => r.id).sort(), [beta.id, launch.id].sort());
+  assert.ok(refs.every((r, i) => i === 0 ||
+    [refs[i - 1].createdAt, refs[i - 1].id].join(' ') > [r.createdAt, r.id].join(' ')));
   assert.deepEqual(manage.references.list({ projectId: 'web' }).map((r) => r.title), ['Launch']);
   assert.equal(manage.references.get(launch.id).title, 'Launch');
   const updated = manage.references.update(launch.id, {

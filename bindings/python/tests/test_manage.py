@@ -25,7 +25,11 @@ def test_projects_create_list_get_update_delete(manage: opcore.Manage) -> None:
     assert created["types"] == ["website", "app"]
     assert created["client"]["secret"].startswith("sec_")
     second = manage.projects.create({"name": "App", "crossDomain": False})
-    assert [p["id"] for p in manage.projects.list()] == [second["id"], "web-site"]
+    # Newest first; same-millisecond rows by id, descending (docs/behaviour.md#lists).
+    listed = manage.projects.list()
+    assert {p["id"] for p in listed} == {second["id"], "web-site"}
+    order = [(p["createdAt"], p["id"]) for p in listed]
+    assert order == sorted(order, reverse=True)
 
     fetched = manage.projects.get("web-site")
     assert "client" not in fetched
@@ -86,7 +90,11 @@ def test_references_create_list_get_update_delete(manage: opcore.Manage) -> None
     assert launch["date"] == "2024-01-15T00:00:00.000Z"
     assert launch["description"] == "v1 is out"
     other = manage.references.create({"projectId": "app", "title": "Beta"})
-    assert [r["id"] for r in manage.references.list()] == [other["id"], launch["id"]]
+    # Newest first by createdAt; same-millisecond rows by id, descending (docs/behaviour.md#lists).
+    listed = manage.references.list()
+    assert {r["id"] for r in listed} == {other["id"], launch["id"]}
+    order = [(r["createdAt"], r["id"]) for r in listed]
+    assert order == sorted(order, reverse=True)
     assert [r["title"] for r in manage.references.list(project_id="web")] == ["Launch"]
     assert manage.references.get(launch["id"])["title"] == "Launch"
 
