@@ -56,10 +56,15 @@ test('clients: create, list, get, update, delete', (t) => {
   assert.equal(reader.projectId, 'web');
   assert.match(reader.secret, /^sec_/);
   const every = manage.clients.list();
-  assert.deepEqual(every.map((c) => c.id), [reader.id, project.client.id, root.id]);
+  // Newest first; same-millisecond rows by id, descending (docs/behaviour.md#lists).
+  const ordered = (rows) => rows.every((r, i) => i === 0 ||
+    [rows[i - 1].createdAt, rows[i - 1].id].join(' ') > [r.createdAt, r.id].join(' '));
+  assert.deepEqual(every.map((c) => c.id).sort(), [reader.id, project.client.id, root.id].sort());
+  assert.ok(ordered(every));
   assert.ok(every.every((c) => !('secret' in c)));
-  assert.deepEqual(manage.clients.list({ projectId: 'web' }).map((c) => c.name),
-    ['Reader', 'First client']);
+  const inWeb = manage.clients.list({ projectId: 'web' });
+  assert.deepEqual(inWeb.map((c) => c.name).sort(), ['First client', 'Reader']);
+  assert.ok(ordered(inWeb));
   assert.equal(manage.clients.get(reader.id).secret, undefined);
   assert.equal(manage.clients.update(reader.id, { name: 'Dashboard', type: 'read' }).name, 'Dashboard');
   assert.deepEqual(manage.clients.delete(reader.id), { success: true });
