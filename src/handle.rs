@@ -30,7 +30,7 @@ impl Store {
         Ok(Store { db, auth })
     }
 
-    /// Authenticates and authorizes one request (SPEC §4).
+    /// Authenticates and authorizes one request (docs/security.md).
     pub fn authenticate(&self, request: &AuthRequest<'_>) -> Result<Principal, AuthError> {
         self.auth.authenticate(request)
     }
@@ -42,7 +42,7 @@ impl Store {
         self.auth.may_verify_secret(client_id, client_secret)
     }
 
-    /// Authenticates and authorizes one request made with `Authorization: Bearer` (SPEC §8).
+    /// Authenticates and authorizes one request made with `Authorization: Bearer` (docs/oauth.md).
     /// Runs no argon2.
     pub fn authenticate_bearer(&self, request: &BearerRequest<'_>) -> Result<Principal, AuthError> {
         self.auth.authenticate_bearer(request)
@@ -55,7 +55,7 @@ impl Store {
     }
 
     /// Issues an authorization code once the host's user has consented, and returns the
-    /// redirect URL carrying `code` and `state` (SPEC §8). The redirect URI must be registered
+    /// redirect URL carrying `code` and `state` (docs/oauth.md). The redirect URI must be registered
     /// for the client and match exactly; otherwise the error must be shown to the user, never
     /// redirected.
     ///

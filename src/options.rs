@@ -38,7 +38,7 @@ impl RateLimit {
     }
 }
 
-/// Per-family rate limits (SPEC §4 defaults).
+/// Per-family rate limits (defaults of docs/security.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimits {

@@ -1,5 +1,5 @@
-//! Authentication, authorization and rate limiting for the four API families (SPEC §4), and
-//! OAuth 2.0 bearer tokens (SPEC §8: [`tokens`], [`oauth`]).
+//! Authentication, authorization and rate limiting for the four API families (docs/security.md), and
+//! OAuth 2.0 bearer tokens (docs/oauth.md: [`tokens`], [`oauth`]).
 //!
 //! Order of checks: client id present and well-formed → credentials (a wrong secret is refused
 //! after one HMAC against its keyed check value, and an unknown id after the same HMAC against
@@ -210,7 +210,7 @@ impl Authenticator {
     }
 
     /// Counts one request against the client's limits: its tier's if it has one, else its
-    /// family's (SPEC §4).
+    /// family's (docs/security.md).
     fn rate(
         &self,
         client: &CachedClient,

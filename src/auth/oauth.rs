@@ -1,4 +1,4 @@
-//! OAuth 2.0 (SPEC §8): the authorization call hosts make after their consent screen, the
+//! OAuth 2.0 (docs/oauth.md): the authorization call hosts make after their consent screen, the
 //! token endpoint's grants, revocation (RFC 7009) and introspection (RFC 7662).
 //!
 //! - **client_credentials**: the client's secret is verified once (argon2, through the same

@@ -37,7 +37,7 @@ pub struct Decision {
     /// Seconds until the next request can succeed (only when refused).
     pub retry_after_seconds: Option<u64>,
     /// For a client with a rate-limit tier: the state of its burst window (the
-    /// `x-ratelimit-burst-*` headers). None for SPEC §4's per-family limits.
+    /// `x-ratelimit-burst-*` headers). None for the per-family limits of docs/security.md.
     pub burst: Option<Quota>,
 }
 

@@ -1,4 +1,4 @@
-//! Bearer access tokens (SPEC §8): verification and authorization of requests that carry
+//! Bearer access tokens (docs/oauth.md): verification and authorization of requests that carry
 //! `Authorization: Bearer <token>`.
 //!
 //! Verifying a token costs one SHA-256 and one indexed lookup — never argon2. Order of checks:

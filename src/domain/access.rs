@@ -1,4 +1,4 @@
-//! Which client type may call which API family (SPEC §4), and the message when it may not.
+//! Which client type may call which API family (docs/security.md), and the message when it may not.
 
 use super::model::ClientType;
 

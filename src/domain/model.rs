@@ -101,9 +101,9 @@ pub struct Client {
     pub project_id: Option<String>,
     pub organization_id: String,
     pub ignore_cors_and_secret: bool,
-    /// Where authorization codes may be sent (SPEC §8), matched exactly; empty by default.
+    /// Where authorization codes may be sent (docs/oauth.md), matched exactly; empty by default.
     pub redirect_uris: Vec<String>,
-    /// The rate-limit tier; None: SPEC §4's per-family limits apply.
+    /// The rate-limit tier; None: the per-family limits of docs/security.md apply.
     pub tier: Option<Tier>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -1,5 +1,5 @@
 //! OAuth scopes: the API families a token may be used for (`track`, `export`, `insights`,
-//! `manage`), never more than the client's type allows (SPEC §4's table).
+//! `manage`), never more than the client's type allows (the table in docs/security.md).
 
 use std::fmt;
 

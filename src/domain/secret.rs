@@ -1,4 +1,4 @@
-//! Client secrets (SPEC §2): generation, redaction, and argon2id hashing and verification.
+//! Client secrets (docs/security.md): generation, redaction, and argon2id hashing and verification.
 //!
 //! A secret is `sec_` + 32 lowercase hex characters (128 bits from the OS CSPRNG). It is stored
 //! only as an argon2id PHC string, beside a 32-bit keyed check value ([`CheckKey`]) that lets a

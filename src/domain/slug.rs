@@ -1,4 +1,4 @@
-//! Project and organization ids (SPEC §2): the slug of a name, at most [`MAX_ID_LEN`]
+//! Project and organization ids (docs/behaviour.md): the slug of a name, at most [`MAX_ID_LEN`]
 //! characters, with a `-{n}` suffix when the base is already taken.
 //!
 //! Choosing *which* `n` to use is the store's job (it keeps a per-base counter so the cost does

@@ -1,5 +1,5 @@
-//! Rate-limit tiers (the seed's table): a client with a tier is limited per client, across all
-//! API families, by an hourly quota and a burst window instead of SPEC §4's per-family limits.
+//! Rate-limit tiers (the table in docs/oauth.md): a client with a tier is limited per client, across all
+//! API families, by an hourly quota and a burst window instead of the per-family limits of docs/security.md.
 //!
 //! | tier | requests per hour | burst: requests in any 10 s |
 //! |---|---|---|

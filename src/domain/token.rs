@@ -1,4 +1,4 @@
-//! Opaque tokens (SPEC §8): access tokens, refresh tokens and authorization codes.
+//! Opaque tokens (docs/oauth.md): access tokens, refresh tokens and authorization codes.
 //!
 //! Format: a type prefix (`opat_`, `oprt_`, `opac_`), 64 lowercase hex characters (256 bits from
 //! the OS CSPRNG) and an 8-hex-character checksum (the first 4 bytes of SHA-256 over the prefix

@@ -1,4 +1,4 @@
-//! OAuth 2.0 for C hosts (SPEC §8): `opc_authorize`, the call a host makes after its consent
+//! OAuth 2.0 for C hosts (docs/oauth.md): `opc_authorize`, the call a host makes after its consent
 //! screen, and `opc_token_verify`, which checks an access token presented as
 //! `Authorization: Bearer` without running argon2. The token, revocation and introspection
 //! endpoints are served by `opc_handle` (`POST /oauth/token`, `/oauth/revoke`,

@@ -1,7 +1,7 @@
-//! The transport-agnostic Manage API (SPEC §5): an HTTP-shaped [`Request`] in, an HTTP-shaped
+//! The transport-agnostic Manage API (openapi.json, docs/behaviour.md): an HTTP-shaped [`Request`] in, an HTTP-shaped
 //! [`Response`] out. The only module that knows status codes, routes and JSON bodies; the C ABI
 //! and `opcore serve` are thin adapters over [`handle`]. The same function serves the OAuth 2.0
-//! endpoints (`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`, SPEC §8), and every Manage
+//! endpoints (`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`, docs/oauth.md), and every Manage
 //! route also accepts `Authorization: Bearer <access token>`.
 
 pub(crate) mod body;
@@ -237,7 +237,7 @@ pub const MAX_ERROR_DETAILS: usize = 20;
 pub const MAX_ERROR_MESSAGE_CHARS: usize = 200;
 
 /// Serves one Manage API request. Never panics on any input; every failure is a JSON error
-/// response with the SPEC's status and message.
+/// response with the status and message openapi.json documents.
 ///
 /// The same as [`admit`] followed, when it asks for the body, by [`Admitted::complete`] with
 /// `req.body` — hosts that read bodies themselves use those two steps instead, so that an
@@ -663,7 +663,7 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     Some(rest.trim())
 }
 
-/// The response for a refused bearer-token request: the seed's bodies
+/// The response for a refused bearer-token request: the bodies of docs/oauth.md
 /// (`{"error":"invalid_api_key","message":"The API key provided is invalid."}` and the like)
 /// with RFC 6750's `WWW-Authenticate` header.
 pub fn bearer_error_response(e: AuthError) -> Response {

@@ -1,4 +1,4 @@
-//! The OAuth 2.0 endpoints' HTTP shapes (SPEC §8): `POST /oauth/token` (RFC 6749 §5),
+//! The OAuth 2.0 endpoints' HTTP shapes (docs/oauth.md): `POST /oauth/token` (RFC 6749 §5),
 //! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662), each also under
 //! `/api/oauth/…`. Bodies are `application/x-www-form-urlencoded`; clients authenticate with
 //! HTTP Basic or the `client_id`/`client_secret` form fields (not both). Every response is

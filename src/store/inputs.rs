@@ -1,5 +1,5 @@
 //! What callers pass to create and update resources: raw values, validated by the store
-//! against SPEC §3 (every offending field is reported at once).
+//! against the rules of docs/behaviour.md (every offending field is reported at once).
 
 use crate::domain::model::{ClientType, ProjectType};
 use crate::domain::tier::Tier;
@@ -34,9 +34,9 @@ pub struct NewClient {
     pub project_id: Option<String>,
     pub client_type: ClientType,
     pub ignore_cors_and_secret: bool,
-    /// Redirect URIs for the authorization-code grant (SPEC §8); default none.
+    /// Redirect URIs for the authorization-code grant (docs/oauth.md); default none.
     pub redirect_uris: Vec<String>,
-    /// Rate-limit tier; default none (SPEC §4's per-family limits).
+    /// Rate-limit tier; default none (the per-family limits of docs/security.md).
     pub tier: Option<Tier>,
 }
 

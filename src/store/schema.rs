@@ -76,7 +76,7 @@ CREATE TABLE meta (
 ) WITHOUT ROWID;
 INSERT INTO meta (key, value) VALUES ('auth_revision', 0);
 "#,
-    // 1 -> 2: OAuth 2.0 (SPEC §8). Tokens and codes are stored only as SHA-256 digests.
+    // 1 -> 2: OAuth 2.0 (docs/oauth.md). Tokens and codes are stored only as SHA-256 digests.
     r#"
 ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE clients ADD COLUMN tier TEXT CHECK (tier IS NULL OR tier IN ('free', 'pro', 'enterprise'));

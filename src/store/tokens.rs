@@ -1,4 +1,4 @@
-//! OAuth storage (SPEC §8): authorization codes, grants (token families) and tokens, each
+//! OAuth storage (docs/oauth.md): authorization codes, grants (token families) and tokens, each
 //! stored only as the SHA-256 digest of its text. Every state change that must happen once
 //! (claiming a code, rotating a refresh token) is a single conditional write, so two racing
 //! requests can never both succeed. The rules deciding what to do live in `auth`.
