@@ -507,7 +507,7 @@ mod tests {
         let too_long = format!("sec_{}", "a".repeat(MAX_SECRET_LEN - 3));
         let cases: &[(&str, bool)] = &[
             ("sec_0123456789abcdef0123456789abcdef", true),
-            ("sec_0123456789abcdef0123", true), // the seeds' 20-character secrets
+            ("sec_0123456789abcdef0123", true), // the reference system's 20-character secrets
             ("sec_a", true),
             ("sec_ABCDEF", true),
             (&long_ok, true),
