@@ -38,8 +38,11 @@ def test_a_client_that_ignores_cors_and_secret(store: opcore.Store, admin: opcor
     assert server["ignoreCorsAndSecret"] is True
     assert server["secret"].startswith("sec_")
     assert store.authenticate("track", server["id"]).project_id == "web"
-    assert [c["name"] for c in admin.clients.list(project_id="web")] == ["Server",
-                                                                          "First client"]
+    # Newest first; same-millisecond rows by id, descending (docs/behaviour.md#lists).
+    listed = admin.clients.list(project_id="web")
+    assert sorted(c["name"] for c in listed) == ["First client", "Server"]
+    order = [(c["createdAt"], c["id"]) for c in listed]
+    assert order == sorted(order, reverse=True)
     assert manage.clients.get(server["id"])["ignoreCorsAndSecret"] is True
     assert admin.clients.update(server["id"], ignore_cors_and_secret=False)[
         "ignoreCorsAndSecret"] is False
