@@ -1,11 +1,11 @@
 //! Failed-attempt throttle: an exact sliding log of failure times per key. Once a key has
 //! `max` failures within `window_ms`, its further *wrong* secrets are answered 429 instead of
 //! 401 (the caller decides a secret is wrong first; a right secret is never refused, see
-//! docs/security.md#throttle). Memory is bounded: at most `max` times per key and at most
-//! `max_keys` keys. When the map is full, keys idle for a whole window are swept out — at most
-//! once per `window_ms / 60`, so a flood of new keys cannot make every request pay for a sweep
-//! — and failures of new keys are not recorded until there is room (the throttle only slows
-//! guessers; it protects nothing that the check value does not).
+//! docs/security.md#the-failed-attempt-throttle). Memory is bounded: at most `max` times per
+//! key and at most `max_keys` keys. When the map is full, keys idle for a whole window are
+//! swept out — at most once per `window_ms / 60`, so a flood of new keys cannot make every
+//! request pay for a sweep — and failures of new keys are not recorded until there is room
+//! (the throttle only slows guessers; it protects nothing that the check value does not).
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;

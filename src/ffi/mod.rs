@@ -1,7 +1,7 @@
 //! The C ABI: `include/opcore.h` is generated from this module by cbindgen (see build.rs).
 //!
-//! This module converts and calls; it holds no business rule. Conventions (README.md, "C API
-//! conventions"; the README for hosts):
+//! This module converts and calls; it holds no business rule. Conventions (docs/c-api.md, "C API
+//! conventions", for hosts):
 //! - every entry point runs inside [`ffi_boundary!`](boundary), so no panic crosses into C;
 //! - every pointer is checked for NULL and every string for UTF-8 before any work is done;
 //! - out-parameters are written only on success;

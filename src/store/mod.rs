@@ -188,7 +188,7 @@ impl Db {
     /// result first checks, inside that transaction, that the client still exists (and its
     /// project, if any, is not past its deletion time), and fails with
     /// [`Error::Unauthenticated`] otherwise. So a client deleted by any process can make no
-    /// change after the deletion commits (docs/security.md#revocation).
+    /// change after the deletion commits (docs/security.md#revocation-windows).
     pub fn acting_as(&self, client_id: &str) -> Db {
         Db {
             inner: self.inner.clone(),
