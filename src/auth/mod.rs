@@ -307,8 +307,8 @@ impl Authenticator {
             if deletion::is_gone(hit.project_delete_at, now) {
                 return Err(AuthError::InvalidCredentials);
             }
-            // Manage acts with no revocation window (docs/security.md#revocation): the cache
-            // proves the secret, one indexed read proves the client still exists.
+            // Manage acts with no revocation window (docs/security.md#revocation-windows): the
+            // cache proves the secret, one indexed read proves the client still exists.
             if req.family == Family::Manage
                 && !self
                     .db
@@ -326,7 +326,7 @@ impl Authenticator {
     /// unknown id (against the dummy value), after one HMAC; argon2 runs only for a secret
     /// that passes it, or for a hash older than check values. The failed-attempt throttle
     /// turns refusals of wrong secrets into 429s for a guessing (client id, source) or source,
-    /// and never refuses a right secret (docs/security.md#throttle).
+    /// and never refuses a right secret (docs/security.md#the-failed-attempt-throttle).
     fn verify_uncached(
         &self,
         req: &AuthRequest<'_>,
