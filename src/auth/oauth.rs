@@ -329,7 +329,7 @@ impl Authenticator {
             // on the family.
             ..AuthRequest::new(Family::Manage)
         };
-        match self.identify(&request, self.db.now()) {
+        match self.identify(&request, self.db.now(), super::ExistenceCheck::Now) {
             Ok(client) => Ok(client),
             Err(AuthError::Throttled {
                 retry_after_seconds,

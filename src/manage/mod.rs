@@ -416,7 +416,8 @@ fn manage(
     if body.len() > MAX_BODY_BYTES {
         return Response::error(413, &format!("Request body exceeds {MAX_BODY_BYTES} bytes"));
     }
-    // Writes re-check, inside their own transaction, that the caller still exists.
+    // Every read and write re-checks, inside its own transaction, that the caller still
+    // exists (docs/security.md#revocation-windows).
     let store = &store.acting_as(principal);
     let org = &*principal.organization_id;
     let query = head.target.split_once('?').map_or("", |(_, q)| q);
@@ -433,7 +434,19 @@ fn manage(
         (OwnedRoute::Item(c, id), Method::Patch) => update(store, org, *c, id, body),
         (OwnedRoute::Item(c, id), _) => delete(store, org, *c, id),
     };
-    result.unwrap_or_else(error_response)
+    match result {
+        Ok(response) => response,
+        Err(Outcome::Store(Error::Unauthenticated)) => {
+            error_response(Outcome::Store(Error::Unauthenticated))
+        }
+        // A refusal may come before any transaction (a bad body, query or id), so it did not
+        // necessarily check the caller: a deleted client gets its 401 first, as the order of
+        // checks says (docs/security.md), whatever else is wrong with the request.
+        Err(refusal) => match store.client_is_active(&principal.client_id) {
+            Ok(false) => error_response(Outcome::Store(Error::Unauthenticated)),
+            _ => error_response(refusal),
+        },
+    }
 }
 
 /// Every response's last step: error bodies bounded, and no body for `HEAD`.
@@ -615,8 +628,11 @@ fn authenticate(store: &Store, req: &Request<'_>) -> Result<Principal, Response>
         project_id: None,
         source: req.source,
     };
+    // The existence of a cached client is checked inside each operation's own transaction
+    // (`manage` acts through `Store::acting_as`), not by a read of its own here.
     store
-        .authenticate(&auth)
+        .authenticator()
+        .authenticate_for_acting(&auth)
         .map_err(|e| with_bearer_challenge(auth_error_response(e)))
 }
 
@@ -741,9 +757,10 @@ fn error_response(o: Outcome) -> Response {
             Response::error(404, resource.not_found_message())
         }
         Outcome::Store(Error::Conflict(message)) => Response::error(400, &message),
-        Outcome::Store(Error::Unauthenticated) => {
-            Response::error(401, AuthError::InvalidCredentials.to_string().as_str())
-        }
+        Outcome::Store(Error::Unauthenticated) => with_bearer_challenge(Response::error(
+            401,
+            AuthError::InvalidCredentials.to_string().as_str(),
+        )),
         Outcome::Store(e) => internal(&e),
     }
 }

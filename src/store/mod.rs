@@ -40,7 +40,7 @@ use crate::options::{Options, Synchronous};
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
-    /// The client a Manage call acts for ([`Db::acting_as`]): every write transaction first
+    /// The client a Manage call acts for ([`Db::acting_as`]): every transaction first
     /// checks, inside itself, that this client still exists.
     actor: Option<Arc<str>>,
 }
@@ -184,8 +184,8 @@ impl Db {
         &self.inner.check_key
     }
 
-    /// This handle, acting for client `client_id`: every write transaction made through the
-    /// result first checks, inside that transaction, that the client still exists (and its
+    /// This handle, acting for client `client_id`: every read and write transaction made
+    /// through the result first checks, inside that transaction, that the client still exists (and its
     /// project, if any, is not past its deletion time), and fails with
     /// [`Error::Unauthenticated`] otherwise. So a client deleted by any process can make no
     /// change after the deletion commits (docs/security.md#revocation-windows).
@@ -276,11 +276,33 @@ impl Db {
         })
     }
 
-    /// Runs `f` on a pooled connection, retrying while the database is busy.
+    /// Runs `f` on a pooled connection, retrying while the database is busy. A handle acting
+    /// for a client ([`Db::acting_as`]) runs `f` in one read transaction that first checks
+    /// that the client still exists, so the check and the read see the same state.
     fn read<T>(&self, f: impl Fn(&Connection) -> Result<T>) -> Result<T> {
         let mut pooled = self.conn()?;
-        self.retrying(|| f(pooled.get()))
-            .inspect_err(|_| pooled.discard_if_broken())
+        let result = match &self.actor {
+            None => self.retrying(|| f(pooled.get())),
+            Some(actor) => self.retrying(|| {
+                let c = pooled.get();
+                c.prepare_cached("BEGIN")?.execute([])?;
+                let result = if clients::client_active(c, actor, self.now())? {
+                    f(c)
+                } else {
+                    Err(Error::Unauthenticated)
+                };
+                // A read transaction: ending it commits nothing, so failures end it the same
+                // way. If even that fails, the connection is discarded below.
+                let end = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
+                if end.is_err() && !c.is_autocommit() {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
+                let value = result?;
+                end?;
+                Ok(value)
+            }),
+        };
+        result.inspect_err(|_| pooled.discard_if_broken())
     }
 
     /// Runs `f` in an IMMEDIATE transaction (the write lock is taken up front, so concurrent
