@@ -2,10 +2,7 @@
 //! slow; the write lock is not held for it), returned once and never stored in plaintext.
 
 use rusqlite::{OptionalExtension, Row, Transaction};
-use serde::Serialize;
 
-use super::inputs::{Checker, ClientChanges, NewClient};
-use super::lists::{ListKind, ListOptions, Page, Window};
 use super::{json_column, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{Client, ClientType};
@@ -14,14 +11,9 @@ use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, FieldError};
 use crate::error::{Error, Resource, Result};
-
-/// A client as returned by its create call: the client read plus its secret, once.
-#[derive(Debug, Serialize)]
-pub struct CreatedClient {
-    #[serde(flatten)]
-    pub client: Client,
-    pub secret: Secret,
-}
+use crate::store::inputs::{Checker, ClientChanges, NewClient};
+use crate::store::lists::{ListKind, ListOptions, Page, Window};
+use crate::store::outputs::CreatedClient;
 
 /// What authentication needs to know about a client id.
 #[derive(Debug, Clone)]

@@ -4,31 +4,15 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use super::ids::PROJECT_NS;
-use super::inputs::{NewClient, NewProject, ProjectChanges};
-use super::lists::{ListKind, ListOptions, Page, Window};
 use super::{json_column, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{ClientType, Project, ProjectType};
-use crate::domain::secret::Secret;
 use crate::domain::slug;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Resource, Result};
-
-/// A created project with its default client's id and secret (returned once), serialized as
-/// the project read plus `"client": {"id", "secret"}`.
-#[derive(Debug, Serialize)]
-pub struct CreatedProject {
-    #[serde(flatten)]
-    pub project: Project,
-    pub client: DefaultClient,
-}
-
-/// The `write` client created with a project.
-#[derive(Debug, Serialize)]
-pub struct DefaultClient {
-    pub id: String,
-    pub secret: Secret,
-}
+use crate::store::inputs::{NewClient, NewProject, ProjectChanges};
+use crate::store::lists::{ListKind, ListOptions, Page, Window};
+use crate::store::outputs::{CreatedProject, DefaultClient};
 
 const PROJECT_COLUMNS: &str = "id, name, organization_id, domain, cors, cross_domain, \
      allow_unsafe_revenue_tracking, filters, types, events_count, created_at, updated_at, delete_at";

@@ -3,13 +3,13 @@
 use rusqlite::{OptionalExtension, Row};
 
 use super::clients::{canonical_uuid, live_project_exists, unknown_project, unknown_project_error};
-use super::inputs::{NewReference, ReferenceChanges};
-use super::lists::{ListKind, ListOptions, Page, Window};
 use super::projects::project_visible;
 use super::{ts, Db};
 use crate::domain::model::Reference;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Resource, Result};
+use crate::store::inputs::{NewReference, ReferenceChanges};
+use crate::store::lists::{ListKind, ListOptions, Page, Window};
 
 const REFERENCE_COLUMNS: &str =
     "r.id, r.project_id, r.title, r.description, r.date, r.created_at, r.updated_at";

@@ -1,25 +1,15 @@
 //! Organizations: created by bootstrap together with their first root client.
 
 use rusqlite::OptionalExtension;
-use serde::Serialize;
 
-use super::clients::CreatedClient;
 use super::ids::ORGANIZATION_NS;
-use super::inputs::NewClient;
 use super::{ts, Db};
 use crate::domain::model::{ClientType, Organization};
 use crate::domain::slug;
 use crate::domain::validate;
 use crate::error::{Error, Resource, Result};
-
-/// What bootstrap returns: the organization and its first root client with the secret,
-/// serialized as `{"organization":{…},"client":{…,"secret":"sec_…"}}`. The only place that
-/// secret ever appears.
-#[derive(Debug, Serialize)]
-pub struct Bootstrap {
-    pub organization: Organization,
-    pub client: CreatedClient,
-}
+use crate::store::inputs::NewClient;
+use crate::store::outputs::Bootstrap;
 
 fn organization_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Organization> {
     Ok(Organization {
