@@ -23,7 +23,7 @@ use crate::domain::secret::Verification;
 use crate::domain::tier::{Tier, BURST_WINDOW_SECONDS, HOUR_SECONDS};
 use crate::error::Error;
 use crate::options::{Options, RateLimit, RateLimits};
-use crate::store::Db;
+use crate::store::sqlite::Db;
 use cache::{CachedClient, CredentialCache};
 use ratelimit::{Decision, RateLimiter};
 use throttle::Throttle;
@@ -162,7 +162,7 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(db: Db, options: &Options) -> Self {
+    pub(crate) fn new(db: Db, options: &Options) -> Self {
         Authenticator {
             db,
             limits: options.rate_limits,

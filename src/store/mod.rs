@@ -1,18 +1,19 @@
-//! Storage: what callers pass in (`inputs`), lists and their cursors (`lists`), what the
-//! operations return (`outputs`), and the SQLite backend (`sqlite`). Nothing outside `sqlite`
-//! writes SQL.
+//! Storage: [`Store`], the facade hosts hold (`facade`); what callers pass in (`inputs`); lists
+//! and their cursors (`lists`); what the operations return (`outputs`); and the SQLite backend
+//! (`sqlite`, crate-private). Nothing outside `sqlite` writes SQL or names SQLite.
 
+mod facade;
 mod inputs;
 mod lists;
 mod outputs;
-pub mod sqlite;
+pub(crate) mod sqlite;
 
+pub use facade::Store;
 pub use inputs::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
 pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
 pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient};
-pub use sqlite::{
-    ClientCredentials, CodeClaim, CodeRecord, Db, NewCode, NewGrant, NewToken, Rotation,
-    TokenRecord, TOKEN_RETENTION_MS,
+pub(crate) use sqlite::{
+    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
 };

@@ -4,7 +4,6 @@
 use rusqlite::{OptionalExtension, Row, Transaction};
 
 use super::{json_column, ts, Db};
-use crate::domain::deletion;
 use crate::domain::model::{Client, ClientType};
 use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
@@ -17,7 +16,7 @@ use crate::store::outputs::CreatedClient;
 
 /// What authentication needs to know about a client id.
 #[derive(Debug, Clone)]
-pub struct ClientCredentials {
+pub(crate) struct ClientCredentials {
     pub client: Client,
     pub secret_hash: String,
     /// The secret's check value (docs/security.md); None for a hash made before check values
@@ -151,7 +150,11 @@ impl Db {
     }
 
     /// Creates a client; its secret is in the result and nowhere else, ever.
-    pub fn create_client(&self, organization_id: &str, input: &NewClient) -> Result<CreatedClient> {
+    pub(crate) fn create_client(
+        &self,
+        organization_id: &str,
+        input: &NewClient,
+    ) -> Result<CreatedClient> {
         let prepared = match self.prepare_client(input) {
             Ok(prepared) => prepared,
             Err(Error::Validation(mut errors)) => {
@@ -183,7 +186,7 @@ impl Db {
         })
     }
 
-    pub fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
+    pub(crate) fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
@@ -200,7 +203,7 @@ impl Db {
     }
 
     /// The organization's clients, newest first, optionally of one project.
-    pub fn list_clients(
+    pub(crate) fn list_clients(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -210,7 +213,7 @@ impl Db {
     }
 
     /// One page of [`Db::list_clients`] (docs/behaviour.md#lists).
-    pub fn list_clients_page(
+    pub(crate) fn list_clients_page(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -258,7 +261,7 @@ impl Db {
         Ok(window.page(ListKind::Clients, items, |c| (c.created_at, c.id.as_str())))
     }
 
-    pub fn update_client(
+    pub(crate) fn update_client(
         &self,
         organization_id: &str,
         id: &str,
@@ -350,7 +353,7 @@ impl Db {
 
     /// Deletes a client for good; it loses access at once in this process and within the
     /// staleness bound in others. The organization's last root client cannot be deleted.
-    pub fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
+    pub(crate) fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
@@ -391,7 +394,7 @@ impl Db {
 
     /// Everything authentication needs about a client id, or None when no such client exists
     /// (including a malformed id).
-    pub fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
+    pub(crate) fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
         let Some(id) = canonical_uuid(id) else {
             return Ok(None);
         };
@@ -456,11 +459,6 @@ impl Db {
     pub(crate) fn client_is_active(&self, id: &str) -> Result<bool> {
         let now = self.now();
         self.read(|c| client_active(c, id, now))
-    }
-
-    /// Whether a client's project (if any) is past its deletion time.
-    pub fn project_gone(&self, delete_at: Option<Timestamp>) -> bool {
-        deletion::is_gone(delete_at, self.now())
     }
 }
 

@@ -17,10 +17,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
-pub use clients::ClientCredentials;
-pub use tokens::{
-    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, Rotation, TokenRecord, TOKEN_RETENTION_MS,
-};
+pub(crate) use clients::ClientCredentials;
+pub(crate) use tokens::{CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord};
 
 use crate::domain::secret::{CheckKey, SecretHasher};
 use crate::domain::time::{Clock, Timestamp};
@@ -30,7 +28,7 @@ use crate::options::{Options, Synchronous};
 /// The SQLite-backed resource store. Cheap to clone; clones share one connection pool.
 /// `Send + Sync`: use it from any number of threads at once.
 #[derive(Clone)]
-pub struct Db {
+pub(crate) struct Db {
     inner: Arc<Inner>,
     /// The client a Manage call acts for ([`Db::acting_as`]): every write transaction first
     /// checks, inside itself, that this client still exists.
@@ -121,7 +119,7 @@ impl Db {
     /// A file that is not SQLite, an SQLite file that is not an opcore store, a store from a
     /// newer version of opcore, or an unwritable path is an [`Error::Open`] naming the problem,
     /// and the file is left byte-identical.
-    pub fn open(path: impl AsRef<Path>, options: &Options) -> Result<Db> {
+    pub(crate) fn open(path: impl AsRef<Path>, options: &Options) -> Result<Db> {
         options.validate()?;
         let path = path.as_ref();
         let hasher = SecretHasher::new(options.argon2).map_err(Error::Options)?;
@@ -151,23 +149,23 @@ impl Db {
     }
 
     /// The file this store lives in (canonicalized).
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.inner.path
     }
 
     /// "Now", from the clock the store was opened with.
-    pub fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         self.inner.clock.now()
     }
 
     /// [`Clock::now_coarse`] of the store's clock: for per-request decisions, never for
     /// stored timestamps.
-    pub fn now_coarse(&self) -> Timestamp {
+    pub(crate) fn now_coarse(&self) -> Timestamp {
         self.inner.clock.now_coarse()
     }
 
     /// The hasher for client secrets (its counter tells how many argon2 verifications ran).
-    pub fn hasher(&self) -> &SecretHasher {
+    pub(crate) fn hasher(&self) -> &SecretHasher {
         &self.inner.hasher
     }
 
@@ -181,7 +179,7 @@ impl Db {
     /// project, if any, is not past its deletion time), and fails with
     /// [`Error::Unauthenticated`] otherwise. So a client deleted by any process can make no
     /// change after the deletion commits (docs/security.md#revocation-windows).
-    pub fn acting_as(&self, client_id: &str) -> Db {
+    pub(crate) fn acting_as(&self, client_id: &str) -> Db {
         Db {
             inner: self.inner.clone(),
             actor: Some(client_id.into()),
@@ -189,20 +187,20 @@ impl Db {
     }
 
     /// The client this handle acts for, if any ([`Db::acting_as`]).
-    pub fn actor(&self) -> Option<&str> {
+    pub(crate) fn actor(&self) -> Option<&str> {
         self.actor.as_deref()
     }
 
     /// How many issued-id lookups id selection has made on this handle.
     #[doc(hidden)]
-    pub fn id_probes(&self) -> u64 {
+    pub(crate) fn id_probes(&self) -> u64 {
         self.inner.id_probes.load(Ordering::Relaxed)
     }
 
     /// A number that changes whenever access may have been revoked: at once for changes made
     /// through any handle in this process, within `cross_process_staleness_ms` for changes
     /// made by other processes.
-    pub fn access_revision(&self) -> Result<u64> {
+    pub(crate) fn access_revision(&self) -> Result<u64> {
         let shared = &self.inner.shared;
         let now_us = micros_since_epoch();
         let checked = shared.file_checked_us.load(Ordering::Acquire);
@@ -319,7 +317,7 @@ impl Db {
     /// Removes every project past its `deleteAt`, with its clients and references, and prunes
     /// long-expired OAuth codes and tokens. Runs at open; call it periodically in long-running
     /// hosts. Returns how many projects were purged.
-    pub fn purge(&self) -> Result<usize> {
+    pub(crate) fn purge(&self) -> Result<usize> {
         let now = self.now();
         let purged = self.write(|tx| {
             let n = tx

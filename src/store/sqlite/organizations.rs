@@ -22,7 +22,7 @@ fn organization_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Organization
 
 impl Db {
     /// Creates an organization and its first `root` client (named `Root client`).
-    pub fn create_organization(&self, name: &str) -> Result<Bootstrap> {
+    pub(crate) fn create_organization(&self, name: &str) -> Result<Bootstrap> {
         let name = validate::text("name", name).map_err(|e| Error::Validation(vec![e]))?;
         let base = slug::project_id_base(&name);
         let prepared = self.prepare_client(&NewClient {
@@ -50,7 +50,7 @@ impl Db {
         })
     }
 
-    pub fn get_organization(&self, id: &str) -> Result<Organization> {
+    pub(crate) fn get_organization(&self, id: &str) -> Result<Organization> {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?1",
@@ -62,7 +62,7 @@ impl Db {
     }
 
     /// Every organization, oldest first.
-    pub fn list_organizations(&self) -> Result<Vec<Organization>> {
+    pub(crate) fn list_organizations(&self) -> Result<Vec<Organization>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, name, created_at, updated_at FROM organizations
@@ -74,7 +74,7 @@ impl Db {
     }
 
     /// Removes an organization and everything in it. Its clients lose access at once.
-    pub fn delete_organization(&self, id: &str) -> Result<()> {
+    pub(crate) fn delete_organization(&self, id: &str) -> Result<()> {
         let n = self.write(|tx| {
             let n = tx
                 .prepare_cached("DELETE FROM organizations WHERE id = ?1")?

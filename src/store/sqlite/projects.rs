@@ -44,7 +44,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 impl Db {
     /// Creates a project and its default `write` client (`First client`) in one transaction.
-    pub fn create_project(
+    pub(crate) fn create_project(
         &self,
         organization_id: &str,
         input: &NewProject,
@@ -103,19 +103,19 @@ impl Db {
 
     /// A project of the organization, also while scheduled for deletion; gone (404) once
     /// past `deleteAt`.
-    pub fn get_project(&self, organization_id: &str, id: &str) -> Result<Project> {
+    pub(crate) fn get_project(&self, organization_id: &str, id: &str) -> Result<Project> {
         let now = self.now();
         self.read(|c| fetch_project(c, organization_id, id, now))
     }
 
     /// The organization's live projects (not scheduled for deletion), newest first.
-    pub fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
+    pub(crate) fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
         self.list_projects_page(organization_id, &ListOptions::default())
             .map(|page| page.items)
     }
 
     /// One page of [`Db::list_projects`] (docs/behaviour.md#lists).
-    pub fn list_projects_page(
+    pub(crate) fn list_projects_page(
         &self,
         organization_id: &str,
         options: &ListOptions,
@@ -146,7 +146,7 @@ impl Db {
 
     /// Applies the given changes. A successful update of a project scheduled for deletion
     /// cancels the deletion. The id never changes.
-    pub fn update_project(
+    pub(crate) fn update_project(
         &self,
         organization_id: &str,
         id: &str,
@@ -201,7 +201,7 @@ impl Db {
 
     /// Schedules the project for deletion `deletion_grace_seconds` from now; repeating it
     /// keeps the first schedule. Returns the `deleteAt`.
-    pub fn delete_project(&self, organization_id: &str, id: &str) -> Result<Timestamp> {
+    pub(crate) fn delete_project(&self, organization_id: &str, id: &str) -> Result<Timestamp> {
         let now = self.now();
         let grace = self.grace_seconds();
         let at = self.write(|tx| {
@@ -221,7 +221,12 @@ impl Db {
     }
 
     /// Adds `n` to the project's `eventsCount` atomically; returns the new count.
-    pub fn increment_events_count(&self, organization_id: &str, id: &str, n: i64) -> Result<i64> {
+    pub(crate) fn increment_events_count(
+        &self,
+        organization_id: &str,
+        id: &str,
+        n: i64,
+    ) -> Result<i64> {
         let now = self.now();
         self.write(|tx| {
             tx.prepare_cached(

@@ -32,7 +32,7 @@ fn reference_from_row(r: &Row<'_>) -> rusqlite::Result<Reference> {
 }
 
 impl Db {
-    pub fn create_reference(
+    pub(crate) fn create_reference(
         &self,
         organization_id: &str,
         input: &NewReference,
@@ -84,7 +84,7 @@ impl Db {
         Ok(reference)
     }
 
-    pub fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {
+    pub(crate) fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Reference));
         };
@@ -94,7 +94,7 @@ impl Db {
 
     /// References of the organization's projects, newest first; with `project_id`, of that
     /// project only (404 when it is not a project of the organization).
-    pub fn list_references(
+    pub(crate) fn list_references(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -104,7 +104,7 @@ impl Db {
     }
 
     /// One page of [`Db::list_references`] (docs/behaviour.md#lists).
-    pub fn list_references_page(
+    pub(crate) fn list_references_page(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -161,7 +161,7 @@ impl Db {
         }))
     }
 
-    pub fn update_reference(
+    pub(crate) fn update_reference(
         &self,
         organization_id: &str,
         id: &str,
@@ -193,7 +193,7 @@ impl Db {
         })
     }
 
-    pub fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
+    pub(crate) fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Reference));
         };

@@ -15,14 +15,14 @@ use crate::error::Result;
 /// How long expired codes, tokens and grants are kept before pruning: long enough that an
 /// access token presented shortly after expiry is told `token_expired` (not `invalid_api_key`),
 /// and that a refresh token or code replayed after expiry still revokes what it issued.
-pub const TOKEN_RETENTION_MS: i64 = 24 * 3600 * 1000;
+pub(crate) const TOKEN_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// Rows pruned per table by each issuance (pruning is amortized over writes).
 const PRUNE_BATCH: i64 = 100;
 
 /// An authorization code to store.
 #[derive(Debug)]
-pub struct NewCode<'a> {
+pub(crate) struct NewCode<'a> {
     pub digest: TokenDigest,
     pub client_id: &'a str,
     pub redirect_uri: &'a str,
@@ -35,7 +35,7 @@ pub struct NewCode<'a> {
 
 /// A stored authorization code, as claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRecord {
+pub(crate) struct CodeRecord {
     pub client_id: String,
     pub redirect_uri: String,
     pub scope: String,
@@ -47,7 +47,7 @@ pub struct CodeRecord {
 
 /// The outcome of presenting a code for redemption.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeClaim {
+pub(crate) enum CodeClaim {
     /// No such code for this client.
     Unknown,
     /// First presentation: the code is now used and can never be claimed again.
@@ -58,7 +58,7 @@ pub enum CodeClaim {
 
 /// What presenting a refresh token did (see [`Db::rotate_refresh_token`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
+pub(crate) enum Rotation {
     /// It was current; it is now rotated and the new tokens are stored.
     Rotated,
     /// It had been rotated within the grace period and not presented since: the new tokens
@@ -73,7 +73,7 @@ pub enum Rotation {
 
 /// A token to store in a grant.
 #[derive(Debug, Clone, Copy)]
-pub struct NewToken<'a> {
+pub(crate) struct NewToken<'a> {
     pub digest: TokenDigest,
     pub kind: TokenKind,
     pub scope: &'a str,
@@ -83,7 +83,7 @@ pub struct NewToken<'a> {
 
 /// A grant (token family) to create with its first tokens.
 #[derive(Debug)]
-pub struct NewGrant<'a> {
+pub(crate) struct NewGrant<'a> {
     pub client_id: &'a str,
     pub subject: Option<&'a str>,
     pub scope: &'a str,
@@ -95,7 +95,7 @@ pub struct NewGrant<'a> {
 
 /// Everything known about a stored access or refresh token.
 #[derive(Debug, Clone)]
-pub struct TokenRecord {
+pub(crate) struct TokenRecord {
     pub kind: TokenKind,
     pub grant_id: String,
     /// The client the token was issued to, as it is now.
@@ -114,7 +114,7 @@ pub struct TokenRecord {
 
 impl Db {
     /// Stores a new authorization code.
-    pub fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
+    pub(crate) fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO oauth_codes (digest, client_id, redirect_uri, scope, code_challenge,
@@ -138,7 +138,7 @@ impl Db {
     /// Marks `client_id`'s code as used, atomically: only the first presentation ever gets
     /// [`CodeClaim::Claimed`]. A code of another client is [`CodeClaim::Unknown`] and is left
     /// untouched.
-    pub fn claim_code(
+    pub(crate) fn claim_code(
         &self,
         digest: TokenDigest,
         client_id: &str,
@@ -186,7 +186,7 @@ impl Db {
     }
 
     /// Revokes the grant a code was redeemed for (if it was). Returns whether one was revoked.
-    pub fn revoke_code_grant(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
+    pub(crate) fn revoke_code_grant(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .prepare_cached(
@@ -203,7 +203,7 @@ impl Db {
     /// `grant.code` is set, the code is linked to the grant in the same transaction; if that
     /// code was replayed meanwhile (or already linked), nothing is stored and the result is
     /// None. Otherwise the new grant's id.
-    pub fn create_grant(&self, grant: &NewGrant<'_>) -> Result<Option<String>> {
+    pub(crate) fn create_grant(&self, grant: &NewGrant<'_>) -> Result<Option<String>> {
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
         let expires_at = grant
             .tokens
@@ -248,7 +248,7 @@ impl Db {
     }
 
     /// The stored token with this digest, with its client, or None.
-    pub fn token_record(&self, digest: TokenDigest) -> Result<Option<TokenRecord>> {
+    pub(crate) fn token_record(&self, digest: TokenDigest) -> Result<Option<TokenRecord>> {
         self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {CLIENT_COLUMNS}, p.delete_at, t.kind, t.grant_id, t.scope, t.created_at,
@@ -290,7 +290,7 @@ impl Db {
     ///   ([`Rotation::Sibling`]);
     /// - rotated otherwise: revokes its whole grant ([`Rotation::Replayed`]);
     /// - revoked, or not a stored refresh token: changes nothing ([`Rotation::NotCurrent`]).
-    pub fn rotate_refresh_token(
+    pub(crate) fn rotate_refresh_token(
         &self,
         old: TokenDigest,
         now: Timestamp,
@@ -347,7 +347,7 @@ impl Db {
     }
 
     /// Revokes a whole grant: every token issued in it. Returns whether it was live.
-    pub fn revoke_grant(&self, grant_id: &str, now: Timestamp) -> Result<bool> {
+    pub(crate) fn revoke_grant(&self, grant_id: &str, now: Timestamp) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .prepare_cached(
@@ -359,7 +359,7 @@ impl Db {
     }
 
     /// Revokes one token. Returns whether it was live.
-    pub fn revoke_token(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
+    pub(crate) fn revoke_token(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .prepare_cached(
@@ -372,7 +372,7 @@ impl Db {
 
     /// Deletes every code, token and grant that expired more than [`TOKEN_RETENTION_MS`] ago
     /// (run by [`Db::purge`]). Returns how many rows were deleted.
-    pub fn prune_tokens(&self) -> Result<usize> {
+    pub(crate) fn prune_tokens(&self) -> Result<usize> {
         let now = self.now();
         self.write(|tx| prune(tx, now, -1))
     }

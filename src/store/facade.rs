@@ -1,0 +1,302 @@
+//! [`Store`]: the handle hosts hold, and the only way into storage from outside the crate. It
+//! joins the SQLite backend with the authentication state (credential cache, throttles, rate
+//! limiter) that belongs to it, and names every operation a host may call (ARCHITECTURE.md,
+//! "The public API of the Rust crate"). Credential, code, grant and token storage stay inside
+//! the crate: `auth` reaches them, hosts cannot.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::auth::oauth::{AuthorizeError, AuthorizeRequest};
+use crate::auth::tokens::{BearerRequest, TokenInfo};
+use crate::auth::{AuthError, AuthRequest, Authenticator, Principal};
+use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::time::Timestamp;
+use crate::error::Result;
+use crate::options::Options;
+use crate::store::sqlite::Db;
+use crate::store::{
+    Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
+    NewReference, Page, ProjectChanges, ReferenceChanges,
+};
+
+/// An open opcore store. Cheap to clone (clones share everything); `Send + Sync`, so one handle
+/// serves every thread of a process. Its methods are the whole of what a host can do with the
+/// storage: resource operations (organizations, projects, clients, references, their lists),
+/// `increment_events_count`, `purge`, and authentication.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+    auth: Arc<Authenticator>,
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the store at `path`, then purges projects
+    /// past their deletion time.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+        let db = Db::open(path, &options)?;
+        let auth = Arc::new(Authenticator::new(db.clone(), &options));
+        Ok(Store { db, auth })
+    }
+
+    /// Authenticates and authorizes one request (docs/security.md).
+    pub fn authenticate(&self, request: &AuthRequest<'_>) -> Result<Principal, AuthError> {
+        self.auth.authenticate(request)
+    }
+
+    /// Whether [`Store::authenticate`] may run an argon2 verification for these credentials
+    /// (a well-formed id and secret not in the credential cache). Lets an event-loop host run
+    /// only those requests on a blocking thread.
+    pub fn may_verify_secret(&self, client_id: Option<&str>, client_secret: Option<&str>) -> bool {
+        self.auth.may_verify_secret(client_id, client_secret)
+    }
+
+    /// Authenticates and authorizes one request made with `Authorization: Bearer` (docs/oauth.md).
+    /// Runs no argon2.
+    pub fn authenticate_bearer(&self, request: &BearerRequest<'_>) -> Result<Principal, AuthError> {
+        self.auth.authenticate_bearer(request)
+    }
+
+    /// Checks an access token without counting it against any limit: what it proves, or
+    /// `MissingToken` / `InvalidToken` / `TokenExpired`.
+    pub fn verify_access_token(&self, token: &str) -> Result<TokenInfo, AuthError> {
+        self.auth.verify_access_token(token)
+    }
+
+    /// Issues an authorization code once the host's user has consented, and returns the
+    /// redirect URL carrying `code` and `state` (docs/oauth.md). The redirect URI must be registered
+    /// for the client and match exactly; otherwise the error must be shown to the user, never
+    /// redirected.
+    ///
+    /// ```no_run
+    /// # let store = opcore::Store::open("opcore.db", opcore::Options::default())?;
+    /// use opcore::auth::oauth::AuthorizeRequest;
+    /// let url = store.authorize(&AuthorizeRequest {
+    ///     client_id: "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c",
+    ///     redirect_uri: "https://app.example.com/callback",
+    ///     scope: Some("manage"),
+    ///     code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    ///     code_challenge_method: "S256",
+    ///     state: Some("xyz"),
+    ///     subject: "user-42",
+    /// });
+    /// # Ok::<(), opcore::Error>(())
+    /// ```
+    pub fn authorize(&self, request: &AuthorizeRequest<'_>) -> Result<String, AuthorizeError> {
+        self.auth.authorize(request)
+    }
+
+    /// This handle, acting for the client `principal` authenticated: every write made through
+    /// the result checks, inside its own transaction, that the client still exists, and fails
+    /// with [`crate::Error::Unauthenticated`] otherwise, so a client deleted by any process can
+    /// make no change after the deletion commits (docs/security.md#revocation-windows). The
+    /// Manage API makes every call through such a handle.
+    pub fn acting_as(&self, principal: &Principal) -> Store {
+        Store {
+            db: self.db.acting_as(&principal.client_id),
+            auth: self.auth.clone(),
+        }
+    }
+
+    /// The authentication state (cache size and the like).
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.auth
+    }
+
+    /// The client this handle acts for, if any ([`Store::acting_as`]).
+    pub fn actor(&self) -> Option<&str> {
+        self.db.actor()
+    }
+
+    /// The file this store lives in (canonicalized).
+    pub fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// "Now", from the clock the store was opened with ([`crate::Options`]' `clock`).
+    pub fn now(&self) -> Timestamp {
+        self.db.now()
+    }
+
+    /// Removes every project past its `deleteAt`, with its clients and references, and prunes
+    /// long-expired OAuth codes and tokens. Runs at open; call it periodically in long-running
+    /// hosts. Returns how many projects were purged.
+    pub fn purge(&self) -> Result<usize> {
+        self.db.purge()
+    }
+
+    /// How many issued-id lookups id selection has made on this handle. A cost counter for the
+    /// tests and benches that show id selection stays cheap as ids pile up; not part of the API.
+    #[doc(hidden)]
+    pub fn id_probes(&self) -> u64 {
+        self.db.id_probes()
+    }
+
+    // Organizations.
+
+    /// Creates an organization and its first `root` client (named `Root client`).
+    pub fn create_organization(&self, name: &str) -> Result<Bootstrap> {
+        self.db.create_organization(name)
+    }
+
+    pub fn get_organization(&self, id: &str) -> Result<Organization> {
+        self.db.get_organization(id)
+    }
+
+    /// Every organization, oldest first.
+    pub fn list_organizations(&self) -> Result<Vec<Organization>> {
+        self.db.list_organizations()
+    }
+
+    /// Removes an organization and everything in it. Its clients lose access at once.
+    pub fn delete_organization(&self, id: &str) -> Result<()> {
+        self.db.delete_organization(id)
+    }
+
+    // Projects.
+
+    /// Creates a project and its default `write` client (`First client`) in one transaction.
+    pub fn create_project(
+        &self,
+        organization_id: &str,
+        input: &NewProject,
+    ) -> Result<CreatedProject> {
+        self.db.create_project(organization_id, input)
+    }
+
+    /// A project of the organization, also while scheduled for deletion; gone (404) once
+    /// past `deleteAt`.
+    pub fn get_project(&self, organization_id: &str, id: &str) -> Result<Project> {
+        self.db.get_project(organization_id, id)
+    }
+
+    /// The organization's live projects (not scheduled for deletion), newest first.
+    pub fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
+        self.db.list_projects(organization_id)
+    }
+
+    /// One page of [`Store::list_projects`] (docs/behaviour.md#lists).
+    pub fn list_projects_page(
+        &self,
+        organization_id: &str,
+        options: &ListOptions,
+    ) -> Result<Page<Project>> {
+        self.db.list_projects_page(organization_id, options)
+    }
+
+    /// Applies the given changes. A successful update of a project scheduled for deletion
+    /// cancels the deletion. The id never changes.
+    pub fn update_project(
+        &self,
+        organization_id: &str,
+        id: &str,
+        changes: &ProjectChanges,
+    ) -> Result<Project> {
+        self.db.update_project(organization_id, id, changes)
+    }
+
+    /// Schedules the project for deletion `deletion_grace_seconds` from now; repeating it
+    /// keeps the first schedule. Returns the `deleteAt`.
+    pub fn delete_project(&self, organization_id: &str, id: &str) -> Result<Timestamp> {
+        self.db.delete_project(organization_id, id)
+    }
+
+    /// Adds `n` to the project's `eventsCount` atomically; returns the new count.
+    pub fn increment_events_count(&self, organization_id: &str, id: &str, n: i64) -> Result<i64> {
+        self.db.increment_events_count(organization_id, id, n)
+    }
+
+    // Clients.
+
+    /// Creates a client; its secret is in the result and nowhere else, ever.
+    pub fn create_client(&self, organization_id: &str, input: &NewClient) -> Result<CreatedClient> {
+        self.db.create_client(organization_id, input)
+    }
+
+    pub fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
+        self.db.get_client(organization_id, id)
+    }
+
+    /// The organization's clients, newest first, optionally of one project.
+    pub fn list_clients(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+    ) -> Result<Vec<Client>> {
+        self.db.list_clients(organization_id, project_id)
+    }
+
+    /// One page of [`Store::list_clients`] (docs/behaviour.md#lists).
+    pub fn list_clients_page(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<Client>> {
+        self.db
+            .list_clients_page(organization_id, project_id, options)
+    }
+
+    pub fn update_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        changes: &ClientChanges,
+    ) -> Result<Client> {
+        self.db.update_client(organization_id, id, changes)
+    }
+
+    /// Deletes a client for good; it loses access at once in this process and within the
+    /// staleness bound in others. The organization's last root client cannot be deleted.
+    pub fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
+        self.db.delete_client(organization_id, id)
+    }
+
+    // References.
+
+    pub fn create_reference(
+        &self,
+        organization_id: &str,
+        input: &NewReference,
+    ) -> Result<Reference> {
+        self.db.create_reference(organization_id, input)
+    }
+
+    pub fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {
+        self.db.get_reference(organization_id, id)
+    }
+
+    /// References of the organization's projects, newest first; with `project_id`, of that
+    /// project only (404 when it is not a project of the organization).
+    pub fn list_references(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+    ) -> Result<Vec<Reference>> {
+        self.db.list_references(organization_id, project_id)
+    }
+
+    /// One page of [`Store::list_references`] (docs/behaviour.md#lists).
+    pub fn list_references_page(
+        &self,
+        organization_id: &str,
+        project_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<Reference>> {
+        self.db
+            .list_references_page(organization_id, project_id, options)
+    }
+
+    pub fn update_reference(
+        &self,
+        organization_id: &str,
+        id: &str,
+        changes: &ReferenceChanges,
+    ) -> Result<Reference> {
+        self.db.update_reference(organization_id, id, changes)
+    }
+
+    pub fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
+        self.db.delete_reference(organization_id, id)
+    }
+}
