@@ -3,6 +3,7 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction};
 
+use super::SqlResult;
 use super::{json_column, ts, Db};
 use crate::domain::model::{Client, ClientType};
 use crate::domain::secret::Secret;
@@ -118,7 +119,8 @@ impl Db {
                                   ignore_cors_and_secret, created_at, updated_at,
                                   redirect_uris, tier, secret_check)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
-        )?
+        )
+        .sql()?
         .execute((
             &id,
             organization_id,
@@ -131,7 +133,8 @@ impl Db {
             to_json(&p.redirect_uris),
             p.tier.map(Tier::as_str),
             i64::from(check),
-        ))?;
+        ))
+        .sql()?;
         Ok(CreatedClient {
             client: Client {
                 id,
@@ -195,9 +198,11 @@ impl Db {
             c.prepare_cached(&format!(
                 "SELECT {CLIENT_COLUMNS} FROM clients c
                  WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
-            ))?
+            ))
+            .sql()?
             .query_row((&id, organization_id, now.millis()), client_from_row)
-            .optional()?
+            .optional()
+            .sql()?
             .ok_or(Error::NotFound(Resource::Client))
         })
     }
@@ -235,13 +240,15 @@ impl Db {
                 None => "",
                 Some(_) => "AND (c.created_at, c.id) < (:after_t, :after_id)",
             };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {CLIENT_COLUMNS} FROM clients c
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients c
                  WHERE {scope} AND (c.project_id IS NULL OR NOT EXISTS (
                      SELECT 1 FROM projects p WHERE p.id = c.project_id
                          AND p.delete_at IS NOT NULL AND p.delete_at <= :now)) {after}
                  ORDER BY c.created_at DESC, c.id DESC LIMIT :limit"
-            ))?;
+                ))
+                .sql()?;
             let limit = window.sql_limit();
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
                 (":org", &organization_id),
@@ -255,8 +262,8 @@ impl Db {
                 params.push((":after_t", &after.created_at));
                 params.push((":after_id", &after.id));
             }
-            let rows = stmt.query_map(params.as_slice(), client_from_row)?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+            let rows = stmt.query_map(params.as_slice(), client_from_row).sql()?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>().sql()?)
         })?;
         Ok(window.page(ListKind::Clients, items, |c| (c.created_at, c.id.as_str())))
     }
@@ -286,9 +293,9 @@ impl Db {
                 .prepare_cached(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients c
                      WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
-                ))?
+                )).sql()?
                 .query_row((&id, organization_id, now.millis()), client_from_row)
-                .optional()?
+                .optional().sql()?
                 .ok_or(Error::NotFound(Resource::Client))?;
             // Every offending field is named: the name and redirect URIs as well as a changed
             // type or project.
@@ -330,7 +337,7 @@ impl Db {
                 "UPDATE clients SET name = ?2, ignore_cors_and_secret = ?3, updated_at = ?4,
                                     redirect_uris = ?5, tier = ?6
                  WHERE id = ?1",
-            )?
+            ).sql()?
             .execute((
                 &updated.id,
                 &updated.name,
@@ -338,7 +345,7 @@ impl Db {
                 now.millis(),
                 to_json(&updated.redirect_uris),
                 updated.tier.map(Tier::as_str),
-            ))?;
+            )).sql()?;
             if tier_changed {
                 // Verified-credential caches hold the tier: make them forget it.
                 self.bump_access_revision(tx)?;
@@ -363,11 +370,13 @@ impl Db {
                 .prepare_cached(&format!(
                     "SELECT type, project_id FROM clients c
                      WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
-                ))?
+                ))
+                .sql()?
                 .query_row((&id, organization_id, now.millis()), |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
-                .optional()?
+                .optional()
+                .sql()?
                 .ok_or(Error::NotFound(Resource::Client))?;
             // Only organization-level root clients count: a project's root client disappears
             // with its project, so it cannot be what keeps the organization manageable.
@@ -376,16 +385,20 @@ impl Db {
                     .prepare_cached(
                         "SELECT count(*) FROM clients
                          WHERE organization_id = ?1 AND type = 'root' AND project_id IS NULL",
-                    )?
-                    .query_row([organization_id], |r| r.get(0))?;
+                    )
+                    .sql()?
+                    .query_row([organization_id], |r| r.get(0))
+                    .sql()?;
                 if roots <= 1 {
                     return Err(Error::Conflict(
                         "Cannot delete the last root client of the organization".into(),
                     ));
                 }
             }
-            tx.prepare_cached("DELETE FROM clients WHERE id = ?1")?
-                .execute([&id])?;
+            tx.prepare_cached("DELETE FROM clients WHERE id = ?1")
+                .sql()?
+                .execute([&id])
+                .sql()?;
             self.bump_access_revision(tx)
         })?;
         self.revision_committed();
@@ -403,7 +416,8 @@ impl Db {
                 "SELECT {CLIENT_COLUMNS}, c.secret_hash, p.delete_at, p.cors, c.secret_check
                  FROM clients c LEFT JOIN projects p ON p.id = c.project_id
                  WHERE c.id = ?1"
-            ))?
+            ))
+            .sql()?
             .query_row([&id], |r| {
                 const N: usize = CLIENT_COLUMN_COUNT;
                 let cors: Option<String> = r.get(N + 2)?;
@@ -416,7 +430,7 @@ impl Db {
                 })
             })
             .optional()
-            .map_err(Error::from)
+            .sql()
         })
     }
 
@@ -426,9 +440,11 @@ impl Db {
     pub(crate) fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
         self.read(|c| {
             Ok(
-                c.prepare_cached("SELECT secret_check FROM clients WHERE id = ?1")?
+                c.prepare_cached("SELECT secret_check FROM clients WHERE id = ?1")
+                    .sql()?
                     .query_row([id], |r| r.get::<_, Option<i64>>(0))
-                    .optional()?
+                    .optional()
+                    .sql()?
                     .map(check_column),
             )
         })
@@ -448,8 +464,10 @@ impl Db {
             tx.prepare_cached(
                 "UPDATE clients SET secret_hash = coalesce(?3, secret_hash), secret_check = ?4
                  WHERE id = ?1 AND secret_hash = ?2",
-            )?
-            .execute((id, old_hash, new_hash, i64::from(check)))?;
+            )
+            .sql()?
+            .execute((id, old_hash, new_hash, i64::from(check)))
+            .sql()?;
             Ok(())
         })
     }
@@ -473,9 +491,11 @@ pub(crate) fn client_active(conn: &rusqlite::Connection, id: &str, now: Timestam
             "SELECT 1 FROM clients c WHERE c.id = ?1 AND (c.project_id IS NULL OR NOT EXISTS (
                  SELECT 1 FROM projects p
                  WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?2))",
-        )?
+        )
+        .sql()?
         .query_row((id, now.millis()), |_| Ok(()))
-        .optional()?
+        .optional()
+        .sql()?
         .is_some())
 }
 
@@ -497,9 +517,11 @@ pub(crate) fn live_project_exists(
         .prepare_cached(
             "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
                AND (delete_at IS NULL OR delete_at > ?3)",
-        )?
+        )
+        .sql()?
         .query_row((project_id, organization_id, now.millis()), |_| Ok(()))
-        .optional()?
+        .optional()
+        .sql()?
         .is_some())
 }
 

@@ -211,9 +211,11 @@ impl Db {
         if due {
             let rev = self.read(|c| {
                 Ok(
-                    c.prepare_cached("SELECT value FROM meta WHERE key = 'auth_revision'")?
+                    c.prepare_cached("SELECT value FROM meta WHERE key = 'auth_revision'")
+                        .sql()?
                         .query_row([], |r| r.get::<_, i64>(0))
-                        .optional()?
+                        .optional()
+                        .sql()?
                         .unwrap_or(0),
                 )
             })?;
@@ -233,8 +235,10 @@ impl Db {
     /// Records, inside `tx`, that access may have been revoked; other handles see it at once
     /// after commit, other processes within their staleness bound.
     fn bump_access_revision(&self, tx: &Transaction<'_>) -> Result<()> {
-        tx.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'auth_revision'")?
-            .execute([])?;
+        tx.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'auth_revision'")
+            .sql()?
+            .execute([])
+            .sql()?;
         Ok(())
     }
 
@@ -281,14 +285,16 @@ impl Db {
         let mut attempt = 0u32;
         loop {
             let result = (|| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .sql()?;
                 if let Some(actor) = &self.actor {
                     if !clients::client_active(&tx, actor, self.now())? {
                         return Err(Error::Unauthenticated);
                     }
                 }
                 let value = f(&tx)?;
-                tx.commit()?;
+                tx.commit().sql()?;
                 Ok(value)
             })();
             match result {
@@ -323,8 +329,10 @@ impl Db {
             let n = tx
                 .prepare_cached(
                     "DELETE FROM projects WHERE delete_at IS NOT NULL AND delete_at <= ?1",
-                )?
-                .execute([now.millis()])?;
+                )
+                .sql()?
+                .execute([now.millis()])
+                .sql()?;
             if n > 0 {
                 self.bump_access_revision(tx)?;
             }
@@ -477,7 +485,9 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
              not tagged as an opcore store"
         )));
     }
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .sql()?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Open(format!(
             "{shown}: cannot switch the file to WAL mode (got {mode})"
@@ -487,21 +497,25 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         return Ok(());
     }
     // Another process may be migrating too: take the write lock, then re-read the version.
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    conn.execute_batch("BEGIN IMMEDIATE").sql()?;
     let result = (|| -> Result<()> {
-        let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let current: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .sql()?;
         for (from, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
-            conn.execute_batch(sql)?;
-            conn.execute_batch(&format!("PRAGMA user_version = {}", from + 1))?;
+            conn.execute_batch(sql).sql()?;
+            conn.execute_batch(&format!("PRAGMA user_version = {}", from + 1))
+                .sql()?;
         }
         conn.execute_batch(&format!(
             "PRAGMA application_id = {}",
             schema::APPLICATION_ID
-        ))?;
+        ))
+        .sql()?;
         Ok(())
     })();
     match result {
-        Ok(()) => conn.execute_batch("COMMIT").map_err(Error::from),
+        Ok(()) => conn.execute_batch("COMMIT").sql(),
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
@@ -517,7 +531,8 @@ fn load_check_key(conn: &Connection, path: &Path) -> Result<CheckKey> {
             [],
             |r| r.get(0),
         )
-        .optional()?;
+        .optional()
+        .sql()?;
     bytes
         .as_deref()
         .and_then(CheckKey::from_bytes)
@@ -536,4 +551,31 @@ fn json_column<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
 
 fn ts(millis: i64) -> Timestamp {
     Timestamp(millis)
+}
+
+/// How an SQLite failure reaches callers: a lock held past the busy timeout is
+/// [`Error::Busy`], anything else [`Error::Storage`]. `crate::Error` knows nothing of SQLite;
+/// the mapping lives here.
+fn storage_error(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => Error::Busy,
+        _ => Error::Storage(e.to_string()),
+    }
+}
+
+/// `.sql()?` on an SQLite result: its error as an [`Error`] ([`storage_error`]).
+trait SqlResult<T> {
+    fn sql(self) -> Result<T>;
+}
+
+impl<T> SqlResult<T> for rusqlite::Result<T> {
+    fn sql(self) -> Result<T> {
+        self.map_err(storage_error)
+    }
+}
+
+/// The version of the SQLite library linked in, e.g. `3.50.2`.
+pub(crate) fn sqlite_version() -> &'static str {
+    rusqlite::version()
 }

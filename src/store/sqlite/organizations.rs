@@ -3,6 +3,7 @@
 use rusqlite::OptionalExtension;
 
 use super::ids::ORGANIZATION_NS;
+use super::SqlResult;
 use super::{ts, Db};
 use crate::domain::model::{ClientType, Organization};
 use crate::domain::slug;
@@ -35,8 +36,8 @@ impl Db {
             let id = self.issue_id(tx, ORGANIZATION_NS, &base)?;
             tx.prepare_cached(
                 "INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-            )?
-            .execute((&id, &name, now.millis()))?;
+            ).sql()?
+            .execute((&id, &name, now.millis())).sql()?;
             let client = self.insert_client(tx, &id, None, &prepared, now)?;
             Ok(Bootstrap {
                 organization: Organization {
@@ -54,9 +55,11 @@ impl Db {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?1",
-            )?
+            )
+            .sql()?
             .query_row([id], organization_from_row)
-            .optional()?
+            .optional()
+            .sql()?
             .ok_or(Error::NotFound(Resource::Organization))
         })
     }
@@ -64,12 +67,14 @@ impl Db {
     /// Every organization, oldest first.
     pub(crate) fn list_organizations(&self) -> Result<Vec<Organization>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, name, created_at, updated_at FROM organizations
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, name, created_at, updated_at FROM organizations
                  ORDER BY created_at, rowid",
-            )?;
-            let rows = stmt.query_map([], organization_from_row)?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+                )
+                .sql()?;
+            let rows = stmt.query_map([], organization_from_row).sql()?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>().sql()?)
         })
     }
 
@@ -77,8 +82,10 @@ impl Db {
     pub(crate) fn delete_organization(&self, id: &str) -> Result<()> {
         let n = self.write(|tx| {
             let n = tx
-                .prepare_cached("DELETE FROM organizations WHERE id = ?1")?
-                .execute([id])?;
+                .prepare_cached("DELETE FROM organizations WHERE id = ?1")
+                .sql()?
+                .execute([id])
+                .sql()?;
             if n > 0 {
                 self.bump_access_revision(tx)?;
             }

@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use super::ids::PROJECT_NS;
+use super::SqlResult;
 use super::{json_column, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{ClientType, Project, ProjectType};
@@ -65,7 +66,8 @@ impl Db {
                                        allow_unsafe_revenue_tracking, filters, types,
                                        events_count, created_at, updated_at, delete_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]', ?7, 0, ?8, ?8, NULL)",
-            )?
+            )
+            .sql()?
             .execute((
                 &id,
                 organization_id,
@@ -75,7 +77,8 @@ impl Db {
                 valid.cross_domain,
                 to_json(&valid.types),
                 now.millis(),
-            ))?;
+            ))
+            .sql()?;
             let created = self.insert_client(tx, organization_id, Some(&id), &client, now)?;
             Ok(CreatedProject {
                 project: Project {
@@ -126,11 +129,13 @@ impl Db {
                 None => "",
                 Some(_) => "AND (created_at, id) < (:after_t, :after_id)",
             };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {PROJECT_COLUMNS} FROM projects
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {PROJECT_COLUMNS} FROM projects
                  WHERE organization_id = :org AND delete_at IS NULL {after}
                  ORDER BY created_at DESC, id DESC LIMIT :limit"
-            ))?;
+                ))
+                .sql()?;
             let limit = window.sql_limit();
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
                 vec![(":org", &organization_id), (":limit", &limit)];
@@ -138,8 +143,8 @@ impl Db {
                 params.push((":after_t", &after.created_at));
                 params.push((":after_id", &after.id));
             }
-            let rows = stmt.query_map(params.as_slice(), project_from_row)?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+            let rows = stmt.query_map(params.as_slice(), project_from_row).sql()?;
+            Ok(rows.collect::<std::result::Result<Vec<_>, _>>().sql()?)
         })?;
         Ok(window.page(ListKind::Projects, items, |p| (p.created_at, p.id.as_str())))
     }
@@ -178,7 +183,8 @@ impl Db {
                 "UPDATE projects SET name = ?2, domain = ?3, cors = ?4, cross_domain = ?5,
                         allow_unsafe_revenue_tracking = ?6, updated_at = ?7, delete_at = NULL
                  WHERE id = ?1",
-            )?
+            )
+            .sql()?
             .execute((
                 &p.id,
                 &p.name,
@@ -187,7 +193,8 @@ impl Db {
                 p.cross_domain,
                 p.allow_unsafe_revenue_tracking,
                 now.millis(),
-            ))?;
+            ))
+            .sql()?;
             if cancelled {
                 self.bump_access_revision(tx)?;
             }
@@ -210,8 +217,10 @@ impl Db {
             if p.delete_at.is_none() {
                 tx.prepare_cached(
                     "UPDATE projects SET delete_at = ?2, updated_at = ?3 WHERE id = ?1",
-                )?
-                .execute((&p.id, at.millis(), now.millis()))?;
+                )
+                .sql()?
+                .execute((&p.id, at.millis(), now.millis()))
+                .sql()?;
                 self.bump_access_revision(tx)?;
             }
             Ok(at)
@@ -233,9 +242,11 @@ impl Db {
                 "UPDATE projects SET events_count = events_count + ?3
                  WHERE id = ?1 AND organization_id = ?2 AND (delete_at IS NULL OR delete_at > ?4)
                  RETURNING events_count",
-            )?
+            )
+            .sql()?
             .query_row((id, organization_id, n, now.millis()), |r| r.get(0))
-            .optional()?
+            .optional()
+            .sql()?
             .ok_or(Error::NotFound(Resource::Project))
         })
     }
@@ -250,16 +261,20 @@ fn fetch_project(
     c.prepare_cached(&format!(
         "SELECT {PROJECT_COLUMNS} FROM projects
          WHERE id = ?1 AND organization_id = ?2 AND (delete_at IS NULL OR delete_at > ?3)"
-    ))?
+    ))
+    .sql()?
     .query_row((id, organization_id, now.millis()), project_from_row)
-    .optional()?
+    .optional()
+    .sql()?
     .ok_or(Error::NotFound(Resource::Project))
 }
 
 fn organization_exists(tx: &Transaction<'_>, organization_id: &str) -> Result<()> {
-    tx.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1")?
+    tx.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1")
+        .sql()?
         .query_row([organization_id], |_| Ok(()))
-        .optional()?
+        .optional()
+        .sql()?
         .ok_or(Error::NotFound(Resource::Organization))
 }
 
@@ -272,8 +287,10 @@ pub(crate) fn project_visible(
     Ok(c.prepare_cached(
         "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
              AND (delete_at IS NULL OR delete_at > ?3)",
-    )?
+    )
+    .sql()?
     .query_row((id, organization_id, now.millis()), |_| Ok(()))
-    .optional()?
+    .optional()
+    .sql()?
     .is_some())
 }

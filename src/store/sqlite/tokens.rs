@@ -6,6 +6,7 @@
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::clients::{client_from_row, CLIENT_COLUMNS, CLIENT_COLUMN_COUNT};
+use super::SqlResult;
 use super::{ts, Db};
 use crate::domain::model::Client;
 use crate::domain::time::Timestamp;
@@ -120,7 +121,8 @@ impl Db {
                 "INSERT INTO oauth_codes (digest, client_id, redirect_uri, scope, code_challenge,
                                           subject, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
+            )
+            .sql()?
             .execute((
                 &code.digest.0[..],
                 code.client_id,
@@ -130,7 +132,8 @@ impl Db {
                 code.subject,
                 code.created_at.millis(),
                 code.expires_at.millis(),
-            ))?;
+            ))
+            .sql()?;
             Ok(())
         })
     }
@@ -150,7 +153,7 @@ impl Db {
                     "SELECT client_id, redirect_uri, scope, code_challenge, subject, created_at,
                             expires_at, used_at
                      FROM oauth_codes WHERE digest = ?1",
-                )?
+                ).sql()?
                 .query_row([&digest.0[..]], |r| {
                     Ok((
                         CodeRecord {
@@ -165,7 +168,7 @@ impl Db {
                         r.get::<_, Option<i64>>(7)?,
                     ))
                 })
-                .optional()?;
+                .optional().sql()?;
             let Some((record, used_at)) = row else {
                 return Ok(CodeClaim::Unknown);
             };
@@ -175,12 +178,12 @@ impl Db {
             if used_at.is_some() {
                 tx.prepare_cached(
                     "UPDATE oauth_codes SET replayed_at = COALESCE(replayed_at, ?2) WHERE digest = ?1",
-                )?
-                .execute((&digest.0[..], now.millis()))?;
+                ).sql()?
+                .execute((&digest.0[..], now.millis())).sql()?;
                 return Ok(CodeClaim::AlreadyUsed);
             }
-            tx.prepare_cached("UPDATE oauth_codes SET used_at = ?2 WHERE digest = ?1")?
-                .execute((&digest.0[..], now.millis()))?;
+            tx.prepare_cached("UPDATE oauth_codes SET used_at = ?2 WHERE digest = ?1").sql()?
+                .execute((&digest.0[..], now.millis())).sql()?;
             Ok(CodeClaim::Claimed(record))
         })
     }
@@ -193,8 +196,10 @@ impl Db {
                     "UPDATE oauth_grants SET revoked_at = ?2
                      WHERE revoked_at IS NULL
                        AND id = (SELECT grant_id FROM oauth_codes WHERE digest = ?1)",
-                )?
-                .execute((&digest.0[..], now.millis()))?;
+                )
+                .sql()?
+                .execute((&digest.0[..], now.millis()))
+                .sql()?;
             Ok(n > 0)
         })
     }
@@ -217,9 +222,11 @@ impl Db {
                     .prepare_cached(
                         "SELECT 1 FROM oauth_codes
                          WHERE digest = ?1 AND replayed_at IS NULL AND grant_id IS NULL",
-                    )?
+                    )
+                    .sql()?
                     .query_row([&code.0[..]], |_| Ok(()))
-                    .optional()?
+                    .optional()
+                    .sql()?
                     .is_some();
                 if !linkable {
                     return Ok(None);
@@ -229,7 +236,8 @@ impl Db {
             tx.prepare_cached(
                 "INSERT INTO oauth_grants (id, client_id, subject, scope, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
+            )
+            .sql()?
             .execute((
                 &id,
                 grant.client_id,
@@ -237,11 +245,14 @@ impl Db {
                 grant.scope,
                 grant.created_at.millis(),
                 expires_at.millis(),
-            ))?;
+            ))
+            .sql()?;
             insert_tokens(tx, &id, grant.tokens)?;
             if let Some(code) = grant.code {
-                tx.prepare_cached("UPDATE oauth_codes SET grant_id = ?2 WHERE digest = ?1")?
-                    .execute((&code.0[..], &id))?;
+                tx.prepare_cached("UPDATE oauth_codes SET grant_id = ?2 WHERE digest = ?1")
+                    .sql()?
+                    .execute((&code.0[..], &id))
+                    .sql()?;
             }
             Ok(Some(id.clone()))
         })
@@ -259,7 +270,8 @@ impl Db {
                  JOIN clients c ON c.id = g.client_id
                  LEFT JOIN projects p ON p.id = c.project_id
                  WHERE t.digest = ?1"
-            ))?
+            ))
+            .sql()?
             .query_row([&digest.0[..]], |r| {
                 const N: usize = CLIENT_COLUMN_COUNT;
                 let kind: String = r.get(N + 1)?;
@@ -277,7 +289,7 @@ impl Db {
                 })
             })
             .optional()
-            .map_err(Into::into)
+            .sql()
         })
     }
 
@@ -305,11 +317,11 @@ impl Db {
                             t.rotated_at, t.reused_at
                      FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
                      WHERE t.digest = ?1 AND t.kind = 'refresh'",
-                )?
+                ).sql()?
                 .query_row([&old.0[..]], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })
-                .optional()?;
+                .optional().sql()?;
             let Some((grant_id, revoked, rotated_at, reused_at)) = row else {
                 return Ok(Rotation::NotCurrent);
             };
@@ -318,20 +330,20 @@ impl Db {
             }
             let outcome = match rotated_at {
                 None => {
-                    tx.prepare_cached("UPDATE oauth_tokens SET rotated_at = ?2 WHERE digest = ?1")?
-                        .execute((&old.0[..], now.millis()))?;
+                    tx.prepare_cached("UPDATE oauth_tokens SET rotated_at = ?2 WHERE digest = ?1").sql()?
+                        .execute((&old.0[..], now.millis())).sql()?;
                     Rotation::Rotated
                 }
                 Some(at) if reused_at.is_none() && now.millis().saturating_sub(at) < grace_ms => {
-                    tx.prepare_cached("UPDATE oauth_tokens SET reused_at = ?2 WHERE digest = ?1")?
-                        .execute((&old.0[..], now.millis()))?;
+                    tx.prepare_cached("UPDATE oauth_tokens SET reused_at = ?2 WHERE digest = ?1").sql()?
+                        .execute((&old.0[..], now.millis())).sql()?;
                     Rotation::Sibling
                 }
                 Some(_) => {
                     tx.prepare_cached(
                         "UPDATE oauth_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    )?
-                    .execute((&grant_id, now.millis()))?;
+                    ).sql()?
+                    .execute((&grant_id, now.millis())).sql()?;
                     return Ok(Rotation::Replayed);
                 }
             };
@@ -339,8 +351,8 @@ impl Db {
             if let Some(latest) = new_tokens.iter().map(|t| t.expires_at).max() {
                 tx.prepare_cached(
                     "UPDATE oauth_grants SET expires_at = max(expires_at, ?2) WHERE id = ?1",
-                )?
-                .execute((&grant_id, latest.millis()))?;
+                ).sql()?
+                .execute((&grant_id, latest.millis())).sql()?;
             }
             Ok(outcome)
         })
@@ -352,8 +364,10 @@ impl Db {
             let n = tx
                 .prepare_cached(
                     "UPDATE oauth_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                )?
-                .execute((grant_id, now.millis()))?;
+                )
+                .sql()?
+                .execute((grant_id, now.millis()))
+                .sql()?;
             Ok(n > 0)
         })
     }
@@ -364,8 +378,8 @@ impl Db {
             let n = tx
                 .prepare_cached(
                     "UPDATE oauth_tokens SET revoked_at = ?2 WHERE digest = ?1 AND revoked_at IS NULL",
-                )?
-                .execute((&digest.0[..], now.millis()))?;
+                ).sql()?
+                .execute((&digest.0[..], now.millis())).sql()?;
             Ok(n > 0)
         })
     }
@@ -379,10 +393,12 @@ impl Db {
 }
 
 fn insert_tokens(tx: &Transaction<'_>, grant_id: &str, tokens: &[NewToken<'_>]) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO oauth_tokens (digest, kind, grant_id, scope, created_at, expires_at)
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO oauth_tokens (digest, kind, grant_id, scope, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+        )
+        .sql()?;
     for t in tokens {
         stmt.execute((
             &t.digest.0[..],
@@ -391,7 +407,8 @@ fn insert_tokens(tx: &Transaction<'_>, grant_id: &str, tokens: &[NewToken<'_>]) 
             t.scope,
             t.created_at.millis(),
             t.expires_at.millis(),
-        ))?;
+        ))
+        .sql()?;
     }
     Ok(())
 }
@@ -409,7 +426,11 @@ fn prune(tx: &Transaction<'_>, now: Timestamp, limit: i64) -> Result<usize> {
         "DELETE FROM oauth_codes WHERE digest IN
              (SELECT digest FROM oauth_codes WHERE grant_id IS NULL AND expires_at <= ?1 LIMIT ?2)",
     ] {
-        n += tx.prepare_cached(sql)?.execute((cutoff, limit))?;
+        n += tx
+            .prepare_cached(sql)
+            .sql()?
+            .execute((cutoff, limit))
+            .sql()?;
     }
     Ok(n)
 }
