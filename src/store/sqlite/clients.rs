@@ -263,7 +263,7 @@ impl Db {
                 params.push((":after_id", &after.id));
             }
             let rows = stmt.query_map(params.as_slice(), client_from_row).sql()?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>().sql()?)
+            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
         })?;
         Ok(window.page(ListKind::Clients, items, |c| (c.created_at, c.id.as_str())))
     }

@@ -74,7 +74,7 @@ impl Db {
                 )
                 .sql()?;
             let rows = stmt.query_map([], organization_from_row).sql()?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>().sql()?)
+            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
         })
     }
 

@@ -144,7 +144,7 @@ impl Db {
                 params.push((":after_id", &after.id));
             }
             let rows = stmt.query_map(params.as_slice(), project_from_row).sql()?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>().sql()?)
+            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
         })?;
         Ok(window.page(ListKind::Projects, items, |p| (p.created_at, p.id.as_str())))
     }
