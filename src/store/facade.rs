@@ -24,6 +24,46 @@ use crate::store::{
 /// serves every thread of a process. Its methods are the whole of what a host can do with the
 /// storage: resource operations (organizations, projects, clients, references, their lists),
 /// `increment_events_count`, `purge`, and authentication.
+///
+/// # What a host cannot reach
+///
+/// The storage of credentials, authorization codes, grants and tokens is not part of the API:
+/// `auth` uses it inside the crate, and a host can neither call it on a `Store` nor reach the
+/// storage backend behind one. Each block below must fail to compile, with the error code
+/// given; the doc tests check that, so each proves one door is shut. The same setup with a
+/// public method compiles (see [`Store::authorize`]).
+///
+/// A client's stored credentials (its secret hash) cannot be read:
+///
+/// ```compile_fail,E0599
+/// # let store = opcore::Store::open("opcore.db", opcore::Options::default())?;
+/// let _ = store.client_credentials("0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c");
+/// # Ok::<(), opcore::Error>(())
+/// ```
+///
+/// An authorization code cannot be stored (nor claimed, nor a grant created or a refresh
+/// token rotated) except through the OAuth flows of [`crate::auth`]:
+///
+/// ```compile_fail,E0599
+/// # let store = opcore::Store::open("opcore.db", opcore::Options::default())?;
+/// let _ = store.insert_code(todo!());
+/// # Ok::<(), opcore::Error>(())
+/// ```
+///
+/// A `Store` does not dereference to its backend, so no backend method (here the access
+/// revision, which `auth` reads) is reachable through it:
+///
+/// ```compile_fail,E0599
+/// # let store = opcore::Store::open("opcore.db", opcore::Options::default())?;
+/// let _ = store.access_revision();
+/// # Ok::<(), opcore::Error>(())
+/// ```
+///
+/// Nor can a host name the backend type:
+///
+/// ```compile_fail,E0603
+/// fn backend(_: &opcore::store::sqlite::Db) {}
+/// ```
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
