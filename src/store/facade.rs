@@ -14,6 +14,7 @@ use crate::domain::model::{Client, Organization, Project, Reference};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 use crate::options::Options;
+use crate::store::roles::Resources;
 use crate::store::sqlite::Db;
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
@@ -162,7 +163,7 @@ impl Store {
     /// long-expired OAuth codes and tokens. Runs at open; call it periodically in long-running
     /// hosts. Returns how many projects were purged.
     pub fn purge(&self) -> Result<usize> {
-        self.db.purge()
+        Resources::purge(&self.db)
     }
 
     /// How many issued-id lookups id selection has made on this handle. A cost counter for the
@@ -176,21 +177,21 @@ impl Store {
 
     /// Creates an organization and its first `root` client (named `Root client`).
     pub fn create_organization(&self, name: &str) -> Result<Bootstrap> {
-        self.db.create_organization(name)
+        Resources::create_organization(&self.db, name)
     }
 
     pub fn get_organization(&self, id: &str) -> Result<Organization> {
-        self.db.get_organization(id)
+        Resources::get_organization(&self.db, id)
     }
 
     /// Every organization, oldest first.
     pub fn list_organizations(&self) -> Result<Vec<Organization>> {
-        self.db.list_organizations()
+        Resources::list_organizations(&self.db)
     }
 
     /// Removes an organization and everything in it. Its clients lose access at once.
     pub fn delete_organization(&self, id: &str) -> Result<()> {
-        self.db.delete_organization(id)
+        Resources::delete_organization(&self.db, id)
     }
 
     // Projects.
@@ -201,18 +202,18 @@ impl Store {
         organization_id: &str,
         input: &NewProject,
     ) -> Result<CreatedProject> {
-        self.db.create_project(organization_id, input)
+        Resources::create_project(&self.db, organization_id, input)
     }
 
     /// A project of the organization, also while scheduled for deletion; gone (404) once
     /// past `deleteAt`.
     pub fn get_project(&self, organization_id: &str, id: &str) -> Result<Project> {
-        self.db.get_project(organization_id, id)
+        Resources::get_project(&self.db, organization_id, id)
     }
 
     /// The organization's live projects (not scheduled for deletion), newest first.
     pub fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
-        self.db.list_projects(organization_id)
+        Resources::list_projects(&self.db, organization_id)
     }
 
     /// One page of [`Store::list_projects`] (docs/behaviour.md#lists).
@@ -221,7 +222,7 @@ impl Store {
         organization_id: &str,
         options: &ListOptions,
     ) -> Result<Page<Project>> {
-        self.db.list_projects_page(organization_id, options)
+        Resources::list_projects_page(&self.db, organization_id, options)
     }
 
     /// Applies the given changes. A successful update of a project scheduled for deletion
@@ -232,29 +233,29 @@ impl Store {
         id: &str,
         changes: &ProjectChanges,
     ) -> Result<Project> {
-        self.db.update_project(organization_id, id, changes)
+        Resources::update_project(&self.db, organization_id, id, changes)
     }
 
     /// Schedules the project for deletion `deletion_grace_seconds` from now; repeating it
     /// keeps the first schedule. Returns the `deleteAt`.
     pub fn delete_project(&self, organization_id: &str, id: &str) -> Result<Timestamp> {
-        self.db.delete_project(organization_id, id)
+        Resources::delete_project(&self.db, organization_id, id)
     }
 
     /// Adds `n` to the project's `eventsCount` atomically; returns the new count.
     pub fn increment_events_count(&self, organization_id: &str, id: &str, n: i64) -> Result<i64> {
-        self.db.increment_events_count(organization_id, id, n)
+        Resources::increment_events_count(&self.db, organization_id, id, n)
     }
 
     // Clients.
 
     /// Creates a client; its secret is in the result and nowhere else, ever.
     pub fn create_client(&self, organization_id: &str, input: &NewClient) -> Result<CreatedClient> {
-        self.db.create_client(organization_id, input)
+        Resources::create_client(&self.db, organization_id, input)
     }
 
     pub fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
-        self.db.get_client(organization_id, id)
+        Resources::get_client(&self.db, organization_id, id)
     }
 
     /// The organization's clients, newest first, optionally of one project.
@@ -263,7 +264,7 @@ impl Store {
         organization_id: &str,
         project_id: Option<&str>,
     ) -> Result<Vec<Client>> {
-        self.db.list_clients(organization_id, project_id)
+        Resources::list_clients(&self.db, organization_id, project_id)
     }
 
     /// One page of [`Store::list_clients`] (docs/behaviour.md#lists).
@@ -273,8 +274,7 @@ impl Store {
         project_id: Option<&str>,
         options: &ListOptions,
     ) -> Result<Page<Client>> {
-        self.db
-            .list_clients_page(organization_id, project_id, options)
+        Resources::list_clients_page(&self.db, organization_id, project_id, options)
     }
 
     pub fn update_client(
@@ -283,13 +283,13 @@ impl Store {
         id: &str,
         changes: &ClientChanges,
     ) -> Result<Client> {
-        self.db.update_client(organization_id, id, changes)
+        Resources::update_client(&self.db, organization_id, id, changes)
     }
 
     /// Deletes a client for good; it loses access at once in this process and within the
     /// staleness bound in others. The organization's last root client cannot be deleted.
     pub fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
-        self.db.delete_client(organization_id, id)
+        Resources::delete_client(&self.db, organization_id, id)
     }
 
     // References.
@@ -299,11 +299,11 @@ impl Store {
         organization_id: &str,
         input: &NewReference,
     ) -> Result<Reference> {
-        self.db.create_reference(organization_id, input)
+        Resources::create_reference(&self.db, organization_id, input)
     }
 
     pub fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {
-        self.db.get_reference(organization_id, id)
+        Resources::get_reference(&self.db, organization_id, id)
     }
 
     /// References of the organization's projects, newest first; with `project_id`, of that
@@ -313,7 +313,7 @@ impl Store {
         organization_id: &str,
         project_id: Option<&str>,
     ) -> Result<Vec<Reference>> {
-        self.db.list_references(organization_id, project_id)
+        Resources::list_references(&self.db, organization_id, project_id)
     }
 
     /// One page of [`Store::list_references`] (docs/behaviour.md#lists).
@@ -323,8 +323,7 @@ impl Store {
         project_id: Option<&str>,
         options: &ListOptions,
     ) -> Result<Page<Reference>> {
-        self.db
-            .list_references_page(organization_id, project_id, options)
+        Resources::list_references_page(&self.db, organization_id, project_id, options)
     }
 
     pub fn update_reference(
@@ -333,10 +332,10 @@ impl Store {
         id: &str,
         changes: &ReferenceChanges,
     ) -> Result<Reference> {
-        self.db.update_reference(organization_id, id, changes)
+        Resources::update_reference(&self.db, organization_id, id, changes)
     }
 
     pub fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
-        self.db.delete_reference(organization_id, id)
+        Resources::delete_reference(&self.db, organization_id, id)
     }
 }

@@ -6,6 +6,8 @@ mod facade;
 mod inputs;
 mod lists;
 mod outputs;
+pub(crate) mod records;
+pub(crate) mod roles;
 pub(crate) mod sqlite;
 
 pub use facade::Store;
@@ -14,6 +16,6 @@ pub use inputs::{
 };
 pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
 pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient};
-pub(crate) use sqlite::{
+pub(crate) use records::{
     ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
 };

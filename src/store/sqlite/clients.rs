@@ -14,20 +14,7 @@ use crate::error::{Error, Resource, Result};
 use crate::store::inputs::{Checker, ClientChanges, NewClient};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 use crate::store::outputs::CreatedClient;
-
-/// What authentication needs to know about a client id.
-#[derive(Debug, Clone)]
-pub(crate) struct ClientCredentials {
-    pub client: Client,
-    pub secret_hash: String,
-    /// The secret's check value (docs/security.md); None for a hash made before check values
-    /// existed, until its next successful verification.
-    pub secret_check: Option<u32>,
-    /// The client's project's `deleteAt` (None when it has no project or is not scheduled).
-    pub project_delete_at: Option<Timestamp>,
-    /// The client's project's normalized CORS entries (empty without a project).
-    pub project_cors: Vec<String>,
-}
+use crate::store::records::ClientCredentials;
 
 /// A validated client ready to insert; the secret was generated and hashed outside the
 /// transaction.

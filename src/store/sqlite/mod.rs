@@ -6,6 +6,7 @@ mod ids;
 mod organizations;
 mod projects;
 mod references;
+mod roles;
 mod schema;
 mod tokens;
 
@@ -16,9 +17,6 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
-
-pub(crate) use clients::ClientCredentials;
-pub(crate) use tokens::{CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord};
 
 use crate::domain::secret::{CheckKey, SecretHasher};
 use crate::domain::time::{Clock, Timestamp};

@@ -8,10 +8,12 @@ use rusqlite::{OptionalExtension, Transaction};
 use super::clients::{client_from_row, CLIENT_COLUMNS, CLIENT_COLUMN_COUNT};
 use super::SqlResult;
 use super::{ts, Db};
-use crate::domain::model::Client;
 use crate::domain::time::Timestamp;
 use crate::domain::token::{TokenDigest, TokenKind};
 use crate::error::Result;
+use crate::store::records::{
+    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+};
 
 /// How long expired codes, tokens and grants are kept before pruning: long enough that an
 /// access token presented shortly after expiry is told `token_expired` (not `invalid_api_key`),
@@ -20,98 +22,6 @@ pub(crate) const TOKEN_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// Rows pruned per table by each issuance (pruning is amortized over writes).
 const PRUNE_BATCH: i64 = 100;
-
-/// An authorization code to store.
-#[derive(Debug)]
-pub(crate) struct NewCode<'a> {
-    pub digest: TokenDigest,
-    pub client_id: &'a str,
-    pub redirect_uri: &'a str,
-    pub scope: &'a str,
-    pub code_challenge: &'a str,
-    pub subject: &'a str,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// A stored authorization code, as claimed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CodeRecord {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub code_challenge: String,
-    pub subject: String,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// The outcome of presenting a code for redemption.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CodeClaim {
-    /// No such code for this client.
-    Unknown,
-    /// First presentation: the code is now used and can never be claimed again.
-    Claimed(CodeRecord),
-    /// The code had been presented before; this presentation is recorded as a replay.
-    AlreadyUsed,
-}
-
-/// What presenting a refresh token did (see [`Db::rotate_refresh_token`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Rotation {
-    /// It was current; it is now rotated and the new tokens are stored.
-    Rotated,
-    /// It had been rotated within the grace period and not presented since: the new tokens
-    /// are stored as a sibling pair of the same grant; it may not be presented again.
-    Sibling,
-    /// It had been rotated before (past the grace, or presented within it already): its
-    /// grant is now revoked.
-    Replayed,
-    /// Revoked or unknown: nothing changed.
-    NotCurrent,
-}
-
-/// A token to store in a grant.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NewToken<'a> {
-    pub digest: TokenDigest,
-    pub kind: TokenKind,
-    pub scope: &'a str,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// A grant (token family) to create with its first tokens.
-#[derive(Debug)]
-pub(crate) struct NewGrant<'a> {
-    pub client_id: &'a str,
-    pub subject: Option<&'a str>,
-    pub scope: &'a str,
-    pub created_at: Timestamp,
-    /// The authorization code redeemed for this grant, linked so a replay can revoke it.
-    pub code: Option<TokenDigest>,
-    pub tokens: &'a [NewToken<'a>],
-}
-
-/// Everything known about a stored access or refresh token.
-#[derive(Debug, Clone)]
-pub(crate) struct TokenRecord {
-    pub kind: TokenKind,
-    pub grant_id: String,
-    /// The client the token was issued to, as it is now.
-    pub client: Client,
-    /// The client's project's `deleteAt`.
-    pub project_delete_at: Option<Timestamp>,
-    pub scope: String,
-    pub subject: Option<String>,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    /// The token itself, or its whole grant, was revoked.
-    pub revoked: bool,
-    /// A refresh token that was already exchanged for a newer one.
-    pub rotated: bool,
-}
 
 impl Db {
     /// Stores a new authorization code.
