@@ -35,7 +35,7 @@ pub enum Error {
     /// The request is well-formed but refused by a rule on the stored state.
     #[error("{0}")]
     Conflict(String),
-    /// The client a write acts for ([`crate::store::Db::acting_as`]) no longer exists (or its
+    /// The client a write acts for ([`crate::Store::acting_as`]) no longer exists (or its
     /// project is past its deletion time); nothing was changed. The Manage API answers 401
     /// `Invalid client credentials`.
     #[error("the calling client no longer exists")]
@@ -51,7 +51,7 @@ pub enum Error {
     /// after retries.
     #[error("database is busy: another connection held the lock too long")]
     Busy,
-    /// SQLite failed in a way the caller cannot fix by changing the request.
+    /// The storage failed in a way the caller cannot fix by changing the request.
     #[error("storage failure: {0}")]
     Storage(String),
 }
@@ -62,16 +62,6 @@ fn join(errors: &[FieldError]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
-        match e.sqlite_error_code() {
-            Some(DatabaseBusy | DatabaseLocked) => Error::Busy,
-            _ => Error::Storage(e.to_string()),
-        }
-    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -22,7 +22,6 @@ pub mod auth;
 pub mod domain;
 mod error;
 pub mod ffi;
-mod handle;
 pub mod manage;
 pub mod options;
 #[cfg(feature = "server")]
@@ -38,9 +37,8 @@ pub use domain::secret::Secret;
 pub use domain::tier::Tier;
 pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::{Error, Resource, Result};
-pub use handle::Store;
 pub use options::{Options, RateLimit, RateLimits, Synchronous};
 pub use store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, Store,
 };

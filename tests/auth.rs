@@ -459,7 +459,7 @@ fn ignore_cors_and_secret_skips_both_checks_for_track_only() {
 fn verified_credentials_are_cached_and_deletion_revokes_at_once() {
     let w = world();
     let s = &w.env.store;
-    let count = || s.hasher().verifications();
+    let count = || s.authenticator().argon2_verifications();
     let r = req(Family::Export, &w.read, None);
     let before = count();
     s.authenticate(&r).unwrap();
@@ -552,7 +552,7 @@ fn a_flood_of_wrong_secrets_runs_no_argon2_and_is_throttled_after_ten_a_minute()
     let s = &w.env.store;
     // The owner authenticated before the flood (its credentials are cached).
     assert!(s.authenticate(&req(Family::Manage, &w.root, None)).is_ok());
-    let before = s.hasher().verifications();
+    let before = s.authenticator().argon2_verifications();
     let mut throttled = 0;
     let mut first_retry = None;
     for i in 0..1000u32 {
@@ -568,7 +568,7 @@ fn a_flood_of_wrong_secrets_runs_no_argon2_and_is_throttled_after_ten_a_minute()
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(s.hasher().verifications() - before, 0);
+    assert_eq!(s.authenticator().argon2_verifications() - before, 0);
     assert_eq!(throttled, 1000 - FAILURES_PER_CLIENT);
     assert_eq!(first_retry, Some(60));
     // The owner is not locked out by someone else's flood, cached or not.
@@ -577,7 +577,7 @@ fn a_flood_of_wrong_secrets_runs_no_argon2_and_is_throttled_after_ten_a_minute()
     assert!(fresh
         .authenticate(&req(Family::Manage, &w.root, None))
         .is_ok());
-    assert_eq!(fresh.hasher().verifications(), 1);
+    assert_eq!(fresh.authenticator().argon2_verifications(), 1);
     // The throttle keeps answering 429 while the flood goes on (every wrong secret counts);
     // a minute after it stops, wrong secrets are plain 401s again.
     w.env.clock.advance_secs(60);
@@ -586,7 +586,7 @@ fn a_flood_of_wrong_secrets_runs_no_argon2_and_is_throttled_after_ten_a_minute()
         s.authenticate(&req(Family::Manage, &wrong, None)),
         Err(AuthError::InvalidCredentials)
     ));
-    assert_eq!(s.hasher().verifications() - before, 0);
+    assert_eq!(s.authenticator().argon2_verifications() - before, 0);
 }
 
 #[test]

@@ -1258,14 +1258,14 @@ fn tokens_never_reach_the_database_file_a_read_or_debug_output() {
 #[test]
 fn a_bearer_authenticated_manage_request_runs_no_argon2() {
     let w = world();
-    let start = w.store().hasher().verifications();
+    let start = w.store().authenticator().argon2_verifications();
     let token = w.client_credentials(&w.root, None);
     // The exchange verified the secret once.
-    assert_eq!(w.store().hasher().verifications(), start + 1);
+    assert_eq!(w.store().authenticator().argon2_verifications(), start + 1);
     for _ in 0..10 {
         assert_eq!(bearer(w.store(), &token).status, 200);
     }
-    assert_eq!(w.store().hasher().verifications(), start + 1);
+    assert_eq!(w.store().authenticator().argon2_verifications(), start + 1);
     // Another handle on the file, with an empty credential cache: still no argon2.
     let other = w.env.reopen();
     for _ in 0..10 {
@@ -1273,7 +1273,7 @@ fn a_bearer_authenticated_manage_request_runs_no_argon2() {
     }
     let r = bearer(&other, "opat_wrong");
     assert_eq!(r.status, 401);
-    assert_eq!(other.hasher().verifications(), 0);
+    assert_eq!(other.authenticator().argon2_verifications(), 0);
     // The same requests with client credentials on a fresh handle do run argon2.
     let third = w.env.reopen();
     let r = manage::handle(
@@ -1290,7 +1290,7 @@ fn a_bearer_authenticated_manage_request_runs_no_argon2() {
         },
     );
     assert_eq!(r.status, 200);
-    assert_eq!(third.hasher().verifications(), 1);
+    assert_eq!(third.authenticator().argon2_verifications(), 1);
 }
 
 fn header_u64(r: &Response, name: &str) -> u64 {
@@ -1645,12 +1645,12 @@ fn wrong_client_secrets_at_the_token_endpoint_are_throttled_without_argon2() {
         id: w.root.id.clone(),
         secret: "sec_0123456789abcdef0123456789abcdef".into(),
     };
-    let before = w.store().hasher().verifications();
+    let before = w.store().authenticator().argon2_verifications();
     for _ in 0..opcore::auth::FAILURES_PER_CLIENT {
         let r = w.post("token", &wrong, &[("grant_type", "client_credentials")]);
         assert_eq!(oauth_error(&r).1, "invalid_client");
     }
-    let counted = w.store().hasher().verifications();
+    let counted = w.store().authenticator().argon2_verifications();
     assert_eq!(counted - before, 0, "wrong secrets run no argon2");
     // Beyond the limit, wrong secrets are answered 429, still with no argon2.
     let r = w.post("token", &wrong, &[("grant_type", "client_credentials")]);
@@ -1664,14 +1664,17 @@ fn wrong_client_secrets_at_the_token_endpoint_are_throttled_without_argon2() {
         )
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
-    assert_eq!(w.store().hasher().verifications(), counted);
+    assert_eq!(w.store().authenticator().argon2_verifications(), counted);
     // The right secret is never refused by the throttle: one argon2 run, then a token.
     assert_eq!(
         w.post("token", &w.root, &[("grant_type", "client_credentials")])
             .status,
         200
     );
-    assert_eq!(w.store().hasher().verifications(), counted + 1);
+    assert_eq!(
+        w.store().authenticator().argon2_verifications(),
+        counted + 1
+    );
 }
 
 /// `GET {target}` with optional headers, through `manage::handle`.

@@ -23,10 +23,15 @@ use crate::domain::secret::Verification;
 use crate::domain::tier::{Tier, BURST_WINDOW_SECONDS, HOUR_SECONDS};
 use crate::error::Error;
 use crate::options::{Options, RateLimit, RateLimits};
-use crate::store::Db;
+use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
+use crate::store::sqlite::Db;
 use cache::{CachedClient, CredentialCache};
+use oauth::{
+    AuthorizeError, AuthorizeRequest, ClientAuth, Grant, IssuedTokens, Metadata, OAuthError,
+};
 use ratelimit::{Decision, RateLimiter};
 use throttle::Throttle;
+use tokens::{BearerRequest, TokenInfo};
 
 /// Wrong secrets per client id and source address per minute before further wrong secrets for
 /// that pair are answered 429 instead of 401. A right secret is never refused.
@@ -140,7 +145,109 @@ impl AuthError {
 /// Authentication state for one store handle: the credential cache, the failed-attempt
 /// throttles and the rate limiter. Thread-safe.
 pub struct Authenticator {
-    db: Db,
+    core: Core<Db>,
+}
+
+impl Authenticator {
+    pub(crate) fn new(db: Db, options: &Options) -> Self {
+        Authenticator {
+            core: Core::new(db, options),
+        }
+    }
+
+    /// How many verified credentials are cached.
+    pub fn cached_credentials(&self) -> usize {
+        self.core.cached_credentials()
+    }
+
+    /// How many argon2 verifications this store handle has run (dummy ones included); wrong
+    /// secrets and unknown client ids add none.
+    pub fn argon2_verifications(&self) -> u64 {
+        self.core.argon2_verifications()
+    }
+
+    pub fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
+        self.core.authenticate(req)
+    }
+
+    /// See `Core::authenticate_for_acting`: for the Manage dispatcher, whose operations
+    /// re-check the client inside their own transactions.
+    pub(crate) fn authenticate_for_acting(
+        &self,
+        req: &AuthRequest<'_>,
+    ) -> Result<Principal, AuthError> {
+        self.core.authenticate_for_acting(req)
+    }
+
+    /// Whether authenticating `client_id` with `client_secret` may run an argon2
+    /// verification: a well-formed pair that is not in the credential cache. Everything else
+    /// (cached, missing or malformed credentials) is decided without one. Hosts with an event
+    /// loop use it to run only such requests on a blocking thread.
+    pub fn may_verify_secret(&self, client_id: Option<&str>, client_secret: Option<&str>) -> bool {
+        self.core.may_verify_secret(client_id, client_secret)
+    }
+
+    /// The issuer and authorization endpoint the metadata document publishes.
+    pub fn oauth_metadata(&self) -> &Metadata {
+        self.core.oauth_metadata()
+    }
+
+    /// Issues an authorization code and returns the redirect URL carrying `code` and `state`.
+    pub fn authorize(&self, req: &AuthorizeRequest<'_>) -> Result<String, AuthorizeError> {
+        self.core.authorize(req)
+    }
+
+    /// The token endpoint: authenticates the client, then runs the grant.
+    pub fn token(
+        &self,
+        client: &ClientAuth<'_>,
+        grant: &Grant<'_>,
+    ) -> Result<IssuedTokens, OAuthError> {
+        self.core.token(client, grant)
+    }
+
+    /// RFC 7662: what an active access or refresh token proves, or None ("active": false) for
+    /// anything else — unknown, expired, revoked, superseded, or a token of a client the
+    /// caller may not inspect (its own tokens; a root client: those of its organization).
+    pub fn introspect(
+        &self,
+        caller: &ClientAuth<'_>,
+        text: &str,
+    ) -> Result<Option<TokenInfo>, OAuthError> {
+        self.core.introspect(caller, text)
+    }
+
+    /// RFC 7009: revokes an access token (that token only) or a refresh token (its whole
+    /// grant). Unknown or already invalid tokens are ignored (RFC 7009 §2.2). A stored token
+    /// the caller may not inspect (see [`Authenticator::introspect`]) is refused with
+    /// `unauthorized_client` (RFC 7009 §2.1) and stays active.
+    pub fn revoke(&self, caller: &ClientAuth<'_>, text: &str) -> Result<(), OAuthError> {
+        self.core.revoke(caller, text)
+    }
+
+    /// Authenticates and authorizes one request made with a bearer access token. No argon2.
+    pub fn authenticate_bearer(&self, req: &BearerRequest<'_>) -> Result<Principal, AuthError> {
+        self.core.authenticate_bearer(req)
+    }
+
+    /// Checks an access token: `Ok` only for a token opcore issued that is neither revoked nor
+    /// expired and whose client still exists. Nothing is counted against any limit.
+    pub fn verify_access_token(&self, text: &str) -> Result<TokenInfo, AuthError> {
+        self.core.verify_access_token(text)
+    }
+}
+
+/// What authentication needs from storage: a client's credentials, the access revision that
+/// empties the credential cache, OAuth codes, grants and tokens, and reading a project for
+/// scope checks (`crate::store::roles`). Any backend with these roles will do; the calls are
+/// statically dispatched.
+pub(crate) trait AuthBackend: Credentials + ChangeNotification + Grants + Resources {}
+
+impl<B: Credentials + ChangeNotification + Grants + Resources> AuthBackend for B {}
+
+/// [`Authenticator`]'s state and logic over a storage backend `B`.
+pub(crate) struct Core<B> {
+    db: B,
     limits: RateLimits,
     cache: CredentialCache,
     by_client: Throttle<String>,
@@ -171,9 +278,9 @@ enum ExistenceCheck {
     InOperation,
 }
 
-impl Authenticator {
-    pub fn new(db: Db, options: &Options) -> Self {
-        Authenticator {
+impl<B: AuthBackend> Core<B> {
+    pub(crate) fn new(db: B, options: &Options) -> Self {
+        Core {
             db,
             limits: options.rate_limits,
             cache: CredentialCache::new(options.credential_cache_capacity),
@@ -202,7 +309,7 @@ impl Authenticator {
         self.authenticate_checking(req, ExistenceCheck::Now)
     }
 
-    /// [`Authenticator::authenticate`] for the Manage API's own dispatcher, which runs every
+    /// [`Core::authenticate`] for the Manage API's own dispatcher, which runs every
     /// operation of the call through [`crate::Store::acting_as`]: a cached Manage credential
     /// then skips its separate existence read, because the operation re-checks the client
     /// inside its own transaction (reads and writes alike), which is both cheaper (one
@@ -520,7 +627,7 @@ fn to_cached(c: &crate::store::ClientCredentials) -> CachedClient {
     }
 }
 
-impl Authenticator {
+impl<B: AuthBackend> Core<B> {
     /// Whether authenticating `client_id` with `client_secret` may run an argon2
     /// verification: a well-formed pair that is not in the credential cache. Everything else
     /// (cached, missing or malformed credentials) is decided without one. Hosts with an event

@@ -25,7 +25,7 @@ use crate::store::{CodeClaim, NewCode, NewGrant, NewToken, Rotation};
 
 use super::cache::CachedClient;
 use super::tokens::{intersect, TokenInfo};
-use super::{AuthError, AuthRequest, Authenticator};
+use super::{AuthBackend, AuthError, AuthRequest, Core};
 
 /// What the authorization server metadata (RFC 8414) publishes about this store: the
 /// `issuer` and `authorization_endpoint` options (docs/oauth.md).
@@ -170,7 +170,7 @@ pub enum AuthorizeError {
     Storage(#[source] Error),
 }
 
-impl Authenticator {
+impl<B: AuthBackend> Core<B> {
     /// The issuer and authorization endpoint the metadata document publishes.
     pub fn oauth_metadata(&self) -> &Metadata {
         &self.metadata

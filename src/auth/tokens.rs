@@ -17,7 +17,7 @@ use crate::options::Options;
 use crate::store::TokenRecord;
 
 use super::cache::CachedClient;
-use super::{AuthError, AuthRequest, Authenticator, Principal};
+use super::{AuthBackend, AuthError, AuthRequest, Core, Principal};
 
 /// Token and code lifetimes, from [`Options`].
 #[derive(Debug, Clone, Copy)]
@@ -92,7 +92,7 @@ pub(crate) fn intersect(a: Scope, b: Scope) -> Scope {
     Scope::of(&families)
 }
 
-impl Authenticator {
+impl<B: AuthBackend> Core<B> {
     /// Authenticates and authorizes one request made with a bearer access token. No argon2.
     pub fn authenticate_bearer(&self, req: &BearerRequest<'_>) -> Result<Principal, AuthError> {
         let record = self.active_record(req.token, TokenKind::Access)?;

@@ -24,8 +24,10 @@ pub extern "C" fn opc_version() -> *const c_char {
 pub extern "C" fn opc_sqlite_version() -> *const c_char {
     ffi_boundary!("opc_sqlite_version", c"".as_ptr(), {
         static TEXT: OnceLock<CString> = OnceLock::new();
-        TEXT.get_or_init(|| CString::new(rusqlite::version()).unwrap_or_default())
-            .as_ptr()
+        TEXT.get_or_init(|| {
+            CString::new(crate::store::sqlite::sqlite_version()).unwrap_or_default()
+        })
+        .as_ptr()
     })
 }
 

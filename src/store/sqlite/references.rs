@@ -3,13 +3,14 @@
 use rusqlite::{OptionalExtension, Row};
 
 use super::clients::{canonical_uuid, live_project_exists, unknown_project, unknown_project_error};
-use super::inputs::{NewReference, ReferenceChanges};
-use super::lists::{ListKind, ListOptions, Page, Window};
 use super::projects::project_visible;
+use super::SqlResult;
 use super::{ts, Db};
 use crate::domain::model::Reference;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Resource, Result};
+use crate::store::inputs::{NewReference, ReferenceChanges};
+use crate::store::lists::{ListKind, ListOptions, Page, Window};
 
 const REFERENCE_COLUMNS: &str =
     "r.id, r.project_id, r.title, r.description, r.date, r.created_at, r.updated_at";
@@ -32,7 +33,7 @@ fn reference_from_row(r: &Row<'_>) -> rusqlite::Result<Reference> {
 }
 
 impl Db {
-    pub fn create_reference(
+    pub(crate) fn create_reference(
         &self,
         organization_id: &str,
         input: &NewReference,
@@ -69,7 +70,8 @@ impl Db {
                 "INSERT INTO project_references (id, project_id, title, description, date,
                                                  created_at, updated_at, organization_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-            )?
+            )
+            .sql()?
             .execute((
                 &reference.id,
                 &reference.project_id,
@@ -78,13 +80,14 @@ impl Db {
                 reference.date.millis(),
                 now.millis(),
                 organization_id,
-            ))?;
+            ))
+            .sql()?;
             Ok(())
         })?;
         Ok(reference)
     }
 
-    pub fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {
+    pub(crate) fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Reference));
         };
@@ -94,7 +97,7 @@ impl Db {
 
     /// References of the organization's projects, newest first; with `project_id`, of that
     /// project only (404 when it is not a project of the organization).
-    pub fn list_references(
+    pub(crate) fn list_references(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -104,7 +107,7 @@ impl Db {
     }
 
     /// One page of [`Db::list_references`] (docs/behaviour.md#lists).
-    pub fn list_references_page(
+    pub(crate) fn list_references_page(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -128,13 +131,15 @@ impl Db {
                 None => "",
                 Some(_) => "AND (r.created_at, r.id) < (:after_t, :after_id)",
             };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {REFERENCE_COLUMNS} FROM project_references r
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {REFERENCE_COLUMNS} FROM project_references r
                  JOIN projects p ON p.id = r.project_id
                  WHERE {scope} AND p.organization_id = :org
                    AND (p.delete_at IS NULL OR p.delete_at > :now) {after}
                  ORDER BY r.created_at DESC, r.id DESC LIMIT :limit"
-            ))?;
+                ))
+                .sql()?;
             let limit = window.sql_limit();
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
                 (":org", &organization_id),
@@ -150,9 +155,9 @@ impl Db {
             }
             let capacity = window.limit.map_or(64, |l| l as usize + 1);
             let mut items = Vec::with_capacity(capacity);
-            let mut rows = stmt.query(params.as_slice())?;
-            while let Some(row) = rows.next()? {
-                items.push(reference_from_row(row)?);
+            let mut rows = stmt.query(params.as_slice()).sql()?;
+            while let Some(row) = rows.next().sql()? {
+                items.push(reference_from_row(row).sql()?);
             }
             Ok(items)
         })?;
@@ -161,7 +166,7 @@ impl Db {
         }))
     }
 
-    pub fn update_reference(
+    pub(crate) fn update_reference(
         &self,
         organization_id: &str,
         id: &str,
@@ -187,21 +192,23 @@ impl Db {
             tx.prepare_cached(
                 "UPDATE project_references SET title = ?2, description = ?3, date = ?4, updated_at = ?5
                  WHERE id = ?1",
-            )?
-            .execute((&r.id, &r.title, &r.description, r.date.millis(), now.millis()))?;
+            ).sql()?
+            .execute((&r.id, &r.title, &r.description, r.date.millis(), now.millis())).sql()?;
             Ok(r)
         })
     }
 
-    pub fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
+    pub(crate) fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Reference));
         };
         let now = self.now();
         self.write(|tx| {
             fetch(tx, organization_id, &id, now)?;
-            tx.prepare_cached("DELETE FROM project_references WHERE id = ?1")?
-                .execute([&id])?;
+            tx.prepare_cached("DELETE FROM project_references WHERE id = ?1")
+                .sql()?
+                .execute([&id])
+                .sql()?;
             Ok(())
         })
     }
@@ -215,8 +222,10 @@ fn fetch(
 ) -> Result<Reference> {
     c.prepare_cached(&format!(
         "SELECT {REFERENCE_COLUMNS} FROM project_references r {SCOPED} AND r.id = ?1"
-    ))?
+    ))
+    .sql()?
     .query_row((id, organization_id, now.millis()), reference_from_row)
-    .optional()?
+    .optional()
+    .sql()?
     .ok_or(Error::NotFound(Resource::Reference))
 }

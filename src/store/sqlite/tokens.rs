@@ -6,121 +6,33 @@
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::clients::{client_from_row, CLIENT_COLUMNS, CLIENT_COLUMN_COUNT};
+use super::SqlResult;
 use super::{ts, Db};
-use crate::domain::model::Client;
 use crate::domain::time::Timestamp;
 use crate::domain::token::{TokenDigest, TokenKind};
 use crate::error::Result;
+use crate::store::records::{
+    CodeClaim, CodeRecord, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+};
 
 /// How long expired codes, tokens and grants are kept before pruning: long enough that an
 /// access token presented shortly after expiry is told `token_expired` (not `invalid_api_key`),
 /// and that a refresh token or code replayed after expiry still revokes what it issued.
-pub const TOKEN_RETENTION_MS: i64 = 24 * 3600 * 1000;
+pub(crate) const TOKEN_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
 /// Rows pruned per table by each issuance (pruning is amortized over writes).
 const PRUNE_BATCH: i64 = 100;
 
-/// An authorization code to store.
-#[derive(Debug)]
-pub struct NewCode<'a> {
-    pub digest: TokenDigest,
-    pub client_id: &'a str,
-    pub redirect_uri: &'a str,
-    pub scope: &'a str,
-    pub code_challenge: &'a str,
-    pub subject: &'a str,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// A stored authorization code, as claimed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRecord {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub scope: String,
-    pub code_challenge: String,
-    pub subject: String,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// The outcome of presenting a code for redemption.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeClaim {
-    /// No such code for this client.
-    Unknown,
-    /// First presentation: the code is now used and can never be claimed again.
-    Claimed(CodeRecord),
-    /// The code had been presented before; this presentation is recorded as a replay.
-    AlreadyUsed,
-}
-
-/// What presenting a refresh token did (see [`Db::rotate_refresh_token`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
-    /// It was current; it is now rotated and the new tokens are stored.
-    Rotated,
-    /// It had been rotated within the grace period and not presented since: the new tokens
-    /// are stored as a sibling pair of the same grant; it may not be presented again.
-    Sibling,
-    /// It had been rotated before (past the grace, or presented within it already): its
-    /// grant is now revoked.
-    Replayed,
-    /// Revoked or unknown: nothing changed.
-    NotCurrent,
-}
-
-/// A token to store in a grant.
-#[derive(Debug, Clone, Copy)]
-pub struct NewToken<'a> {
-    pub digest: TokenDigest,
-    pub kind: TokenKind,
-    pub scope: &'a str,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-}
-
-/// A grant (token family) to create with its first tokens.
-#[derive(Debug)]
-pub struct NewGrant<'a> {
-    pub client_id: &'a str,
-    pub subject: Option<&'a str>,
-    pub scope: &'a str,
-    pub created_at: Timestamp,
-    /// The authorization code redeemed for this grant, linked so a replay can revoke it.
-    pub code: Option<TokenDigest>,
-    pub tokens: &'a [NewToken<'a>],
-}
-
-/// Everything known about a stored access or refresh token.
-#[derive(Debug, Clone)]
-pub struct TokenRecord {
-    pub kind: TokenKind,
-    pub grant_id: String,
-    /// The client the token was issued to, as it is now.
-    pub client: Client,
-    /// The client's project's `deleteAt`.
-    pub project_delete_at: Option<Timestamp>,
-    pub scope: String,
-    pub subject: Option<String>,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    /// The token itself, or its whole grant, was revoked.
-    pub revoked: bool,
-    /// A refresh token that was already exchanged for a newer one.
-    pub rotated: bool,
-}
-
 impl Db {
     /// Stores a new authorization code.
-    pub fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
+    pub(crate) fn insert_code(&self, code: &NewCode<'_>) -> Result<()> {
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO oauth_codes (digest, client_id, redirect_uri, scope, code_challenge,
                                           subject, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
+            )
+            .sql()?
             .execute((
                 &code.digest.0[..],
                 code.client_id,
@@ -130,7 +42,8 @@ impl Db {
                 code.subject,
                 code.created_at.millis(),
                 code.expires_at.millis(),
-            ))?;
+            ))
+            .sql()?;
             Ok(())
         })
     }
@@ -138,7 +51,7 @@ impl Db {
     /// Marks `client_id`'s code as used, atomically: only the first presentation ever gets
     /// [`CodeClaim::Claimed`]. A code of another client is [`CodeClaim::Unknown`] and is left
     /// untouched.
-    pub fn claim_code(
+    pub(crate) fn claim_code(
         &self,
         digest: TokenDigest,
         client_id: &str,
@@ -150,7 +63,7 @@ impl Db {
                     "SELECT client_id, redirect_uri, scope, code_challenge, subject, created_at,
                             expires_at, used_at
                      FROM oauth_codes WHERE digest = ?1",
-                )?
+                ).sql()?
                 .query_row([&digest.0[..]], |r| {
                     Ok((
                         CodeRecord {
@@ -165,7 +78,7 @@ impl Db {
                         r.get::<_, Option<i64>>(7)?,
                     ))
                 })
-                .optional()?;
+                .optional().sql()?;
             let Some((record, used_at)) = row else {
                 return Ok(CodeClaim::Unknown);
             };
@@ -175,26 +88,28 @@ impl Db {
             if used_at.is_some() {
                 tx.prepare_cached(
                     "UPDATE oauth_codes SET replayed_at = COALESCE(replayed_at, ?2) WHERE digest = ?1",
-                )?
-                .execute((&digest.0[..], now.millis()))?;
+                ).sql()?
+                .execute((&digest.0[..], now.millis())).sql()?;
                 return Ok(CodeClaim::AlreadyUsed);
             }
-            tx.prepare_cached("UPDATE oauth_codes SET used_at = ?2 WHERE digest = ?1")?
-                .execute((&digest.0[..], now.millis()))?;
+            tx.prepare_cached("UPDATE oauth_codes SET used_at = ?2 WHERE digest = ?1").sql()?
+                .execute((&digest.0[..], now.millis())).sql()?;
             Ok(CodeClaim::Claimed(record))
         })
     }
 
     /// Revokes the grant a code was redeemed for (if it was). Returns whether one was revoked.
-    pub fn revoke_code_grant(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
+    pub(crate) fn revoke_code_grant(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .prepare_cached(
                     "UPDATE oauth_grants SET revoked_at = ?2
                      WHERE revoked_at IS NULL
                        AND id = (SELECT grant_id FROM oauth_codes WHERE digest = ?1)",
-                )?
-                .execute((&digest.0[..], now.millis()))?;
+                )
+                .sql()?
+                .execute((&digest.0[..], now.millis()))
+                .sql()?;
             Ok(n > 0)
         })
     }
@@ -203,7 +118,7 @@ impl Db {
     /// `grant.code` is set, the code is linked to the grant in the same transaction; if that
     /// code was replayed meanwhile (or already linked), nothing is stored and the result is
     /// None. Otherwise the new grant's id.
-    pub fn create_grant(&self, grant: &NewGrant<'_>) -> Result<Option<String>> {
+    pub(crate) fn create_grant(&self, grant: &NewGrant<'_>) -> Result<Option<String>> {
         let id = uuid::Uuid::new_v4().hyphenated().to_string();
         let expires_at = grant
             .tokens
@@ -217,9 +132,11 @@ impl Db {
                     .prepare_cached(
                         "SELECT 1 FROM oauth_codes
                          WHERE digest = ?1 AND replayed_at IS NULL AND grant_id IS NULL",
-                    )?
+                    )
+                    .sql()?
                     .query_row([&code.0[..]], |_| Ok(()))
-                    .optional()?
+                    .optional()
+                    .sql()?
                     .is_some();
                 if !linkable {
                     return Ok(None);
@@ -229,7 +146,8 @@ impl Db {
             tx.prepare_cached(
                 "INSERT INTO oauth_grants (id, client_id, subject, scope, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
+            )
+            .sql()?
             .execute((
                 &id,
                 grant.client_id,
@@ -237,18 +155,21 @@ impl Db {
                 grant.scope,
                 grant.created_at.millis(),
                 expires_at.millis(),
-            ))?;
+            ))
+            .sql()?;
             insert_tokens(tx, &id, grant.tokens)?;
             if let Some(code) = grant.code {
-                tx.prepare_cached("UPDATE oauth_codes SET grant_id = ?2 WHERE digest = ?1")?
-                    .execute((&code.0[..], &id))?;
+                tx.prepare_cached("UPDATE oauth_codes SET grant_id = ?2 WHERE digest = ?1")
+                    .sql()?
+                    .execute((&code.0[..], &id))
+                    .sql()?;
             }
             Ok(Some(id.clone()))
         })
     }
 
     /// The stored token with this digest, with its client, or None.
-    pub fn token_record(&self, digest: TokenDigest) -> Result<Option<TokenRecord>> {
+    pub(crate) fn token_record(&self, digest: TokenDigest) -> Result<Option<TokenRecord>> {
         self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {CLIENT_COLUMNS}, p.delete_at, t.kind, t.grant_id, t.scope, t.created_at,
@@ -259,7 +180,8 @@ impl Db {
                  JOIN clients c ON c.id = g.client_id
                  LEFT JOIN projects p ON p.id = c.project_id
                  WHERE t.digest = ?1"
-            ))?
+            ))
+            .sql()?
             .query_row([&digest.0[..]], |r| {
                 const N: usize = CLIENT_COLUMN_COUNT;
                 let kind: String = r.get(N + 1)?;
@@ -277,7 +199,7 @@ impl Db {
                 })
             })
             .optional()
-            .map_err(Into::into)
+            .sql()
         })
     }
 
@@ -290,7 +212,7 @@ impl Db {
     ///   ([`Rotation::Sibling`]);
     /// - rotated otherwise: revokes its whole grant ([`Rotation::Replayed`]);
     /// - revoked, or not a stored refresh token: changes nothing ([`Rotation::NotCurrent`]).
-    pub fn rotate_refresh_token(
+    pub(crate) fn rotate_refresh_token(
         &self,
         old: TokenDigest,
         now: Timestamp,
@@ -305,11 +227,11 @@ impl Db {
                             t.rotated_at, t.reused_at
                      FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
                      WHERE t.digest = ?1 AND t.kind = 'refresh'",
-                )?
+                ).sql()?
                 .query_row([&old.0[..]], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                 })
-                .optional()?;
+                .optional().sql()?;
             let Some((grant_id, revoked, rotated_at, reused_at)) = row else {
                 return Ok(Rotation::NotCurrent);
             };
@@ -318,20 +240,20 @@ impl Db {
             }
             let outcome = match rotated_at {
                 None => {
-                    tx.prepare_cached("UPDATE oauth_tokens SET rotated_at = ?2 WHERE digest = ?1")?
-                        .execute((&old.0[..], now.millis()))?;
+                    tx.prepare_cached("UPDATE oauth_tokens SET rotated_at = ?2 WHERE digest = ?1").sql()?
+                        .execute((&old.0[..], now.millis())).sql()?;
                     Rotation::Rotated
                 }
                 Some(at) if reused_at.is_none() && now.millis().saturating_sub(at) < grace_ms => {
-                    tx.prepare_cached("UPDATE oauth_tokens SET reused_at = ?2 WHERE digest = ?1")?
-                        .execute((&old.0[..], now.millis()))?;
+                    tx.prepare_cached("UPDATE oauth_tokens SET reused_at = ?2 WHERE digest = ?1").sql()?
+                        .execute((&old.0[..], now.millis())).sql()?;
                     Rotation::Sibling
                 }
                 Some(_) => {
                     tx.prepare_cached(
                         "UPDATE oauth_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                    )?
-                    .execute((&grant_id, now.millis()))?;
+                    ).sql()?
+                    .execute((&grant_id, now.millis())).sql()?;
                     return Ok(Rotation::Replayed);
                 }
             };
@@ -339,50 +261,54 @@ impl Db {
             if let Some(latest) = new_tokens.iter().map(|t| t.expires_at).max() {
                 tx.prepare_cached(
                     "UPDATE oauth_grants SET expires_at = max(expires_at, ?2) WHERE id = ?1",
-                )?
-                .execute((&grant_id, latest.millis()))?;
+                ).sql()?
+                .execute((&grant_id, latest.millis())).sql()?;
             }
             Ok(outcome)
         })
     }
 
     /// Revokes a whole grant: every token issued in it. Returns whether it was live.
-    pub fn revoke_grant(&self, grant_id: &str, now: Timestamp) -> Result<bool> {
+    pub(crate) fn revoke_grant(&self, grant_id: &str, now: Timestamp) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .prepare_cached(
                     "UPDATE oauth_grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                )?
-                .execute((grant_id, now.millis()))?;
+                )
+                .sql()?
+                .execute((grant_id, now.millis()))
+                .sql()?;
             Ok(n > 0)
         })
     }
 
     /// Revokes one token. Returns whether it was live.
-    pub fn revoke_token(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
+    pub(crate) fn revoke_token(&self, digest: TokenDigest, now: Timestamp) -> Result<bool> {
         self.write(|tx| {
             let n = tx
                 .prepare_cached(
                     "UPDATE oauth_tokens SET revoked_at = ?2 WHERE digest = ?1 AND revoked_at IS NULL",
-                )?
-                .execute((&digest.0[..], now.millis()))?;
+                ).sql()?
+                .execute((&digest.0[..], now.millis())).sql()?;
             Ok(n > 0)
         })
     }
 
     /// Deletes every code, token and grant that expired more than [`TOKEN_RETENTION_MS`] ago
     /// (run by [`Db::purge`]). Returns how many rows were deleted.
-    pub fn prune_tokens(&self) -> Result<usize> {
+    pub(crate) fn prune_tokens(&self) -> Result<usize> {
         let now = self.now();
         self.write(|tx| prune(tx, now, -1))
     }
 }
 
 fn insert_tokens(tx: &Transaction<'_>, grant_id: &str, tokens: &[NewToken<'_>]) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO oauth_tokens (digest, kind, grant_id, scope, created_at, expires_at)
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO oauth_tokens (digest, kind, grant_id, scope, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+        )
+        .sql()?;
     for t in tokens {
         stmt.execute((
             &t.digest.0[..],
@@ -391,7 +317,8 @@ fn insert_tokens(tx: &Transaction<'_>, grant_id: &str, tokens: &[NewToken<'_>]) 
             t.scope,
             t.created_at.millis(),
             t.expires_at.millis(),
-        ))?;
+        ))
+        .sql()?;
     }
     Ok(())
 }
@@ -409,7 +336,11 @@ fn prune(tx: &Transaction<'_>, now: Timestamp, limit: i64) -> Result<usize> {
         "DELETE FROM oauth_codes WHERE digest IN
              (SELECT digest FROM oauth_codes WHERE grant_id IS NULL AND expires_at <= ?1 LIMIT ?2)",
     ] {
-        n += tx.prepare_cached(sql)?.execute((cutoff, limit))?;
+        n += tx
+            .prepare_cached(sql)
+            .sql()?
+            .execute((cutoff, limit))
+            .sql()?;
     }
     Ok(n)
 }

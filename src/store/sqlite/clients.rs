@@ -2,40 +2,19 @@
 //! slow; the write lock is not held for it), returned once and never stored in plaintext.
 
 use rusqlite::{OptionalExtension, Row, Transaction};
-use serde::Serialize;
 
-use super::inputs::{Checker, ClientChanges, NewClient};
-use super::lists::{ListKind, ListOptions, Page, Window};
+use super::SqlResult;
 use super::{json_column, ts, Db};
-use crate::domain::deletion;
 use crate::domain::model::{Client, ClientType};
 use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, FieldError};
 use crate::error::{Error, Resource, Result};
-
-/// A client as returned by its create call: the client read plus its secret, once.
-#[derive(Debug, Serialize)]
-pub struct CreatedClient {
-    #[serde(flatten)]
-    pub client: Client,
-    pub secret: Secret,
-}
-
-/// What authentication needs to know about a client id.
-#[derive(Debug, Clone)]
-pub struct ClientCredentials {
-    pub client: Client,
-    pub secret_hash: String,
-    /// The secret's check value (docs/security.md); None for a hash made before check values
-    /// existed, until its next successful verification.
-    pub secret_check: Option<u32>,
-    /// The client's project's `deleteAt` (None when it has no project or is not scheduled).
-    pub project_delete_at: Option<Timestamp>,
-    /// The client's project's normalized CORS entries (empty without a project).
-    pub project_cors: Vec<String>,
-}
+use crate::store::inputs::{Checker, ClientChanges, NewClient};
+use crate::store::lists::{ListKind, ListOptions, Page, Window};
+use crate::store::outputs::CreatedClient;
+use crate::store::records::ClientCredentials;
 
 /// A validated client ready to insert; the secret was generated and hashed outside the
 /// transaction.
@@ -127,7 +106,8 @@ impl Db {
                                   ignore_cors_and_secret, created_at, updated_at,
                                   redirect_uris, tier, secret_check)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
-        )?
+        )
+        .sql()?
         .execute((
             &id,
             organization_id,
@@ -140,7 +120,8 @@ impl Db {
             to_json(&p.redirect_uris),
             p.tier.map(Tier::as_str),
             i64::from(check),
-        ))?;
+        ))
+        .sql()?;
         Ok(CreatedClient {
             client: Client {
                 id,
@@ -159,7 +140,11 @@ impl Db {
     }
 
     /// Creates a client; its secret is in the result and nowhere else, ever.
-    pub fn create_client(&self, organization_id: &str, input: &NewClient) -> Result<CreatedClient> {
+    pub(crate) fn create_client(
+        &self,
+        organization_id: &str,
+        input: &NewClient,
+    ) -> Result<CreatedClient> {
         let prepared = match self.prepare_client(input) {
             Ok(prepared) => prepared,
             Err(Error::Validation(mut errors)) => {
@@ -191,7 +176,7 @@ impl Db {
         })
     }
 
-    pub fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
+    pub(crate) fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
@@ -200,15 +185,17 @@ impl Db {
             c.prepare_cached(&format!(
                 "SELECT {CLIENT_COLUMNS} FROM clients c
                  WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
-            ))?
+            ))
+            .sql()?
             .query_row((&id, organization_id, now.millis()), client_from_row)
-            .optional()?
+            .optional()
+            .sql()?
             .ok_or(Error::NotFound(Resource::Client))
         })
     }
 
     /// The organization's clients, newest first, optionally of one project.
-    pub fn list_clients(
+    pub(crate) fn list_clients(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -218,7 +205,7 @@ impl Db {
     }
 
     /// One page of [`Db::list_clients`] (docs/behaviour.md#lists).
-    pub fn list_clients_page(
+    pub(crate) fn list_clients_page(
         &self,
         organization_id: &str,
         project_id: Option<&str>,
@@ -240,13 +227,15 @@ impl Db {
                 None => "",
                 Some(_) => "AND (c.created_at, c.id) < (:after_t, :after_id)",
             };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {CLIENT_COLUMNS} FROM clients c
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients c
                  WHERE {scope} AND (c.project_id IS NULL OR NOT EXISTS (
                      SELECT 1 FROM projects p WHERE p.id = c.project_id
                          AND p.delete_at IS NOT NULL AND p.delete_at <= :now)) {after}
                  ORDER BY c.created_at DESC, c.id DESC LIMIT :limit"
-            ))?;
+                ))
+                .sql()?;
             let limit = window.sql_limit();
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
                 (":org", &organization_id),
@@ -260,13 +249,13 @@ impl Db {
                 params.push((":after_t", &after.created_at));
                 params.push((":after_id", &after.id));
             }
-            let rows = stmt.query_map(params.as_slice(), client_from_row)?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+            let rows = stmt.query_map(params.as_slice(), client_from_row).sql()?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
         })?;
         Ok(window.page(ListKind::Clients, items, |c| (c.created_at, c.id.as_str())))
     }
 
-    pub fn update_client(
+    pub(crate) fn update_client(
         &self,
         organization_id: &str,
         id: &str,
@@ -291,9 +280,9 @@ impl Db {
                 .prepare_cached(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients c
                      WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
-                ))?
+                )).sql()?
                 .query_row((&id, organization_id, now.millis()), client_from_row)
-                .optional()?
+                .optional().sql()?
                 .ok_or(Error::NotFound(Resource::Client))?;
             // Every offending field is named: the name and redirect URIs as well as a changed
             // type or project.
@@ -335,7 +324,7 @@ impl Db {
                 "UPDATE clients SET name = ?2, ignore_cors_and_secret = ?3, updated_at = ?4,
                                     redirect_uris = ?5, tier = ?6
                  WHERE id = ?1",
-            )?
+            ).sql()?
             .execute((
                 &updated.id,
                 &updated.name,
@@ -343,7 +332,7 @@ impl Db {
                 now.millis(),
                 to_json(&updated.redirect_uris),
                 updated.tier.map(Tier::as_str),
-            ))?;
+            )).sql()?;
             if tier_changed {
                 // Verified-credential caches hold the tier: make them forget it.
                 self.bump_access_revision(tx)?;
@@ -358,7 +347,7 @@ impl Db {
 
     /// Deletes a client for good; it loses access at once in this process and within the
     /// staleness bound in others. The organization's last root client cannot be deleted.
-    pub fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
+    pub(crate) fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
@@ -368,11 +357,13 @@ impl Db {
                 .prepare_cached(&format!(
                     "SELECT type, project_id FROM clients c
                      WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
-                ))?
+                ))
+                .sql()?
                 .query_row((&id, organization_id, now.millis()), |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
-                .optional()?
+                .optional()
+                .sql()?
                 .ok_or(Error::NotFound(Resource::Client))?;
             // Only organization-level root clients count: a project's root client disappears
             // with its project, so it cannot be what keeps the organization manageable.
@@ -381,16 +372,20 @@ impl Db {
                     .prepare_cached(
                         "SELECT count(*) FROM clients
                          WHERE organization_id = ?1 AND type = 'root' AND project_id IS NULL",
-                    )?
-                    .query_row([organization_id], |r| r.get(0))?;
+                    )
+                    .sql()?
+                    .query_row([organization_id], |r| r.get(0))
+                    .sql()?;
                 if roots <= 1 {
                     return Err(Error::Conflict(
                         "Cannot delete the last root client of the organization".into(),
                     ));
                 }
             }
-            tx.prepare_cached("DELETE FROM clients WHERE id = ?1")?
-                .execute([&id])?;
+            tx.prepare_cached("DELETE FROM clients WHERE id = ?1")
+                .sql()?
+                .execute([&id])
+                .sql()?;
             self.bump_access_revision(tx)
         })?;
         self.revision_committed();
@@ -399,7 +394,7 @@ impl Db {
 
     /// Everything authentication needs about a client id, or None when no such client exists
     /// (including a malformed id).
-    pub fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
+    pub(crate) fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>> {
         let Some(id) = canonical_uuid(id) else {
             return Ok(None);
         };
@@ -408,7 +403,8 @@ impl Db {
                 "SELECT {CLIENT_COLUMNS}, c.secret_hash, p.delete_at, p.cors, c.secret_check
                  FROM clients c LEFT JOIN projects p ON p.id = c.project_id
                  WHERE c.id = ?1"
-            ))?
+            ))
+            .sql()?
             .query_row([&id], |r| {
                 const N: usize = CLIENT_COLUMN_COUNT;
                 let cors: Option<String> = r.get(N + 2)?;
@@ -421,7 +417,7 @@ impl Db {
                 })
             })
             .optional()
-            .map_err(Error::from)
+            .sql()
         })
     }
 
@@ -431,9 +427,11 @@ impl Db {
     pub(crate) fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
         self.read(|c| {
             Ok(
-                c.prepare_cached("SELECT secret_check FROM clients WHERE id = ?1")?
+                c.prepare_cached("SELECT secret_check FROM clients WHERE id = ?1")
+                    .sql()?
                     .query_row([id], |r| r.get::<_, Option<i64>>(0))
-                    .optional()?
+                    .optional()
+                    .sql()?
                     .map(check_column),
             )
         })
@@ -453,8 +451,10 @@ impl Db {
             tx.prepare_cached(
                 "UPDATE clients SET secret_hash = coalesce(?3, secret_hash), secret_check = ?4
                  WHERE id = ?1 AND secret_hash = ?2",
-            )?
-            .execute((id, old_hash, new_hash, i64::from(check)))?;
+            )
+            .sql()?
+            .execute((id, old_hash, new_hash, i64::from(check)))
+            .sql()?;
             Ok(())
         })
     }
@@ -464,11 +464,6 @@ impl Db {
     pub(crate) fn client_is_active(&self, id: &str) -> Result<bool> {
         let now = self.now();
         self.read(|c| client_active(c, id, now))
-    }
-
-    /// Whether a client's project (if any) is past its deletion time.
-    pub fn project_gone(&self, delete_at: Option<Timestamp>) -> bool {
-        deletion::is_gone(delete_at, self.now())
     }
 }
 
@@ -483,9 +478,11 @@ pub(crate) fn client_active(conn: &rusqlite::Connection, id: &str, now: Timestam
             "SELECT 1 FROM clients c WHERE c.id = ?1 AND (c.project_id IS NULL OR NOT EXISTS (
                  SELECT 1 FROM projects p
                  WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= ?2))",
-        )?
+        )
+        .sql()?
         .query_row((id, now.millis()), |_| Ok(()))
-        .optional()?
+        .optional()
+        .sql()?
         .is_some())
 }
 
@@ -507,9 +504,11 @@ pub(crate) fn live_project_exists(
         .prepare_cached(
             "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
                AND (delete_at IS NULL OR delete_at > ?3)",
-        )?
+        )
+        .sql()?
         .query_row((project_id, organization_id, now.millis()), |_| Ok(()))
-        .optional()?
+        .optional()
+        .sql()?
         .is_some())
 }
 

@@ -7,6 +7,7 @@
 use rusqlite::{OptionalExtension, Transaction};
 
 use super::Db;
+use super::SqlResult;
 use crate::domain::slug;
 use crate::error::Result;
 
@@ -26,9 +27,11 @@ impl Db {
             return Ok(base.to_owned());
         }
         let mut next: u64 = tx
-            .prepare_cached("SELECT next FROM id_counters WHERE namespace = ?1 AND base = ?2")?
+            .prepare_cached("SELECT next FROM id_counters WHERE namespace = ?1 AND base = ?2")
+            .sql()?
             .query_row((namespace, base), |r| r.get::<_, i64>(0))
-            .optional()?
+            .optional()
+            .sql()?
             .and_then(|n| u64::try_from(n).ok())
             .unwrap_or(1);
         // Suffixed ids of this base are only ever issued here, in order, so the loop runs
@@ -40,12 +43,10 @@ impl Db {
                 tx.prepare_cached(
                     "INSERT INTO id_counters (namespace, base, next) VALUES (?1, ?2, ?3)
                      ON CONFLICT (namespace, base) DO UPDATE SET next = excluded.next",
-                )?
-                .execute((
-                    namespace,
-                    base,
-                    i64::try_from(next).unwrap_or(i64::MAX),
-                ))?;
+                )
+                .sql()?
+                .execute((namespace, base, i64::try_from(next).unwrap_or(i64::MAX)))
+                .sql()?;
                 return Ok(candidate);
             }
         }
@@ -54,8 +55,10 @@ impl Db {
     fn try_claim(&self, tx: &Transaction<'_>, namespace: &str, id: &str) -> Result<bool> {
         self.count_probe();
         let inserted = tx
-            .prepare_cached("INSERT OR IGNORE INTO issued_ids (namespace, id) VALUES (?1, ?2)")?
-            .execute((namespace, id))?;
+            .prepare_cached("INSERT OR IGNORE INTO issued_ids (namespace, id) VALUES (?1, ?2)")
+            .sql()?
+            .execute((namespace, id))
+            .sql()?;
         Ok(inserted == 1)
     }
 }

@@ -4,31 +4,16 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 use super::ids::PROJECT_NS;
-use super::inputs::{NewClient, NewProject, ProjectChanges};
-use super::lists::{ListKind, ListOptions, Page, Window};
+use super::SqlResult;
 use super::{json_column, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{ClientType, Project, ProjectType};
-use crate::domain::secret::Secret;
 use crate::domain::slug;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Resource, Result};
-
-/// A created project with its default client's id and secret (returned once), serialized as
-/// the project read plus `"client": {"id", "secret"}`.
-#[derive(Debug, Serialize)]
-pub struct CreatedProject {
-    #[serde(flatten)]
-    pub project: Project,
-    pub client: DefaultClient,
-}
-
-/// The `write` client created with a project.
-#[derive(Debug, Serialize)]
-pub struct DefaultClient {
-    pub id: String,
-    pub secret: Secret,
-}
+use crate::store::inputs::{NewClient, NewProject, ProjectChanges};
+use crate::store::lists::{ListKind, ListOptions, Page, Window};
+use crate::store::outputs::{CreatedProject, DefaultClient};
 
 const PROJECT_COLUMNS: &str = "id, name, organization_id, domain, cors, cross_domain, \
      allow_unsafe_revenue_tracking, filters, types, events_count, created_at, updated_at, delete_at";
@@ -60,7 +45,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 impl Db {
     /// Creates a project and its default `write` client (`First client`) in one transaction.
-    pub fn create_project(
+    pub(crate) fn create_project(
         &self,
         organization_id: &str,
         input: &NewProject,
@@ -81,7 +66,8 @@ impl Db {
                                        allow_unsafe_revenue_tracking, filters, types,
                                        events_count, created_at, updated_at, delete_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, '[]', ?7, 0, ?8, ?8, NULL)",
-            )?
+            )
+            .sql()?
             .execute((
                 &id,
                 organization_id,
@@ -91,7 +77,8 @@ impl Db {
                 valid.cross_domain,
                 to_json(&valid.types),
                 now.millis(),
-            ))?;
+            ))
+            .sql()?;
             let created = self.insert_client(tx, organization_id, Some(&id), &client, now)?;
             Ok(CreatedProject {
                 project: Project {
@@ -119,19 +106,19 @@ impl Db {
 
     /// A project of the organization, also while scheduled for deletion; gone (404) once
     /// past `deleteAt`.
-    pub fn get_project(&self, organization_id: &str, id: &str) -> Result<Project> {
+    pub(crate) fn get_project(&self, organization_id: &str, id: &str) -> Result<Project> {
         let now = self.now();
         self.read(|c| fetch_project(c, organization_id, id, now))
     }
 
     /// The organization's live projects (not scheduled for deletion), newest first.
-    pub fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
+    pub(crate) fn list_projects(&self, organization_id: &str) -> Result<Vec<Project>> {
         self.list_projects_page(organization_id, &ListOptions::default())
             .map(|page| page.items)
     }
 
     /// One page of [`Db::list_projects`] (docs/behaviour.md#lists).
-    pub fn list_projects_page(
+    pub(crate) fn list_projects_page(
         &self,
         organization_id: &str,
         options: &ListOptions,
@@ -142,11 +129,13 @@ impl Db {
                 None => "",
                 Some(_) => "AND (created_at, id) < (:after_t, :after_id)",
             };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {PROJECT_COLUMNS} FROM projects
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {PROJECT_COLUMNS} FROM projects
                  WHERE organization_id = :org AND delete_at IS NULL {after}
                  ORDER BY created_at DESC, id DESC LIMIT :limit"
-            ))?;
+                ))
+                .sql()?;
             let limit = window.sql_limit();
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
                 vec![(":org", &organization_id), (":limit", &limit)];
@@ -154,15 +143,15 @@ impl Db {
                 params.push((":after_t", &after.created_at));
                 params.push((":after_id", &after.id));
             }
-            let rows = stmt.query_map(params.as_slice(), project_from_row)?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+            let rows = stmt.query_map(params.as_slice(), project_from_row).sql()?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
         })?;
         Ok(window.page(ListKind::Projects, items, |p| (p.created_at, p.id.as_str())))
     }
 
     /// Applies the given changes. A successful update of a project scheduled for deletion
     /// cancels the deletion. The id never changes.
-    pub fn update_project(
+    pub(crate) fn update_project(
         &self,
         organization_id: &str,
         id: &str,
@@ -194,7 +183,8 @@ impl Db {
                 "UPDATE projects SET name = ?2, domain = ?3, cors = ?4, cross_domain = ?5,
                         allow_unsafe_revenue_tracking = ?6, updated_at = ?7, delete_at = NULL
                  WHERE id = ?1",
-            )?
+            )
+            .sql()?
             .execute((
                 &p.id,
                 &p.name,
@@ -203,7 +193,8 @@ impl Db {
                 p.cross_domain,
                 p.allow_unsafe_revenue_tracking,
                 now.millis(),
-            ))?;
+            ))
+            .sql()?;
             if cancelled {
                 self.bump_access_revision(tx)?;
             }
@@ -217,7 +208,7 @@ impl Db {
 
     /// Schedules the project for deletion `deletion_grace_seconds` from now; repeating it
     /// keeps the first schedule. Returns the `deleteAt`.
-    pub fn delete_project(&self, organization_id: &str, id: &str) -> Result<Timestamp> {
+    pub(crate) fn delete_project(&self, organization_id: &str, id: &str) -> Result<Timestamp> {
         let now = self.now();
         let grace = self.grace_seconds();
         let at = self.write(|tx| {
@@ -226,8 +217,10 @@ impl Db {
             if p.delete_at.is_none() {
                 tx.prepare_cached(
                     "UPDATE projects SET delete_at = ?2, updated_at = ?3 WHERE id = ?1",
-                )?
-                .execute((&p.id, at.millis(), now.millis()))?;
+                )
+                .sql()?
+                .execute((&p.id, at.millis(), now.millis()))
+                .sql()?;
                 self.bump_access_revision(tx)?;
             }
             Ok(at)
@@ -237,16 +230,23 @@ impl Db {
     }
 
     /// Adds `n` to the project's `eventsCount` atomically; returns the new count.
-    pub fn increment_events_count(&self, organization_id: &str, id: &str, n: i64) -> Result<i64> {
+    pub(crate) fn increment_events_count(
+        &self,
+        organization_id: &str,
+        id: &str,
+        n: i64,
+    ) -> Result<i64> {
         let now = self.now();
         self.write(|tx| {
             tx.prepare_cached(
                 "UPDATE projects SET events_count = events_count + ?3
                  WHERE id = ?1 AND organization_id = ?2 AND (delete_at IS NULL OR delete_at > ?4)
                  RETURNING events_count",
-            )?
+            )
+            .sql()?
             .query_row((id, organization_id, n, now.millis()), |r| r.get(0))
-            .optional()?
+            .optional()
+            .sql()?
             .ok_or(Error::NotFound(Resource::Project))
         })
     }
@@ -261,16 +261,20 @@ fn fetch_project(
     c.prepare_cached(&format!(
         "SELECT {PROJECT_COLUMNS} FROM projects
          WHERE id = ?1 AND organization_id = ?2 AND (delete_at IS NULL OR delete_at > ?3)"
-    ))?
+    ))
+    .sql()?
     .query_row((id, organization_id, now.millis()), project_from_row)
-    .optional()?
+    .optional()
+    .sql()?
     .ok_or(Error::NotFound(Resource::Project))
 }
 
 fn organization_exists(tx: &Transaction<'_>, organization_id: &str) -> Result<()> {
-    tx.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1")?
+    tx.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1")
+        .sql()?
         .query_row([organization_id], |_| Ok(()))
-        .optional()?
+        .optional()
+        .sql()?
         .ok_or(Error::NotFound(Resource::Organization))
 }
 
@@ -283,8 +287,10 @@ pub(crate) fn project_visible(
     Ok(c.prepare_cached(
         "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
              AND (delete_at IS NULL OR delete_at > ?3)",
-    )?
+    )
+    .sql()?
     .query_row((id, organization_id, now.millis()), |_| Ok(()))
-    .optional()?
+    .optional()
+    .sql()?
     .is_some())
 }

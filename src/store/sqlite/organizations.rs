@@ -1,25 +1,16 @@
 //! Organizations: created by bootstrap together with their first root client.
 
 use rusqlite::OptionalExtension;
-use serde::Serialize;
 
-use super::clients::CreatedClient;
 use super::ids::ORGANIZATION_NS;
-use super::inputs::NewClient;
+use super::SqlResult;
 use super::{ts, Db};
 use crate::domain::model::{ClientType, Organization};
 use crate::domain::slug;
 use crate::domain::validate;
 use crate::error::{Error, Resource, Result};
-
-/// What bootstrap returns: the organization and its first root client with the secret,
-/// serialized as `{"organization":{…},"client":{…,"secret":"sec_…"}}`. The only place that
-/// secret ever appears.
-#[derive(Debug, Serialize)]
-pub struct Bootstrap {
-    pub organization: Organization,
-    pub client: CreatedClient,
-}
+use crate::store::inputs::NewClient;
+use crate::store::outputs::Bootstrap;
 
 fn organization_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Organization> {
     Ok(Organization {
@@ -32,7 +23,7 @@ fn organization_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Organization
 
 impl Db {
     /// Creates an organization and its first `root` client (named `Root client`).
-    pub fn create_organization(&self, name: &str) -> Result<Bootstrap> {
+    pub(crate) fn create_organization(&self, name: &str) -> Result<Bootstrap> {
         let name = validate::text("name", name).map_err(|e| Error::Validation(vec![e]))?;
         let base = slug::project_id_base(&name);
         let prepared = self.prepare_client(&NewClient {
@@ -45,8 +36,8 @@ impl Db {
             let id = self.issue_id(tx, ORGANIZATION_NS, &base)?;
             tx.prepare_cached(
                 "INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-            )?
-            .execute((&id, &name, now.millis()))?;
+            ).sql()?
+            .execute((&id, &name, now.millis())).sql()?;
             let client = self.insert_client(tx, &id, None, &prepared, now)?;
             Ok(Bootstrap {
                 organization: Organization {
@@ -60,35 +51,41 @@ impl Db {
         })
     }
 
-    pub fn get_organization(&self, id: &str) -> Result<Organization> {
+    pub(crate) fn get_organization(&self, id: &str) -> Result<Organization> {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT id, name, created_at, updated_at FROM organizations WHERE id = ?1",
-            )?
+            )
+            .sql()?
             .query_row([id], organization_from_row)
-            .optional()?
+            .optional()
+            .sql()?
             .ok_or(Error::NotFound(Resource::Organization))
         })
     }
 
     /// Every organization, oldest first.
-    pub fn list_organizations(&self) -> Result<Vec<Organization>> {
+    pub(crate) fn list_organizations(&self) -> Result<Vec<Organization>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, name, created_at, updated_at FROM organizations
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, name, created_at, updated_at FROM organizations
                  ORDER BY created_at, rowid",
-            )?;
-            let rows = stmt.query_map([], organization_from_row)?;
-            Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+                )
+                .sql()?;
+            let rows = stmt.query_map([], organization_from_row).sql()?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
         })
     }
 
     /// Removes an organization and everything in it. Its clients lose access at once.
-    pub fn delete_organization(&self, id: &str) -> Result<()> {
+    pub(crate) fn delete_organization(&self, id: &str) -> Result<()> {
         let n = self.write(|tx| {
             let n = tx
-                .prepare_cached("DELETE FROM organizations WHERE id = ?1")?
-                .execute([id])?;
+                .prepare_cached("DELETE FROM organizations WHERE id = ?1")
+                .sql()?
+                .execute([id])
+                .sql()?;
             if n > 0 {
                 self.bump_access_revision(tx)?;
             }

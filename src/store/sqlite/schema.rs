@@ -1,10 +1,10 @@
 //! The schema, versioned with `PRAGMA user_version` and tagged with `PRAGMA application_id`.
 
 /// `opco` in ASCII: marks a file as an opcore store.
-pub const APPLICATION_ID: i32 = 0x6f70_636f;
+pub(crate) const APPLICATION_ID: i32 = 0x6f70_636f;
 
 /// Each entry migrates from version `index` to `index + 1`. Never edit a shipped entry; append.
-pub const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     r#"
 CREATE TABLE organizations (
@@ -163,6 +163,6 @@ INSERT INTO store_keys (name, key) VALUES ('secret_check', randomblob(32));
 ];
 
 /// The schema version this build writes.
-pub fn current_version() -> i64 {
+pub(crate) fn current_version() -> i64 {
     MIGRATIONS.len() as i64
 }
