@@ -432,16 +432,6 @@ fn open_connection(path: &Path, sync: Synchronous, busy_timeout: Duration) -> Re
     conn.busy_timeout(busy_timeout)
         .map_err(|e| classify(path, e))?;
     conn.set_prepared_statement_cache_capacity(64);
-    // The query planner stability guarantee: a statement's plan never depends on the values
-    // bound to it. Without it, every statement whose WHERE clause could decide whether a
-    // partial index applies (the list and deletion-time indexes compare against bound
-    // parameters) is parsed and planned again on every execution, which made re-parsing the
-    // largest cost of a cached `GET /manage/projects` (BENCHMARKS.md, HTTP throughput).
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )
-    .map_err(|e| classify(path, e))?;
     let sync = match sync {
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
