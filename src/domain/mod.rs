@@ -4,6 +4,7 @@
 pub mod access;
 pub mod cors;
 pub mod deletion;
+pub(crate) mod hex;
 pub mod model;
 pub mod pkce;
 pub mod redirect;

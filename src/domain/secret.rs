@@ -18,6 +18,8 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::hex::push_hex;
+
 /// Every secret starts with this.
 pub const SECRET_PREFIX: &str = "sec_";
 
@@ -50,10 +52,7 @@ impl Secret {
             SECRET_PREFIX.len() + 2 * SECRET_BYTES,
         ));
         s.push_str(SECRET_PREFIX);
-        for b in bytes.iter() {
-            s.push(hex_digit(b >> 4));
-            s.push(hex_digit(b & 0x0f));
-        }
+        push_hex(&mut s, bytes.as_ref());
         Secret(s)
     }
 
@@ -66,10 +65,6 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
-}
-
-fn hex_digit(nibble: u8) -> char {
-    char::from(b"0123456789abcdef"[usize::from(nibble & 0x0f)])
 }
 
 impl fmt::Debug for Secret {

@@ -249,6 +249,11 @@ fn json_column<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// A list as the JSON text of its column (`[]` should it not serialize).
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
 fn ts(millis: i64) -> Timestamp {
     Timestamp(millis)
 }

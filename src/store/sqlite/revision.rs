@@ -20,7 +20,7 @@ pub(super) struct FileShared {
     local_revision: AtomicU64,
     /// The last `auth_revision` read from the file, and when.
     file_revision: AtomicU64,
-    /// Microseconds since [`process_epoch`] when the file was last read (0: never).
+    /// When the file was last read, in [`monotonic_micros`] (0: never).
     file_checked_us: AtomicU64,
 }
 
