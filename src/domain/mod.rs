@@ -4,6 +4,7 @@
 pub mod access;
 pub mod cors;
 pub mod deletion;
+pub(crate) mod error_description;
 pub(crate) mod hex;
 pub mod model;
 pub mod pkce;
