@@ -164,6 +164,25 @@ fn ids_follow_the_name_and_are_never_reissued() {
 }
 
 #[test]
+fn an_organization_whose_name_has_no_slug_is_based_on_organization() {
+    let env = Env::new();
+    let first = env.org("!!!").organization.id;
+    let second = env.org("---").organization.id;
+    assert_eq!(
+        [first.as_str(), second.as_str()],
+        ["organization", "organization-1"]
+    );
+    // Projects keep their own fallback base, in their own namespace.
+    let project_id = env
+        .store
+        .create_project(&first, &project("!!!"))
+        .unwrap()
+        .project
+        .id;
+    assert_eq!(project_id, "project");
+}
+
+#[test]
 fn a_200_character_name_is_cut_at_a_word_boundary() {
     let env = Env::new();
     let org = env.org("Acme").organization.id;

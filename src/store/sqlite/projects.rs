@@ -46,7 +46,7 @@ impl Db {
         input: &NewProject,
     ) -> Result<CreatedProject> {
         let valid = input.validate()?;
-        let base = slug::project_id_base(&valid.name);
+        let base = slug::id_base(&valid.name, slug::PROJECT_FALLBACK);
         let client = self.prepare_client(&NewClient {
             name: "First client".into(),
             client_type: ClientType::Write,
