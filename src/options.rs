@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::domain::access::Family;
 use crate::domain::deletion::DEFAULT_GRACE_SECONDS;
-use crate::domain::secret::Argon2Params;
+use crate::domain::hashing::Argon2Params;
 use crate::domain::time::{Clock, SystemClock};
 use crate::error::Error;
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod cors;
 pub mod deletion;
 pub(crate) mod error_description;
+pub mod hashing;
 pub(crate) mod hex;
 pub mod model;
 pub mod pkce;
