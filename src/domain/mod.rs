@@ -2,6 +2,7 @@
 //! and for OAuth: token format, PKCE, redirect URIs, scopes, tiers.
 
 pub mod access;
+pub mod clock;
 pub mod cors;
 pub mod deletion;
 pub(crate) mod error_description;

@@ -23,9 +23,10 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use self::open::{load_check_key, migrate, open_connection};
 use self::revision::{shared_for, FileShared};
 
+use crate::domain::clock::Clock;
 use crate::domain::hashing::SecretHasher;
 use crate::domain::secret::CheckKey;
-use crate::domain::time::{Clock, Timestamp};
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::options::{Options, Synchronous};
 

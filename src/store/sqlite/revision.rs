@@ -36,7 +36,7 @@ fn process_epoch() -> Instant {
 /// than a third of a cached authentication's own work on virtual machines.
 #[cfg(target_os = "linux")]
 fn monotonic_micros() -> u64 {
-    let Some((secs, nanos)) = crate::domain::time::coarse_clock(libc::CLOCK_MONOTONIC_COARSE)
+    let Some((secs, nanos)) = crate::domain::clock::coarse_clock(libc::CLOCK_MONOTONIC_COARSE)
     else {
         return u64::try_from(process_epoch().elapsed().as_micros()).unwrap_or(u64::MAX);
     };
