@@ -10,9 +10,9 @@ use crate::domain::model::{Client, ClientType};
 use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
-use crate::domain::validate::{self, canonical_uuid, FieldError};
+use crate::domain::validate::{canonical_uuid, FieldError};
 use crate::error::{Error, Resource, Result};
-use crate::store::inputs::{Checker, ClientChanges, NewClient};
+use crate::store::inputs::{CheckedClientChanges, ClientChanges, NewClient, ValidClient};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 use crate::store::outputs::CreatedClient;
 use crate::store::records::ClientCredentials;
@@ -56,13 +56,10 @@ pub(super) fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
 
 impl Db {
     pub(crate) fn prepare_client(&self, input: &NewClient) -> Result<PreparedClient> {
-        let mut check = Checker::default();
-        let name = check.one(validate::text("name", &input.name));
-        let redirect_uris = check.many(validate::redirect_uris(&input.redirect_uris));
-        check.finish()?;
-        let (Some(name), Some(redirect_uris)) = (name, redirect_uris) else {
-            return Err(Error::Validation(Vec::new()));
-        };
+        let ValidClient {
+            name,
+            redirect_uris,
+        } = input.validate()?;
         let secret = Secret::generate();
         let hash = self
             .hasher()
@@ -253,16 +250,11 @@ impl Db {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
-        let mut check = Checker::default();
-        let name = changes
-            .name
-            .as_deref()
-            .and_then(|n| check.one(validate::text("name", n)));
-        let redirect_uris = changes
-            .redirect_uris
-            .as_deref()
-            .and_then(|uris| check.many(validate::redirect_uris(uris)));
-        let input_errors = check.0;
+        let CheckedClientChanges {
+            name,
+            redirect_uris,
+            errors: input_errors,
+        } = changes.check();
         let now = self.now();
         let (updated, tier_changed) = self.write(|tx| {
             let current = tx
