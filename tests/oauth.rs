@@ -3,7 +3,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
-mod support;
+use common::support;
 
 use base64ct::{Base64, Encoding};
 use opcore::manage::{self, Request, Response};

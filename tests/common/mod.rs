@@ -7,7 +7,7 @@
 
 pub mod openapi;
 #[path = "../support/mod.rs"]
-mod support;
+pub mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
