@@ -32,10 +32,11 @@ pub use auth::oauth::{AuthorizeError, AuthorizeRequest};
 pub use auth::tokens::{BearerRequest, TokenInfo};
 pub use auth::{AuthError, AuthRequest, Principal};
 pub use domain::access::Family;
+pub use domain::clock::{Clock, ManualClock, SystemClock};
 pub use domain::model::{Client, ClientType, Organization, Project, ProjectType, Reference};
 pub use domain::secret::Secret;
 pub use domain::tier::Tier;
-pub use domain::time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use domain::time::Timestamp;
 pub use error::{Error, Resource, Result};
 pub use options::{Options, RateLimit, RateLimits, Synchronous};
 pub use store::{

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::domain::access::Family;
+use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::deletion::DEFAULT_GRACE_SECONDS;
-use crate::domain::secret::Argon2Params;
-use crate::domain::time::{Clock, SystemClock};
+use crate::domain::hashing::Argon2Params;
 use crate::error::Error;
 
 /// SQLite's `synchronous` setting. `Full` (the default) survives power loss; `Normal` survives

@@ -644,7 +644,7 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Store) -> T + Send + 'static,
 ) -> Result<T, Response> {
     let Ok(permit) = app.permits.clone().acquire_owned().await else {
-        return Err(internal_error("the request queue is closed".into()));
+        return Err(Response::internal("the request queue is closed".into()));
     };
     let store = app.store.clone();
     tokio::task::spawn_blocking(move || {
@@ -652,7 +652,7 @@ async fn blocking<T: Send + 'static>(
         f(&store)
     })
     .await
-    .map_err(|e| internal_error(format!("request handler failed: {e}")))
+    .map_err(|e| Response::internal(format!("request handler failed: {e}")))
 }
 
 /// Reads the body, but never more than `limit + 1` bytes: enough for `complete` to see that
@@ -672,31 +672,14 @@ async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, hyper::E
     Ok(buf)
 }
 
-fn json_error(status: u16, error: &str, message: &str) -> Response {
-    Response {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: serde_json::to_vec(&serde_json::json!({"error": error, "message": message}))
-            .unwrap_or_default(),
-        internal_error: None,
-    }
-}
-
-fn internal_error(detail: String) -> Response {
-    let mut r = json_error(500, "Internal Server Error", "Internal server error");
-    r.internal_error = Some(detail);
-    r
-}
-
 /// The client sent a body that could not be read (connection dropped, bad chunked encoding).
 fn unreadable_body() -> Response {
-    json_error(400, "Bad Request", "The request body could not be read")
+    Response::error(400, "The request body could not be read")
 }
 
 fn body_timeout(limit: Duration) -> Response {
-    json_error(
+    Response::error(
         408,
-        "Request Timeout",
         &format!(
             "The request body did not arrive within {} s",
             limit.as_secs_f64()

@@ -9,10 +9,10 @@ use opcore::{
     AuthError, AuthRequest, ClientChanges, ClientType, Family, NewClient, NewProject,
     ProjectChanges, Store,
 };
-use support::Env;
+use support::StoreEnv;
 
 struct World {
-    env: Env,
+    env: StoreEnv,
     org: String,
     root: (String, String),
     project: String,
@@ -26,7 +26,7 @@ fn world() -> World {
 }
 
 fn world_with(tweak: impl FnOnce(&mut opcore::Options)) -> World {
-    let env = Env::with(tweak);
+    let env = StoreEnv::with(tweak);
     let boot = env.org("Acme");
     let org = boot.organization.id.clone();
     let p = env

@@ -16,7 +16,7 @@ use opcore::{
     Options, Store,
 };
 use serde_json::{json, Value};
-use support::{Env, FAST_ARGON2};
+use support::{StoreEnv, FAST_ARGON2};
 
 const OPCORE: &str = env!("CARGO_BIN_EXE_opcore");
 const CURL: &str = "/usr/bin/curl";
@@ -231,7 +231,7 @@ fn an_old_hash_with_other_parameters_is_rehashed_and_gains_its_check_value_at_on
 
 #[test]
 fn new_clients_are_stored_with_a_check_value_and_never_their_secret() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let boot = env.org("Acme");
     let id = boot.client.client.id.clone();
     let path = env.path();
@@ -246,7 +246,7 @@ fn new_clients_are_stored_with_a_check_value_and_never_their_secret() {
 
 #[test]
 fn wrong_secrets_and_unknown_ids_run_no_argon2_in_any_family() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let boot = env.org("Acme");
     let org = boot.organization.id.clone();
     let project = env
@@ -297,7 +297,7 @@ fn wrong_secrets_and_unknown_ids_run_no_argon2_in_any_family() {
 
 #[test]
 fn a_thousand_wrong_secrets_from_fifty_addresses_never_lock_out_the_right_one() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let boot = env.org("Acme");
     let site = env
         .store
@@ -441,7 +441,7 @@ fn over_http_a_flood_from_fifty_addresses_does_not_lock_out_the_owner() {
 // Manage revocation: no window, in any process
 
 struct Roots {
-    env: Env,
+    env: StoreEnv,
     org: String,
     /// The root client that will be deleted, and the one that stays.
     doomed: (String, String),
@@ -449,7 +449,7 @@ struct Roots {
 }
 
 fn roots() -> Roots {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let boot = env.org("Acme");
     let org = boot.organization.id.clone();
     let keeper = env

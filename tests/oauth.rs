@@ -3,7 +3,7 @@
 
 #[path = "common/mod.rs"]
 mod common;
-mod support;
+use common::support;
 
 use base64ct::{Base64, Encoding};
 use opcore::manage::{self, Request, Response};
@@ -12,7 +12,7 @@ use opcore::{
     NewClient, Store, Tier,
 };
 use serde_json::{json, Value};
-use support::Env;
+use support::StoreEnv;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -26,7 +26,7 @@ struct Creds {
 }
 
 struct World {
-    env: Env,
+    env: StoreEnv,
     org: String,
     root: Creds,
     /// A root client registered as a third-party app (redirect URIs).
@@ -40,7 +40,7 @@ fn world() -> World {
 }
 
 fn world_with(tweak: impl FnOnce(&mut opcore::Options)) -> World {
-    let env = Env::with(tweak);
+    let env = StoreEnv::with(tweak);
     let boot = env.org("Acme");
     let org = boot.organization.id.clone();
     let client = |name: &str, ty: ClientType, tier: Option<Tier>| {

@@ -12,7 +12,7 @@ use opcore::{
     AuthRequest, ClientChanges, ClientType, Error, Family, NewClient, NewProject, NewReference,
     Options, ProjectChanges, Resource, Store,
 };
-use support::{fast_normal_options, Env, FAST_ARGON2};
+use support::{fast_normal_options, StoreEnv, FAST_ARGON2};
 
 fn project(name: &str) -> NewProject {
     NewProject {
@@ -115,7 +115,7 @@ fn child_entry() {
 
 #[test]
 fn ids_follow_the_name_and_are_never_reissued() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let org = env.org("Acme").organization.id;
     let ids: Vec<String> = [
         "My Project",
@@ -164,8 +164,27 @@ fn ids_follow_the_name_and_are_never_reissued() {
 }
 
 #[test]
+fn an_organization_whose_name_has_no_slug_is_based_on_organization() {
+    let env = StoreEnv::new();
+    let first = env.org("!!!").organization.id;
+    let second = env.org("---").organization.id;
+    assert_eq!(
+        [first.as_str(), second.as_str()],
+        ["organization", "organization-1"]
+    );
+    // Projects keep their own fallback base, in their own namespace.
+    let project_id = env
+        .store
+        .create_project(&first, &project("!!!"))
+        .unwrap()
+        .project
+        .id;
+    assert_eq!(project_id, "project");
+}
+
+#[test]
 fn a_200_character_name_is_cut_at_a_word_boundary() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let org = env.org("Acme").organization.id;
     let name = "alpha beta gamma delta ".repeat(9); // 207 characters, trimmed to 206
     let id = env
@@ -326,7 +345,7 @@ fn a_killed_writer_loses_no_acknowledged_write() {
 
 #[test]
 fn secrets_never_reach_the_file_a_read_debug_or_an_error() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let boot = env.org("Acme");
     let org = boot.organization.id.clone();
     let created = env
@@ -427,7 +446,7 @@ fn secrets_never_reach_the_file_a_read_debug_or_an_error() {
 
 #[test]
 fn old_parameter_hashes_verify_and_are_upgraded() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let boot = env.org("Acme");
     let upgraded = opcore::domain::secret::Argon2Params {
         m_cost: 16,
@@ -524,7 +543,7 @@ fn files_that_are_not_opcore_stores_are_refused_and_left_untouched() {
 
 #[test]
 fn purge_cascades_and_scopes_hold() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let org = env.org("Acme").organization.id;
     let other = env.org("Other").organization.id;
     let p = env.store.create_project(&org, &project("Doomed")).unwrap();
@@ -588,7 +607,7 @@ fn purge_cascades_and_scopes_hold() {
 
 #[test]
 fn an_update_cancels_a_scheduled_deletion() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let org = env.org("Acme").organization.id;
     let p = env
         .store
@@ -617,7 +636,7 @@ fn an_update_cancels_a_scheduled_deletion() {
 
 #[test]
 fn events_count_increments_atomically_across_threads() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let org = env.org("Acme").organization.id;
     let p = env
         .store
@@ -644,7 +663,7 @@ fn events_count_increments_atomically_across_threads() {
 
 #[test]
 fn validation_names_every_offending_field() {
-    let env = Env::new();
+    let env = StoreEnv::new();
     let org = env.org("Acme").organization.id;
     let e = env
         .store

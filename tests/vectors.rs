@@ -72,7 +72,7 @@ fn slug_vectors() {
     let doc = load("slug.json");
     for case in cases(&doc, "cases") {
         let (name, want) = (str_of(&case[0]), str_of(&case[1]));
-        let got = slug::project_id_base(name);
+        let got = slug::id_base(name, slug::PROJECT_FALLBACK);
         assert_eq!(got, want, "slug of {name:?}");
         assert!(slug::is_valid_id(&got), "{got:?} is not a valid id");
     }

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use opcore::domain::slug::{is_valid_id, project_id_base, with_suffix, MAX_ID_LEN};
+use opcore::domain::slug::{id_base, is_valid_id, with_suffix, MAX_ID_LEN, PROJECT_FALLBACK};
 
 fuzz_target!(|data: &[u8]| {
     let (n, name) = match data.split_first_chunk::<8>() {
@@ -13,14 +13,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let name = String::from_utf8_lossy(name);
 
-    let base = project_id_base(&name);
+    let base = id_base(&name, PROJECT_FALLBACK);
     assert!(
         is_valid_id(&base),
         "base {base:?} of {name:?} is not a valid id"
     );
     assert!(base.len() <= MAX_ID_LEN);
     assert!(!base.contains("--"), "base {base:?} has a doubled '-'");
-    assert_eq!(project_id_base(&base), base, "the base of a base differs");
+    assert_eq!(id_base(&base, PROJECT_FALLBACK), base, "the base of a base differs");
 
     let id = with_suffix(&base, n);
     assert!(is_valid_id(&id), "{id:?} is not a valid id");

@@ -14,6 +14,7 @@ use rand::TryRngCore;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::domain::hex::LOWER_HEX_VALUE;
 use crate::domain::model::ClientType;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
@@ -165,8 +166,8 @@ fn compact_form(id: &str, secret: &str, out: &mut [u8; 33]) -> bool {
     for (src, at) in parts {
         for (d, pair) in out[at..].iter_mut().zip(src.chunks_exact(2)) {
             let (h, l) = (
-                LOWER_HEX[usize::from(pair[0])],
-                LOWER_HEX[usize::from(pair[1])],
+                LOWER_HEX_VALUE[usize::from(pair[0])],
+                LOWER_HEX_VALUE[usize::from(pair[1])],
             );
             ok &= (h | l) < 16;
             *d = (h << 4) | (l & 15);
@@ -174,22 +175,6 @@ fn compact_form(id: &str, secret: &str, out: &mut [u8; 33]) -> bool {
     }
     ok
 }
-
-/// The value of a lowercase hex digit; 0xff for any other byte.
-const LOWER_HEX: [u8; 256] = {
-    let mut t = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
 
 #[cfg(test)]
 mod tests {

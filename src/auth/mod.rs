@@ -18,8 +18,8 @@ use std::sync::Arc;
 use crate::domain::access::Family;
 use crate::domain::cors;
 use crate::domain::deletion;
+use crate::domain::hashing::Verification;
 use crate::domain::model::ClientType;
-use crate::domain::secret::Verification;
 use crate::domain::tier::{Tier, BURST_WINDOW_SECONDS, HOUR_SECONDS};
 use crate::error::Error;
 use crate::options::{Options, RateLimit, RateLimits};
@@ -87,59 +87,45 @@ pub struct Principal {
     pub subject: Option<String>,
 }
 
-/// Why a request was refused. `message()` is the exact text a caller sees.
+/// Why a request was refused. Its `Display` text is the exact text a caller sees; the HTTP
+/// status and bodies for each are `manage`'s (`AuthError::status`, `manage::auth_error_response`,
+/// `manage::bearer_error_response`).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// 401: missing id, unknown id, wrong or missing secret, origin not allowed.
+    /// Missing id, unknown id, wrong or missing secret, origin not allowed.
     #[error("Invalid client credentials")]
     InvalidCredentials,
-    /// 401: the id is not a UUID.
+    /// The id is not a UUID.
     #[error("Malformed client ID (must be a valid UUIDv4)")]
     MalformedClientId,
-    /// 401: valid credentials of a type the family refuses.
+    /// Valid credentials of a type the family refuses.
     #[error("{}", .0.denied_message())]
     WrongType(Family),
-    /// 403: a client asking for a project outside its scope.
+    /// A client asking for a project outside its scope.
     #[error("You do not have access to this project")]
     ProjectForbidden,
-    /// 429: a wrong secret from a (client id, source) or source that has sent too many; only
+    /// A wrong secret from a (client id, source) or source that has sent too many; only
     /// ever for a wrong secret.
     #[error("Rate limit exceeded")]
     Throttled { retry_after_seconds: u64 },
-    /// 429: the client's rate limit for this family is used up.
+    /// The client's rate limit for this family is used up.
     #[error("Rate limit exceeded")]
     RateLimited(Decision),
-    /// 401 (bearer): `Authorization: Bearer` with no token.
+    /// Bearer: `Authorization: Bearer` with no token.
     #[error("No API key provided in the Authorization header.")]
     MissingToken,
-    /// 401 (bearer): not an access token opcore issued, unknown, revoked, or its client is gone.
+    /// Bearer: not an access token opcore issued, unknown, revoked, or its client is gone.
     #[error("The API key provided is invalid.")]
     InvalidToken,
-    /// 401 (bearer): the access token is past its expiry.
+    /// Bearer: the access token is past its expiry.
     #[error("The access token has expired.")]
     TokenExpired,
-    /// 403 (bearer): the token's scope does not include the family.
+    /// Bearer: the token's scope does not include the family.
     #[error("The access token's scope does not include {}.", .0.as_str())]
     InsufficientScope(Family),
-    /// 500: the store failed; details are for logs, never for the caller.
+    /// The store failed; details are for logs, never for the caller.
     #[error("storage failure")]
     Storage(#[source] Error),
-}
-
-impl AuthError {
-    pub fn status(&self) -> u16 {
-        match self {
-            AuthError::InvalidCredentials
-            | AuthError::MalformedClientId
-            | AuthError::WrongType(_)
-            | AuthError::MissingToken
-            | AuthError::InvalidToken
-            | AuthError::TokenExpired => 401,
-            AuthError::ProjectForbidden | AuthError::InsufficientScope(_) => 403,
-            AuthError::Throttled { .. } | AuthError::RateLimited(_) => 429,
-            AuthError::Storage(_) => 500,
-        }
-    }
 }
 
 /// Authentication state for one store handle: the credential cache, the failed-attempt

@@ -2,8 +2,12 @@
 //! and for OAuth: token format, PKCE, redirect URIs, scopes, tiers.
 
 pub mod access;
+pub mod clock;
 pub mod cors;
 pub mod deletion;
+pub(crate) mod error_description;
+pub mod hashing;
+pub(crate) mod hex;
 pub mod model;
 pub mod pkce;
 pub mod redirect;

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::access::Family;
+use super::error_description::shown_in_error_description;
 use super::model::ClientType;
 
 /// A set of families. Written space-separated in the fixed order `track export insights
@@ -45,17 +46,8 @@ impl Scope {
                 .into_iter()
                 .find(|f| f.as_str() == name)
                 .ok_or_else(|| {
-                    // Quoted in OAuth `error_description`s, which RFC 6749 §5.2 limits to
-                    // printable ASCII without `"` and `\`: anything else is shown as `?`.
-                    let shown: String = name
-                        .chars()
-                        .take(40)
-                        .map(|c| match c {
-                            ' '..='!' | '#'..='[' | ']'..='~' => c,
-                            _ => '?',
-                        })
-                        .collect();
-                    format!("unknown scope '{shown}'")
+                    // Quoted in OAuth `error_description`s.
+                    format!("unknown scope '{}'", shown_in_error_description(name))
                 })?;
             bits |= Scope::bit(family);
         }

@@ -7,26 +7,35 @@
 /// The longest id, suffix included.
 pub const MAX_ID_LEN: usize = 64;
 
-/// The base used when a name's slug is empty (`"!!!"`, `"---"`).
-const FALLBACK_BASE: &str = "project";
+/// The base of a project whose name's slug is empty (`"!!!"`, `"---"`).
+pub const PROJECT_FALLBACK: &str = "project";
 
-/// The id base for a name: trimmed, slugified by the `slug` crate (lowercase ASCII, words joined
-/// by `-`, transliterated), cut to at most [`MAX_ID_LEN`] characters at a word boundary.
+/// The base of an organization whose name's slug is empty.
+pub const ORGANIZATION_FALLBACK: &str = "organization";
+
+/// The base [`with_suffix`] falls back to should its base be empty.
+const FALLBACK_BASE: &str = PROJECT_FALLBACK;
+
+/// The id base for a project's or an organization's name: trimmed, slugified by the `slug`
+/// crate (lowercase ASCII, words joined by `-`, transliterated), cut to at most [`MAX_ID_LEN`]
+/// characters at a word boundary; `fallback` ([`PROJECT_FALLBACK`],
+/// [`ORGANIZATION_FALLBACK`]) when nothing is left.
 ///
 /// A cut always happens at the last `-` that keeps the result within the limit; only when the
 /// first word alone is longer than the limit is it cut inside the word.
 ///
 /// ```
-/// use opcore::domain::slug::project_id_base;
-/// assert_eq!(project_id_base("My Project"), "my-project");
-/// assert_eq!(project_id_base("Привет мир"), "privet-mir");
-/// assert_eq!(project_id_base("!!!"), "project");
+/// use opcore::domain::slug::{id_base, ORGANIZATION_FALLBACK, PROJECT_FALLBACK};
+/// assert_eq!(id_base("My Project", PROJECT_FALLBACK), "my-project");
+/// assert_eq!(id_base("Привет мир", PROJECT_FALLBACK), "privet-mir");
+/// assert_eq!(id_base("!!!", PROJECT_FALLBACK), "project");
+/// assert_eq!(id_base("!!!", ORGANIZATION_FALLBACK), "organization");
 /// ```
-pub fn project_id_base(name: &str) -> String {
+pub fn id_base(name: &str, fallback: &str) -> String {
     let slug = slug::slugify(name.trim());
     let cut = cut_at_word(&slug, MAX_ID_LEN);
     if cut.is_empty() {
-        FALLBACK_BASE.to_string()
+        fallback.to_string()
     } else {
         cut.to_string()
     }
@@ -111,7 +120,7 @@ mod tests {
             (&long_word, &long_word[..64]),
         ];
         for (name, want) in cases {
-            assert_eq!(project_id_base(name), *want, "name {name:?}");
+            assert_eq!(id_base(name, PROJECT_FALLBACK), *want, "name {name:?}");
         }
     }
 
@@ -121,19 +130,19 @@ mod tests {
         let name = "word ".repeat(50);
         let want = ["word"; 13].join("-");
         assert_eq!(want.len(), 64);
-        assert_eq!(project_id_base(&name), want);
+        assert_eq!(id_base(&name, PROJECT_FALLBACK), want);
 
         // A word ending exactly at the limit is kept whole.
         let name = format!("{} tail", "b".repeat(64));
-        assert_eq!(project_id_base(&name), "b".repeat(64));
+        assert_eq!(id_base(&name, PROJECT_FALLBACK), "b".repeat(64));
 
         // A word crossing the limit is dropped.
         let name = format!("{} {}", "c".repeat(60), "d".repeat(10));
-        assert_eq!(project_id_base(&name), "c".repeat(60));
+        assert_eq!(id_base(&name, PROJECT_FALLBACK), "c".repeat(60));
 
         // A short first word followed by a very long one keeps only the first word.
         let name = format!("a {}", "e".repeat(100));
-        assert_eq!(project_id_base(&name), "a");
+        assert_eq!(id_base(&name, PROJECT_FALLBACK), "a");
     }
 
     #[test]
@@ -186,7 +195,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_name_gives_valid_ids(name in any::<String>(), n in any::<u64>()) {
-            let base = project_id_base(&name);
+            let base = id_base(&name, PROJECT_FALLBACK);
             prop_assert!(is_valid_id(&base), "base {:?}", base);
             let id = with_suffix(&base, n);
             prop_assert!(is_valid_id(&id), "id {:?}", id);
@@ -199,7 +208,7 @@ mod tests {
             name in "([a-zA-Z0-9]{1,70}[ _!-]{1,3}){0,12}",
             n in any::<u64>(),
         ) {
-            let base = project_id_base(&name);
+            let base = id_base(&name, PROJECT_FALLBACK);
             prop_assert!(is_valid_id(&base), "base {:?}", base);
             // The base is a prefix of the full slug, cut at a word boundary or at 64.
             let full = slug::slugify(name.trim());

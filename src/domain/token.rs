@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::hex::push_hex;
+
 /// Bytes of randomness in a token.
 const RANDOM_BYTES: usize = 32;
 /// Bytes of SHA-256 kept as the checksum.
@@ -159,14 +161,6 @@ fn checksum(prefix_and_random: &str) -> [u8; CHECKSUM_BYTES] {
     let mut out = [0u8; CHECKSUM_BYTES];
     out.copy_from_slice(&full[..CHECKSUM_BYTES]);
     out
-}
-
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
 }
 
 #[cfg(test)]

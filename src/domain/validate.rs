@@ -104,6 +104,21 @@ pub fn is_hyphenated_uuid(s: &str) -> bool {
         .all(|group| group.iter().fold(true, |ok, &c| ok & HEX[usize::from(c)]))
 }
 
+/// The canonical (lowercase) form of a hyphenated UUID ([`is_hyphenated_uuid`]), or None for
+/// anything else: ids that are not UUIDs of that shape cannot exist.
+///
+/// ```
+/// use opcore::domain::validate::canonical_uuid;
+/// assert_eq!(
+///     canonical_uuid("0F2A6B1C-3D4E-4F50-8A6B-7C8D9E0F1A2B").as_deref(),
+///     Some("0f2a6b1c-3d4e-4f50-8a6b-7c8d9e0f1a2b")
+/// );
+/// assert_eq!(canonical_uuid("0f2a6b1c3d4e4f508a6b7c8d9e0f1a2b"), None);
+/// ```
+pub fn canonical_uuid(s: &str) -> Option<String> {
+    is_hyphenated_uuid(s).then(|| s.to_ascii_lowercase())
+}
+
 /// A `name` or `title`, stored as sent (no trimming): 1 to [`MAX_TEXT_LEN`] characters
 /// (Unicode scalar values), not blank (only whitespace or invisible characters, see
 /// [`is_invisible`]), without control characters (U+0000–U+001F, U+007F–U+009F) or

@@ -102,11 +102,7 @@ impl opc_token_info {
     }
 
     fn refused(e: &AuthError) -> FfiResult<opc_token_info> {
-        let error = match e {
-            AuthError::MissingToken => "missing_api_key",
-            AuthError::TokenExpired => "token_expired",
-            _ => "invalid_api_key",
-        };
+        let error = e.bearer_error_code();
         let mut out = opc_token_info::EMPTY;
         out.http_status = e.status();
         copy(&mut out.error, error)?;

@@ -10,26 +10,12 @@ use super::boundary::{ffi_boundary, FfiResult};
 use super::status::opc_status;
 use super::store::{opc_store, store_ref};
 use super::strings::{json_string, optional, out_param, required};
-use crate::domain::validate::FieldError;
 use crate::manage::body;
 use crate::Error;
 
 /// A JSON request body as an object, or every problem with it.
 fn object(json: &str) -> FfiResult<Map<String, Value>> {
     Ok(body::object(json.as_bytes()).map_err(Error::Validation)?)
-}
-
-/// Merges the type errors of the one field only the Rust/C API accepts with the Manage API
-/// body's own errors.
-fn with_extra<T>(parsed: Result<T, Vec<FieldError>>, extra: Vec<FieldError>) -> FfiResult<T> {
-    match parsed {
-        Ok(value) if extra.is_empty() => Ok(value),
-        Ok(_) => Err(Error::Validation(extra).into()),
-        Err(mut errors) => {
-            errors.extend(extra);
-            Err(Error::Validation(errors).into())
-        }
-    }
 }
 
 /// A list filter: NULL and "" both mean "no filter", as `?projectId=` does in the Manage API.
@@ -198,10 +184,7 @@ pub unsafe extern "C" fn opc_client_create(
         let json = unsafe { required(json, "json") }?;
         let out = out_param(out_json, "out_json")?;
         let map = object(json)?;
-        let mut extra = body::Fields::new(&map);
-        let ignore = extra.bool("ignoreCorsAndSecret");
-        let mut input = with_extra(body::new_client(&map), extra.errors)?;
-        input.ignore_cors_and_secret = ignore.unwrap_or(false);
+        let input = body::new_client_trusted(&map).map_err(Error::Validation)?;
         out.write(json_string(&store.create_client(org, &input)?)?);
         Ok(())
     })
@@ -277,10 +260,7 @@ pub unsafe extern "C" fn opc_client_update(
         let json = unsafe { required(json, "json") }?;
         let out = out_param(out_json, "out_json")?;
         let map = object(json)?;
-        let mut extra = body::Fields::new(&map);
-        let ignore = extra.bool("ignoreCorsAndSecret");
-        let mut changes = with_extra(body::client_changes(&map), extra.errors)?;
-        changes.ignore_cors_and_secret = ignore;
+        let changes = body::client_changes_trusted(&map).map_err(Error::Validation)?;
         out.write(json_string(&store.update_client(org, id, &changes)?)?);
         Ok(())
     })

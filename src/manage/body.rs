@@ -245,6 +245,44 @@ pub fn client_changes(map: &Map<String, Value>) -> Result<ClientChanges, Vec<Fie
     f.finish(input)
 }
 
+/// The field only the Rust and C APIs accept, never the Manage API (docs/c-api.md).
+const IGNORE_CORS_AND_SECRET: &str = "ignoreCorsAndSecret";
+
+/// A client to create from the Rust or C API: the body of `POST /manage/clients` plus
+/// `"ignoreCorsAndSecret"` (boolean, default false), which the Manage API does not accept.
+pub fn new_client_trusted(map: &Map<String, Value>) -> Result<NewClient, Vec<FieldError>> {
+    let mut extra = Fields::new(map);
+    let ignore = extra.bool(IGNORE_CORS_AND_SECRET);
+    let mut input = with_extra(new_client(map), extra.errors)?;
+    input.ignore_cors_and_secret = ignore.unwrap_or(false);
+    Ok(input)
+}
+
+/// Client changes from the Rust or C API: the body of `PATCH /manage/clients/{id}` plus
+/// `"ignoreCorsAndSecret"` (boolean), which the Manage API does not accept.
+pub fn client_changes_trusted(map: &Map<String, Value>) -> Result<ClientChanges, Vec<FieldError>> {
+    let mut extra = Fields::new(map);
+    let ignore = extra.bool(IGNORE_CORS_AND_SECRET);
+    let mut changes = with_extra(client_changes(map), extra.errors)?;
+    changes.ignore_cors_and_secret = ignore;
+    Ok(changes)
+}
+
+/// Merges the type errors of the extra fields with the Manage API body's own errors.
+fn with_extra<T>(
+    parsed: Result<T, Vec<FieldError>>,
+    extra: Vec<FieldError>,
+) -> Result<T, Vec<FieldError>> {
+    match parsed {
+        Ok(value) if extra.is_empty() => Ok(value),
+        Ok(_) => Err(extra),
+        Err(mut errors) => {
+            errors.extend(extra);
+            Err(errors)
+        }
+    }
+}
+
 pub fn new_reference(map: &Map<String, Value>) -> Result<NewReference, Vec<FieldError>> {
     let mut f = Fields::new(map);
     let input = NewReference {

@@ -90,11 +90,19 @@ impl Response {
         }
     }
 
-    fn error(status: u16, message: &str) -> Response {
+    /// An error body `{"error": <reason phrase>, "message"}`, as every Manage error has.
+    pub(crate) fn error(status: u16, message: &str) -> Response {
         Response::json_body(
             status,
             &json!({"error": reason(status), "message": message}),
         )
+    }
+
+    /// A 500 whose `detail` is kept for the host's logs and never sent.
+    pub(crate) fn internal(detail: String) -> Response {
+        let mut r = Response::error(500, "Internal server error");
+        r.internal_error = Some(detail);
+        r
     }
 
     /// A 400 listing `details`; a long list is cut here already (the rest of the bounds are
@@ -151,6 +159,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         413 => "Payload Too Large",
         429 => "Too Many Requests",
         _ => "Internal Server Error",
@@ -647,6 +656,37 @@ fn with_bearer_challenge(mut r: Response) -> Response {
     r
 }
 
+/// The HTTP status of a refused request, for HTTP responses and the C API's `http_status`
+/// alike; the mapping belongs to `manage`, the one module that knows statuses.
+impl AuthError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::InvalidCredentials
+            | AuthError::MalformedClientId
+            | AuthError::WrongType(_)
+            | AuthError::MissingToken
+            | AuthError::InvalidToken
+            | AuthError::TokenExpired => 401,
+            AuthError::ProjectForbidden | AuthError::InsufficientScope(_) => 403,
+            AuthError::Throttled { .. } | AuthError::RateLimited(_) => 429,
+            AuthError::Storage(_) => 500,
+        }
+    }
+
+    /// The `error` code of a refused bearer-token request (docs/oauth.md): `missing_api_key`,
+    /// `token_expired` or `invalid_api_key`; `insufficient_scope` and `rate_limit_exceeded` for
+    /// a token that is valid but may not do this now.
+    pub(crate) fn bearer_error_code(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "missing_api_key",
+            AuthError::TokenExpired => "token_expired",
+            AuthError::InsufficientScope(_) => "insufficient_scope",
+            AuthError::RateLimited(_) => "rate_limit_exceeded",
+            _ => "invalid_api_key",
+        }
+    }
+}
+
 /// The response for a refused authentication (also used by hosts for the other families).
 pub fn auth_error_response(e: AuthError) -> Response {
     match e {
@@ -687,25 +727,20 @@ pub fn bearer_error_response(e: AuthError) -> Response {
         None => "Bearer realm=\"opcore\"".to_string(),
         Some(e) => format!("Bearer realm=\"opcore\", error=\"{e}\""),
     };
-    let (status, code, www) = match &e {
-        AuthError::MissingToken => (401, "missing_api_key", challenge(None)),
-        AuthError::InvalidToken => (401, "invalid_api_key", challenge(Some("invalid_token"))),
-        AuthError::TokenExpired => (401, "token_expired", challenge(Some("invalid_token"))),
-        AuthError::InsufficientScope(family) => (
-            403,
-            "insufficient_scope",
-            format!(
-                "{}, scope=\"{}\"",
-                challenge(Some("insufficient_scope")),
-                family.as_str()
-            ),
+    let www = match &e {
+        AuthError::MissingToken => challenge(None),
+        AuthError::InvalidToken | AuthError::TokenExpired => challenge(Some("invalid_token")),
+        AuthError::InsufficientScope(family) => format!(
+            "{}, scope=\"{}\"",
+            challenge(Some("insufficient_scope")),
+            family.as_str()
         ),
         AuthError::RateLimited(rate) => {
             let wait = rate.retry_after_seconds.unwrap_or(1);
             return Response::json_body(
                 429,
                 &json!({
-                    "error": "rate_limit_exceeded",
+                    "error": e.bearer_error_code(),
                     "message": format!("Rate limit exceeded. Try again in {wait} seconds."),
                 }),
             )
@@ -713,15 +748,16 @@ pub fn bearer_error_response(e: AuthError) -> Response {
         }
         _ => return auth_error_response(e),
     };
-    let mut r = Response::json_body(status, &json!({"error": code, "message": e.to_string()}));
+    let mut r = Response::json_body(
+        e.status(),
+        &json!({"error": e.bearer_error_code(), "message": e.to_string()}),
+    );
     r.headers.push(("www-authenticate".into(), www));
     r
 }
 
 fn internal(e: &Error) -> Response {
-    let mut r = Response::error(500, "Internal server error");
-    r.internal_error = Some(e.to_string());
-    r
+    Response::internal(e.to_string())
 }
 
 /// Why a resource call did not produce a success response.

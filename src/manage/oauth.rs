@@ -12,6 +12,7 @@ use super::{Request, Response, OAUTH_MAX_BODY_BYTES};
 use crate::auth::oauth::{ClientAuth, Grant, IssuedTokens, OAuthError};
 use crate::auth::tokens::TokenInfo;
 use crate::domain::access::Family;
+use crate::domain::error_description::shown_in_error_description;
 use crate::domain::token::TokenKind;
 use crate::Store;
 
@@ -256,7 +257,7 @@ impl Form {
                 return Err(Box::new(error(
                     400,
                     "invalid_request",
-                    &format!("Parameter {} is repeated", shorten(&k)),
+                    &format!("Parameter {} is repeated", shown_in_error_description(&k)),
                 )));
             }
             params.push((k.into_owned(), v.into_owned()));
@@ -278,18 +279,6 @@ impl Form {
 
 fn missing(name: &str) -> OAuthError {
     OAuthError::InvalidRequest(format!("{name} is required"))
-}
-
-/// At most 40 characters of a caller's input, for an `error_description`: RFC 6749 §5.2 limits
-/// it to printable ASCII without `"` and `\`, so anything else is shown as `?`.
-fn shorten(s: &str) -> String {
-    s.chars()
-        .take(40)
-        .map(|c| match c {
-            ' '..='!' | '#'..='[' | ']'..='~' => c,
-            _ => '?',
-        })
-        .collect()
 }
 
 /// Client credentials as presented, owned (HTTP Basic values are decoded).

@@ -166,6 +166,55 @@ impl ProjectChanges {
     }
 }
 
+pub(crate) struct ValidClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+}
+
+impl NewClient {
+    pub(crate) fn validate(&self) -> Result<ValidClient, crate::Error> {
+        let mut c = Checker::default();
+        let name = c.one(validate::text("name", &self.name));
+        let redirect_uris = c.many(validate::redirect_uris(&self.redirect_uris));
+        c.finish()?;
+        match (name, redirect_uris) {
+            (Some(name), Some(redirect_uris)) => Ok(ValidClient {
+                name,
+                redirect_uris,
+            }),
+            _ => Err(crate::Error::Validation(Vec::new())),
+        }
+    }
+}
+
+/// [`ClientChanges`] checked against its own field rules. The errors are kept rather than
+/// returned: the update adds the ones only the stored client can tell (a changed type or
+/// project), so every offending field is named at once.
+pub(crate) struct CheckedClientChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub errors: Vec<FieldError>,
+}
+
+impl ClientChanges {
+    pub(crate) fn check(&self) -> CheckedClientChanges {
+        let mut c = Checker::default();
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|n| c.one(validate::text("name", n)));
+        let redirect_uris = self
+            .redirect_uris
+            .as_deref()
+            .and_then(|uris| c.many(validate::redirect_uris(uris)));
+        CheckedClientChanges {
+            name,
+            redirect_uris,
+            errors: c.0,
+        }
+    }
+}
+
 pub(crate) struct ValidReference {
     pub title: String,
     pub description: Option<String>,
@@ -250,23 +299,13 @@ impl Problems for ProjectChanges {
 
 impl Problems for NewClient {
     fn problems(&self) -> Vec<FieldError> {
-        let mut c = Checker::default();
-        c.one(validate::text("name", &self.name));
-        c.many(validate::redirect_uris(&self.redirect_uris));
-        c.0
+        problems_of(self.validate())
     }
 }
 
 impl Problems for ClientChanges {
     fn problems(&self) -> Vec<FieldError> {
-        let mut c = Checker::default();
-        if let Some(n) = &self.name {
-            c.one(validate::text("name", n));
-        }
-        if let Some(uris) = &self.redirect_uris {
-            c.many(validate::redirect_uris(uris));
-        }
-        c.0
+        self.check().errors
     }
 }
 

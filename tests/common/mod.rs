@@ -6,24 +6,26 @@
 #![allow(dead_code)]
 
 pub mod openapi;
+#[path = "../support/mod.rs"]
+pub mod support;
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use opcore::domain::secret::Argon2Params;
 use opcore::manage::{self, Request, Response};
-use opcore::{ManualClock, Options, RateLimit, Store, Timestamp};
+use opcore::{ManualClock, Options, RateLimit, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 
 use openapi::{OpenApi, Target};
+use support::StoreEnv;
 
 /// One documented response: method (`*` for the document-wide ones), path template (or the
 /// extension's name) and status.
 pub type Hit = (String, String, u16);
 
 /// 2024-01-15T10:30:00.000Z, the seeds' favourite instant.
-pub const T0: i64 = 1_705_314_600_000;
+pub const T0: i64 = support::T0.0;
 pub const T0_TEXT: &str = "2024-01-15T10:30:00.000Z";
 
 pub const MANAGE_DENIED: &str = "Manage: Only root clients are allowed to manage resources";
@@ -103,7 +105,7 @@ impl Res {
     }
 }
 
-/// A store on a fresh temporary file, its clock, and a bootstrapped organization.
+/// A [`StoreEnv`] with a bootstrapped organization and its root client, for the Manage API.
 pub struct Env {
     pub clock: ManualClock,
     pub store: Store,
@@ -118,15 +120,7 @@ pub struct Env {
 
 /// Cheap argon2 so tests run fast (verification still really runs).
 pub fn test_options(clock: &ManualClock) -> Options {
-    Options {
-        argon2: Argon2Params {
-            m_cost: 8,
-            t_cost: 1,
-            p_cost: 1,
-        },
-        clock: std::sync::Arc::new(clock.clone()),
-        ..Options::default()
-    }
+    support::options(clock)
 }
 
 impl Env {
@@ -141,11 +135,7 @@ impl Env {
     }
 
     pub fn with(adjust: impl FnOnce(&mut Options)) -> Env {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let clock = ManualClock::new(Timestamp(T0));
-        let mut options = test_options(&clock);
-        adjust(&mut options);
-        let store = Store::open(dir.path().join("opcore.db"), options).expect("open store");
+        let StoreEnv { dir, clock, store } = StoreEnv::with(adjust);
         let boot = store.create_organization("Acme").expect("bootstrap");
         let root = Creds {
             id: boot.client.client.id.clone(),

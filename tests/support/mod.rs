@@ -24,24 +24,26 @@ pub fn options(clock: &ManualClock) -> Options {
     }
 }
 
-pub struct Env {
+/// A store on a fresh temporary file with a manual clock and cheap argon2, and no organization
+/// yet (`tests/common/`'s `Env` adds one, with its root client, for the Manage API tests).
+pub struct StoreEnv {
     pub dir: tempfile::TempDir,
     pub clock: ManualClock,
     pub store: Store,
 }
 
-impl Env {
-    pub fn new() -> Env {
-        Env::with(|_| {})
+impl StoreEnv {
+    pub fn new() -> StoreEnv {
+        StoreEnv::with(|_| {})
     }
 
-    pub fn with(tweak: impl FnOnce(&mut Options)) -> Env {
+    pub fn with(tweak: impl FnOnce(&mut Options)) -> StoreEnv {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = ManualClock::new(T0);
         let mut opts = options(&clock);
         tweak(&mut opts);
         let store = Store::open(dir.path().join("opcore.db"), opts).expect("open store");
-        Env { dir, clock, store }
+        StoreEnv { dir, clock, store }
     }
 
     pub fn path(&self) -> PathBuf {

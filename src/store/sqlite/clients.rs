@@ -3,15 +3,16 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction};
 
+use super::projects::is_live_project;
 use super::SqlResult;
-use super::{json_column, ts, Db};
+use super::{json_column, json_text, ts, Db};
 use crate::domain::model::{Client, ClientType};
 use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
-use crate::domain::validate::{self, FieldError};
+use crate::domain::validate::{canonical_uuid, FieldError};
 use crate::error::{Error, Resource, Result};
-use crate::store::inputs::{Checker, ClientChanges, NewClient};
+use crate::store::inputs::{CheckedClientChanges, ClientChanges, NewClient, ValidClient};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 use crate::store::outputs::CreatedClient;
 use crate::store::records::ClientCredentials;
@@ -53,27 +54,12 @@ pub(super) fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
     })
 }
 
-fn to_json(values: &[String]) -> String {
-    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
-}
-
-/// Well-formed client ids are lowercase hyphenated UUIDs; anything else cannot exist.
-pub(crate) fn canonical_uuid(id: &str) -> Option<String> {
-    uuid::Uuid::parse_str(id)
-        .ok()
-        .filter(|_| id.len() == 36)
-        .map(|u| u.hyphenated().to_string())
-}
-
 impl Db {
     pub(crate) fn prepare_client(&self, input: &NewClient) -> Result<PreparedClient> {
-        let mut check = Checker::default();
-        let name = check.one(validate::text("name", &input.name));
-        let redirect_uris = check.many(validate::redirect_uris(&input.redirect_uris));
-        check.finish()?;
-        let (Some(name), Some(redirect_uris)) = (name, redirect_uris) else {
-            return Err(Error::Validation(Vec::new()));
-        };
+        let ValidClient {
+            name,
+            redirect_uris,
+        } = input.validate()?;
         let secret = Secret::generate();
         let hash = self
             .hasher()
@@ -117,7 +103,7 @@ impl Db {
             &p.hash,
             p.ignore_cors_and_secret,
             now.millis(),
-            to_json(&p.redirect_uris),
+            json_text(&p.redirect_uris),
             p.tier.map(Tier::as_str),
             i64::from(check),
         ))
@@ -151,7 +137,7 @@ impl Db {
                 // Name every offending field: an unknown project as well as a bad name.
                 if let Some(project) = input.project_id.as_deref().filter(|p| !p.is_empty()) {
                     let now = self.now();
-                    if !self.read(|c| live_project_exists(c, organization_id, project, now))? {
+                    if !self.read(|c| is_live_project(c, organization_id, project, now))? {
                         errors.push(unknown_project_error());
                     }
                 }
@@ -162,7 +148,7 @@ impl Db {
         let now = self.now();
         self.write(|tx| {
             if let Some(project) = &prepared.project_id {
-                if !live_project_exists(tx, organization_id, project, now)? {
+                if !is_live_project(tx, organization_id, project, now)? {
                     return Err(unknown_project());
                 }
             }
@@ -215,7 +201,7 @@ impl Db {
         let now = self.now();
         let items = self.read(|c| {
             if let Some(p) = project_id {
-                if !super::projects::project_visible(c, organization_id, p, now)? {
+                if !is_live_project(c, organization_id, p, now)? {
                     return Err(Error::NotFound(Resource::Project));
                 }
             }
@@ -265,16 +251,11 @@ impl Db {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
-        let mut check = Checker::default();
-        let name = changes
-            .name
-            .as_deref()
-            .and_then(|n| check.one(validate::text("name", n)));
-        let redirect_uris = changes
-            .redirect_uris
-            .as_deref()
-            .and_then(|uris| check.many(validate::redirect_uris(uris)));
-        let input_errors = check.0;
+        let CheckedClientChanges {
+            name,
+            redirect_uris,
+            errors: input_errors,
+        } = changes.check();
         let now = self.now();
         let (updated, tier_changed) = self.write(|tx| {
             let current = tx
@@ -331,7 +312,7 @@ impl Db {
                 &updated.name,
                 updated.ignore_cors_and_secret,
                 now.millis(),
-                to_json(&updated.redirect_uris),
+                json_text(&updated.redirect_uris),
                 updated.tier.map(Tier::as_str),
             )).sql()?;
             if tier_changed {
@@ -490,27 +471,6 @@ pub(crate) fn client_active(conn: &rusqlite::Connection, id: &str, now: Timestam
 /// A stored check value: 32 bits kept in an INTEGER column (anything else reads as none).
 fn check_column(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
-}
-
-/// Whether a project of the organization may receive new clients and references: it exists
-/// and is not past its `deleteAt`. A project only scheduled for deletion does (see
-/// `docs/behaviour.md#projects-scheduled-for-deletion`); what is added goes with it if it is purged.
-pub(crate) fn live_project_exists(
-    conn: &rusqlite::Connection,
-    organization_id: &str,
-    project_id: &str,
-    now: Timestamp,
-) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
-               AND (delete_at IS NULL OR delete_at > ?3)",
-        )
-        .sql()?
-        .query_row((project_id, organization_id, now.millis()), |_| Ok(()))
-        .optional()
-        .sql()?
-        .is_some())
 }
 
 pub(crate) fn unknown_project() -> Error {

@@ -3,23 +3,30 @@
 
 mod clients;
 mod ids;
+mod open;
 mod organizations;
+mod pool;
 mod projects;
 mod references;
+mod revision;
 mod roles;
 mod schema;
 mod tokens;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::domain::secret::{CheckKey, SecretHasher};
-use crate::domain::time::{Clock, Timestamp};
+use self::open::{load_check_key, migrate, open_connection};
+use self::revision::{shared_for, FileShared};
+
+use crate::domain::clock::Clock;
+use crate::domain::hashing::SecretHasher;
+use crate::domain::secret::CheckKey;
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::options::{Options, Synchronous};
 
@@ -48,59 +55,6 @@ struct Inner {
     id_probes: AtomicU64,
 }
 
-/// State shared by every handle on the same file in this process.
-#[derive(Default)]
-struct FileShared {
-    /// Bumped by this process on every change that can revoke access.
-    local_revision: AtomicU64,
-    /// The last `auth_revision` read from the file, and when.
-    file_revision: AtomicU64,
-    /// Microseconds since [`process_epoch`] when the file was last read (0: never).
-    file_checked_us: AtomicU64,
-}
-
-/// A fixed instant of this process, so "when" fits in an atomic.
-fn process_epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// Microseconds on a monotonic clock, for the cross-process staleness bound only (never for
-/// timestamps). On Linux the coarse clock: a few milliseconds of resolution, well inside any
-/// staleness bound, read without touching the hardware clock — the precise clock costs more
-/// than a third of a cached authentication's own work on virtual machines.
-#[cfg(target_os = "linux")]
-fn micros_since_epoch() -> u64 {
-    let Some((secs, nanos)) = crate::domain::time::coarse_clock(libc::CLOCK_MONOTONIC_COARSE)
-    else {
-        return u64::try_from(process_epoch().elapsed().as_micros()).unwrap_or(u64::MAX);
-    };
-    let secs = u64::try_from(secs).unwrap_or(0);
-    let micros = u64::try_from(nanos).unwrap_or(0) / 1_000;
-    secs.saturating_mul(1_000_000).saturating_add(micros)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn micros_since_epoch() -> u64 {
-    u64::try_from(process_epoch().elapsed().as_micros()).unwrap_or(u64::MAX)
-}
-
-fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<FileShared>>> {
-    static REGISTRY: OnceLock<Mutex<HashMap<PathBuf, Weak<FileShared>>>> = OnceLock::new();
-    REGISTRY.get_or_init(Default::default)
-}
-
-fn shared_for(path: &Path) -> Arc<FileShared> {
-    let mut map = registry().lock().unwrap_or_else(|p| p.into_inner());
-    map.retain(|_, w| w.strong_count() > 0);
-    if let Some(existing) = map.get(path).and_then(Weak::upgrade) {
-        return existing;
-    }
-    let fresh = Arc::new(FileShared::default());
-    map.insert(path.to_path_buf(), Arc::downgrade(&fresh));
-    fresh
-}
-
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
@@ -108,8 +62,6 @@ impl std::fmt::Debug for Db {
             .finish_non_exhaustive()
     }
 }
-
-const MAX_POOLED: usize = 16;
 
 impl Db {
     /// Opens (creating if absent) and migrates the store at `path`.
@@ -195,79 +147,6 @@ impl Db {
         self.inner.id_probes.load(Ordering::Relaxed)
     }
 
-    /// A number that changes whenever access may have been revoked: at once for changes made
-    /// through any handle in this process, within `cross_process_staleness_ms` for changes
-    /// made by other processes.
-    pub(crate) fn access_revision(&self) -> Result<u64> {
-        let shared = &self.inner.shared;
-        let now_us = micros_since_epoch();
-        let checked = shared.file_checked_us.load(Ordering::Acquire);
-        let due = checked == 0
-            || u128::from(now_us.saturating_sub(checked)) >= self.inner.staleness.as_micros()
-            // A clock that went backwards (it cannot, but a fallback could differ): re-read.
-            || now_us < checked;
-        if due {
-            let rev = self.read(|c| {
-                Ok(
-                    c.prepare_cached("SELECT value FROM meta WHERE key = 'auth_revision'")
-                        .sql()?
-                        .query_row([], |r| r.get::<_, i64>(0))
-                        .optional()
-                        .sql()?
-                        .unwrap_or(0),
-                )
-            })?;
-            shared
-                .file_revision
-                .store(u64::try_from(rev).unwrap_or(0), Ordering::SeqCst);
-            shared
-                .file_checked_us
-                .store(now_us.max(1), Ordering::Release);
-        }
-        Ok(shared
-            .local_revision
-            .load(Ordering::SeqCst)
-            .wrapping_add(shared.file_revision.load(Ordering::SeqCst)))
-    }
-
-    /// Records, inside `tx`, that access may have been revoked; other handles see it at once
-    /// after commit, other processes within their staleness bound.
-    fn bump_access_revision(&self, tx: &Transaction<'_>) -> Result<()> {
-        tx.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'auth_revision'")
-            .sql()?
-            .execute([])
-            .sql()?;
-        Ok(())
-    }
-
-    fn revision_committed(&self) {
-        self.inner
-            .shared
-            .local_revision
-            .fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn conn(&self) -> Result<PooledConn<'_>> {
-        let existing = self
-            .inner
-            .pool
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
-        let conn = match existing {
-            Some(c) => c,
-            None => open_connection(
-                &self.inner.path,
-                self.inner.synchronous,
-                self.inner.busy_timeout,
-            )?,
-        };
-        Ok(PooledConn {
-            db: self,
-            conn: Some(conn),
-        })
-    }
-
     /// Runs `f` on a pooled connection, retrying while the database is busy. A handle acting
     /// for a client ([`Db::acting_as`]) runs `f` in one read transaction that first checks
     /// that the client still exists, so the check and the read see the same state.
@@ -304,31 +183,22 @@ impl Db {
     fn write<T>(&self, f: impl Fn(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut pooled = self.conn()?;
         let conn = pooled.get_mut();
-        let mut attempt = 0u32;
-        loop {
-            let result = (|| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .sql()?;
-                if let Some(actor) = &self.actor {
-                    if !clients::client_active(&tx, actor, self.now())? {
-                        return Err(Error::Unauthenticated);
-                    }
+        self.retrying(|| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .sql()?;
+            if let Some(actor) = &self.actor {
+                if !clients::client_active(&tx, actor, self.now())? {
+                    return Err(Error::Unauthenticated);
                 }
-                let value = f(&tx)?;
-                tx.commit().sql()?;
-                Ok(value)
-            })();
-            match result {
-                Err(Error::Busy) if attempt < 20 => {
-                    attempt += 1;
-                    std::thread::sleep(Duration::from_millis(5 * u64::from(attempt)));
-                }
-                other => return other,
             }
-        }
+            let value = f(&tx)?;
+            tx.commit().sql()?;
+            Ok(value)
+        })
     }
 
+    /// Runs `f` again while it fails with [`Error::Busy`], up to 20 times with a growing pause.
     fn retrying<T>(&self, mut f: impl FnMut() -> Result<T>) -> Result<T> {
         let mut attempt = 0u32;
         loop {
@@ -376,199 +246,14 @@ impl Db {
     }
 }
 
-struct PooledConn<'a> {
-    db: &'a Db,
-    conn: Option<Connection>,
-}
-
-impl PooledConn<'_> {
-    fn get(&self) -> &Connection {
-        self.conn.as_ref().expect("connection present until drop")
-    }
-
-    fn get_mut(&mut self) -> &mut Connection {
-        self.conn.as_mut().expect("connection present until drop")
-    }
-
-    /// A connection left inside a transaction by a failure is not returned to the pool.
-    fn discard_if_broken(&mut self) {
-        if self.conn.as_ref().is_some_and(|c| !c.is_autocommit()) {
-            self.conn = None;
-        }
-    }
-}
-
-impl Drop for PooledConn<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if !conn.is_autocommit() {
-                return;
-            }
-            let mut pool = self.db.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < MAX_POOLED {
-                pool.push(conn);
-            }
-        }
-    }
-}
-
-fn open_connection(path: &Path, sync: Synchronous, busy_timeout: Duration) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        Error::Open(format!(
-            "{}: cannot open or create the file ({e})",
-            path.display()
-        ))
-    })?;
-    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
-        return Err(Error::Open(format!(
-            "{}: the file is read-only",
-            path.display()
-        )));
-    }
-    conn.busy_timeout(busy_timeout)
-        .map_err(|e| classify(path, e))?;
-    conn.set_prepared_statement_cache_capacity(64);
-    let sync = match sync {
-        Synchronous::Full => "FULL",
-        Synchronous::Normal => "NORMAL",
-    };
-    conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync};"
-    ))
-    .map_err(|e| classify(path, e))?;
-    Ok(conn)
-}
-
-/// Errors met while opening name the file and what is wrong with it.
-fn classify(path: &Path, e: rusqlite::Error) -> Error {
-    let shown = path.display();
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => {
-            Error::Open(format!("{shown}: the file is not an SQLite database"))
-        }
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            Error::Busy
-        }
-        _ => Error::Open(format!("{shown}: cannot read the file ({e})")),
-    }
-}
-
-/// Checks what the file is before writing anything to it, then migrates it forward.
-fn migrate(conn: &Connection, path: &Path) -> Result<()> {
-    let shown = path.display();
-    let probe = |sql: &str| -> Result<i64> {
-        conn.query_row(sql, [], |r| r.get(0))
-            .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::NotADatabase) => {
-                    Error::Open(format!("{shown}: the file is not an SQLite database"))
-                }
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-                    Error::Busy
-                }
-                _ => Error::Open(format!("{shown}: cannot read the file ({e})")),
-            })
-    };
-    let app_id = probe("PRAGMA application_id")?;
-    let version = probe("PRAGMA user_version")?;
-    let tables = probe("SELECT count(*) FROM sqlite_master")?;
-    let target = schema::current_version();
-    if app_id != i64::from(schema::APPLICATION_ID) && !(app_id == 0 && tables == 0) {
-        return Err(Error::Open(format!(
-            "{shown}: the file is an SQLite database but not an opcore store"
-        )));
-    }
-    if version > target {
-        return Err(Error::Open(format!(
-            "{shown}: the store has schema version {version}, newer than this opcore \
-             supports ({target}); upgrade opcore"
-        )));
-    }
-    if version < 0 {
-        return Err(Error::Open(format!(
-            "{shown}: the store has schema version {version}, which no opcore writes \
-             (PRAGMA user_version must be between 1 and {target}); the file is damaged or \
-             was changed by another program"
-        )));
-    }
-    if version == 0 && tables > 0 {
-        return Err(Error::Open(format!(
-            "{shown}: the file is tagged as an opcore store and has tables, but its schema \
-             version is 0 (PRAGMA user_version must be between 1 and {target}); the file is \
-             damaged or was changed by another program"
-        )));
-    }
-    if version > 0 && app_id != i64::from(schema::APPLICATION_ID) {
-        return Err(Error::Open(format!(
-            "{shown}: the file is an empty SQLite database with schema version {version} but \
-             not tagged as an opcore store"
-        )));
-    }
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .sql()?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(Error::Open(format!(
-            "{shown}: cannot switch the file to WAL mode (got {mode})"
-        )));
-    }
-    if version == target {
-        return Ok(());
-    }
-    // Another process may be migrating too: take the write lock, then re-read the version.
-    conn.execute_batch("BEGIN IMMEDIATE").sql()?;
-    let result = (|| -> Result<()> {
-        let current: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .sql()?;
-        for (from, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
-            conn.execute_batch(sql).sql()?;
-            conn.execute_batch(&format!("PRAGMA user_version = {}", from + 1))
-                .sql()?;
-        }
-        conn.execute_batch(&format!(
-            "PRAGMA application_id = {}",
-            schema::APPLICATION_ID
-        ))
-        .sql()?;
-        Ok(())
-    })();
-    match result {
-        Ok(()) => conn.execute_batch("COMMIT").sql(),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
-}
-
-/// The store's check key, written by the migration that introduced check values.
-fn load_check_key(conn: &Connection, path: &Path) -> Result<CheckKey> {
-    let bytes: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT key FROM store_keys WHERE name = 'secret_check'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()
-        .sql()?;
-    bytes
-        .as_deref()
-        .and_then(CheckKey::from_bytes)
-        .ok_or_else(|| {
-            Error::Open(format!(
-                "{}: the store's secret check key is missing or damaged",
-                path.display()
-            ))
-        })
-}
-
 /// Reads a JSON array column written by this module.
 fn json_column<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
+}
+
+/// A list as the JSON text of its column (`[]` should it not serialize).
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
 }
 
 fn ts(millis: i64) -> Timestamp {

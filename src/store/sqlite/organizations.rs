@@ -25,7 +25,7 @@ impl Db {
     /// Creates an organization and its first `root` client (named `Root client`).
     pub(crate) fn create_organization(&self, name: &str) -> Result<Bootstrap> {
         let name = validate::text("name", name).map_err(|e| Error::Validation(vec![e]))?;
-        let base = slug::project_id_base(&name);
+        let base = slug::id_base(&name, slug::ORGANIZATION_FALLBACK);
         let prepared = self.prepare_client(&NewClient {
             name: "Root client".into(),
             client_type: ClientType::Root,

@@ -1,11 +1,10 @@
 //! Projects: slug ids, the default `First client` in the same transaction, soft deletion.
 
 use rusqlite::{OptionalExtension, Row, Transaction};
-use serde::Serialize;
 
 use super::ids::PROJECT_NS;
 use super::SqlResult;
-use super::{json_column, ts, Db};
+use super::{json_column, json_text, ts, Db};
 use crate::domain::deletion;
 use crate::domain::model::{ClientType, Project, ProjectType};
 use crate::domain::slug;
@@ -39,10 +38,6 @@ fn project_from_row(r: &Row<'_>) -> rusqlite::Result<Project> {
     })
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
-}
-
 impl Db {
     /// Creates a project and its default `write` client (`First client`) in one transaction.
     pub(crate) fn create_project(
@@ -51,7 +46,7 @@ impl Db {
         input: &NewProject,
     ) -> Result<CreatedProject> {
         let valid = input.validate()?;
-        let base = slug::project_id_base(&valid.name);
+        let base = slug::id_base(&valid.name, slug::PROJECT_FALLBACK);
         let client = self.prepare_client(&NewClient {
             name: "First client".into(),
             client_type: ClientType::Write,
@@ -73,9 +68,9 @@ impl Db {
                 organization_id,
                 &valid.name,
                 &valid.domain,
-                to_json(&valid.cors),
+                json_text(&valid.cors),
                 valid.cross_domain,
-                to_json(&valid.types),
+                json_text(&valid.types),
                 now.millis(),
             ))
             .sql()?;
@@ -192,7 +187,7 @@ impl Db {
                 &p.id,
                 &p.name,
                 &p.domain,
-                to_json(&p.cors),
+                json_text(&p.cors),
                 p.cross_domain,
                 p.allow_unsafe_revenue_tracking,
                 now.millis(),
@@ -281,19 +276,24 @@ fn organization_exists(tx: &Transaction<'_>, organization_id: &str) -> Result<()
         .ok_or(Error::NotFound(Resource::Organization))
 }
 
-pub(crate) fn project_visible(
-    c: &rusqlite::Connection,
+/// Whether `project_id` is a project of the organization that is not past its `deleteAt`: one
+/// that reads see, and that may receive new clients and references. A project only scheduled
+/// for deletion is (docs/behaviour.md#projects-scheduled-for-deletion); what is added goes
+/// with it if it is purged.
+pub(crate) fn is_live_project(
+    conn: &rusqlite::Connection,
     organization_id: &str,
-    id: &str,
+    project_id: &str,
     now: Timestamp,
 ) -> Result<bool> {
-    Ok(c.prepare_cached(
-        "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
-             AND (delete_at IS NULL OR delete_at > ?3)",
-    )
-    .sql()?
-    .query_row((id, organization_id, now.millis()), |_| Ok(()))
-    .optional()
-    .sql()?
-    .is_some())
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM projects WHERE id = ?1 AND organization_id = ?2
+               AND (delete_at IS NULL OR delete_at > ?3)",
+        )
+        .sql()?
+        .query_row((project_id, organization_id, now.millis()), |_| Ok(()))
+        .optional()
+        .sql()?
+        .is_some())
 }

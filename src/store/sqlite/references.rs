@@ -2,12 +2,13 @@
 
 use rusqlite::{OptionalExtension, Row};
 
-use super::clients::{canonical_uuid, live_project_exists, unknown_project, unknown_project_error};
-use super::projects::project_visible;
+use super::clients::{unknown_project, unknown_project_error};
+use super::projects::is_live_project;
 use super::SqlResult;
 use super::{ts, Db};
 use crate::domain::model::Reference;
 use crate::domain::time::Timestamp;
+use crate::domain::validate::canonical_uuid;
 use crate::error::{Error, Resource, Result};
 use crate::store::inputs::{NewReference, ReferenceChanges};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
@@ -43,9 +44,7 @@ impl Db {
             Err(Error::Validation(mut errors)) => {
                 // Name every offending field: an unknown project as well as a bad title or date.
                 let now = self.now();
-                if !self
-                    .read(|c| live_project_exists(c, organization_id, &input.project_id, now))?
-                {
+                if !self.read(|c| is_live_project(c, organization_id, &input.project_id, now))? {
                     errors.push(unknown_project_error());
                 }
                 return Err(Error::Validation(errors));
@@ -63,7 +62,7 @@ impl Db {
             updated_at: now,
         };
         self.write(|tx| {
-            if !live_project_exists(tx, organization_id, &reference.project_id, now)? {
+            if !is_live_project(tx, organization_id, &reference.project_id, now)? {
                 return Err(unknown_project());
             }
             tx.prepare_cached(
@@ -117,7 +116,7 @@ impl Db {
         let now = self.now();
         let items = self.read(|c| {
             if let Some(p) = project_id {
-                if !project_visible(c, organization_id, p, now)? {
+                if !is_live_project(c, organization_id, p, now)? {
                     return Err(Error::NotFound(Resource::Project));
                 }
             }

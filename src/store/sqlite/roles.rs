@@ -2,8 +2,9 @@
 //! the same name.
 
 use super::Db;
+use crate::domain::hashing::SecretHasher;
 use crate::domain::model::{Client, Organization, Project, Reference};
-use crate::domain::secret::{CheckKey, SecretHasher};
+use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
 use crate::error::Result;

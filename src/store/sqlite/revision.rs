@@ -1,0 +1,121 @@
+//! The access revision: a number that changes whenever access may have been revoked, shared by
+//! every handle on one file in this process ([`FileShared`]) and re-read from the file at most
+//! every `cross_process_staleness_ms`, timed by a monotonic process clock.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Instant;
+
+use rusqlite::{OptionalExtension, Transaction};
+
+use super::{Db, SqlResult};
+use crate::error::Result;
+
+/// State shared by every handle on the same file in this process.
+#[derive(Default)]
+pub(super) struct FileShared {
+    /// Bumped by this process on every change that can revoke access.
+    local_revision: AtomicU64,
+    /// The last `auth_revision` read from the file, and when.
+    file_revision: AtomicU64,
+    /// When the file was last read, in [`monotonic_micros`] (0: never).
+    file_checked_us: AtomicU64,
+}
+
+/// A fixed instant of this process, so "when" fits in an atomic.
+fn process_epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Microseconds on a monotonic clock, for the cross-process staleness bound only (never for
+/// timestamps). On Linux the coarse clock: a few milliseconds of resolution, well inside any
+/// staleness bound, read without touching the hardware clock — the precise clock costs more
+/// than a third of a cached authentication's own work on virtual machines.
+#[cfg(target_os = "linux")]
+fn monotonic_micros() -> u64 {
+    let Some((secs, nanos)) = crate::domain::clock::coarse_clock(libc::CLOCK_MONOTONIC_COARSE)
+    else {
+        return u64::try_from(process_epoch().elapsed().as_micros()).unwrap_or(u64::MAX);
+    };
+    let secs = u64::try_from(secs).unwrap_or(0);
+    let micros = u64::try_from(nanos).unwrap_or(0) / 1_000;
+    secs.saturating_mul(1_000_000).saturating_add(micros)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn monotonic_micros() -> u64 {
+    u64::try_from(process_epoch().elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<FileShared>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<PathBuf, Weak<FileShared>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+pub(super) fn shared_for(path: &Path) -> Arc<FileShared> {
+    let mut map = registry().lock().unwrap_or_else(|p| p.into_inner());
+    map.retain(|_, w| w.strong_count() > 0);
+    if let Some(existing) = map.get(path).and_then(Weak::upgrade) {
+        return existing;
+    }
+    let fresh = Arc::new(FileShared::default());
+    map.insert(path.to_path_buf(), Arc::downgrade(&fresh));
+    fresh
+}
+
+impl Db {
+    /// A number that changes whenever access may have been revoked: at once for changes made
+    /// through any handle in this process, within `cross_process_staleness_ms` for changes
+    /// made by other processes.
+    pub(crate) fn access_revision(&self) -> Result<u64> {
+        let shared = &self.inner.shared;
+        let now_us = monotonic_micros();
+        let checked = shared.file_checked_us.load(Ordering::Acquire);
+        let due = checked == 0
+            || u128::from(now_us.saturating_sub(checked)) >= self.inner.staleness.as_micros()
+            // A clock that went backwards (it cannot, but a fallback could differ): re-read.
+            || now_us < checked;
+        if due {
+            let rev = self.read(|c| {
+                Ok(
+                    c.prepare_cached("SELECT value FROM meta WHERE key = 'auth_revision'")
+                        .sql()?
+                        .query_row([], |r| r.get::<_, i64>(0))
+                        .optional()
+                        .sql()?
+                        .unwrap_or(0),
+                )
+            })?;
+            shared
+                .file_revision
+                .store(u64::try_from(rev).unwrap_or(0), Ordering::SeqCst);
+            shared
+                .file_checked_us
+                .store(now_us.max(1), Ordering::Release);
+        }
+        Ok(shared
+            .local_revision
+            .load(Ordering::SeqCst)
+            .wrapping_add(shared.file_revision.load(Ordering::SeqCst)))
+    }
+
+    /// Records, inside `tx`, that access may have been revoked; other handles see it at once
+    /// after commit, other processes within their staleness bound.
+    pub(super) fn bump_access_revision(&self, tx: &Transaction<'_>) -> Result<()> {
+        tx.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'auth_revision'")
+            .sql()?
+            .execute([])
+            .sql()?;
+        Ok(())
+    }
+
+    pub(super) fn revision_committed(&self) {
+        self.inner
+            .shared
+            .local_revision
+            .fetch_add(1, Ordering::SeqCst);
+    }
+}
