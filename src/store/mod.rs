@@ -9,6 +9,8 @@ mod outputs;
 pub(crate) mod records;
 pub(crate) mod roles;
 pub(crate) mod sqlite;
+#[cfg(test)]
+mod suite;
 
 pub use facade::Store;
 pub use inputs::{
