@@ -18,10 +18,11 @@
 
 use std::sync::Arc;
 
+use crate::domain::clock::ManualClock;
 use crate::domain::model::{ClientType, ProjectType};
 use crate::domain::secret::{Argon2Params, Verification};
 use crate::domain::tier::Tier;
-use crate::domain::time::{ManualClock, Timestamp};
+use crate::domain::time::Timestamp;
 use crate::domain::token::{Token, TokenDigest, TokenKind};
 use crate::error::{Error, Resource};
 use crate::options::Options;
@@ -102,7 +103,7 @@ macro_rules! backend_suite {
         $(
             #[test]
             fn $name() {
-                let clock = $crate::domain::time::ManualClock::new($crate::store::suite::T0);
+                let clock = $crate::domain::clock::ManualClock::new($crate::store::suite::T0);
                 let (backend, _keep) = ($open)(&$crate::store::suite::options(&clock));
                 $crate::store::suite::$name(&$crate::store::suite::Env { backend, clock });
             }
