@@ -1,6 +1,7 @@
 //! API clients: the secret is generated here, hashed before the write transaction (argon2 is
 //! slow; the write lock is not held for it), returned once and never stored in plaintext.
 
+use super::paging::query_page;
 use rusqlite::{OptionalExtension, Row, Transaction};
 
 use super::projects::is_live_project;
@@ -209,35 +210,24 @@ impl Db {
                 None => "c.organization_id = :org",
                 Some(_) => "c.project_id = :project AND c.organization_id = :org",
             };
-            let after = match window.after {
-                None => "",
-                Some(_) => "AND (c.created_at, c.id) < (:after_t, :after_id)",
-            };
-            // The limit is written into the SQL, not bound: SQLite plans with a bound LIMIT's
-            // value, so binding it expired the statement and made every execution parse and
-            // plan it again (the largest cost of a cached `GET /manage/projects`). It is a
-            // number checked by `Window`, never text from the request.
-            let limit = window.sql_limit();
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {CLIENT_COLUMNS} FROM clients c
-                 WHERE {scope} AND (c.project_id IS NULL OR NOT EXISTS (
-                     SELECT 1 FROM projects p WHERE p.id = c.project_id
-                         AND p.delete_at IS NOT NULL AND p.delete_at <= :now)) {after}
-                 ORDER BY c.created_at DESC, c.id DESC LIMIT {limit}"
-                ))
-                .sql()?;
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
                 vec![(":org", &organization_id), (":now", &now.0)];
             if let Some(p) = &project_id {
                 params.push((":project", p));
             }
-            if let Some(after) = &window.after {
-                params.push((":after_t", &after.created_at));
-                params.push((":after_id", &after.id));
-            }
-            let rows = stmt.query_map(params.as_slice(), client_from_row).sql()?;
-            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
+            query_page(
+                c,
+                &window,
+                &format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients c
+                     WHERE {scope} AND (c.project_id IS NULL OR NOT EXISTS (
+                         SELECT 1 FROM projects p WHERE p.id = c.project_id
+                             AND p.delete_at IS NOT NULL AND p.delete_at <= :now))"
+                ),
+                "c",
+                params,
+                client_from_row,
+            )
         })?;
         Ok(window.page(ListKind::Clients, items, |c| (c.created_at, c.id.as_str())))
     }

@@ -5,6 +5,7 @@ mod clients;
 mod ids;
 mod open;
 mod organizations;
+mod paging;
 mod pool;
 mod projects;
 mod references;

@@ -1,5 +1,6 @@
 //! Projects: slug ids, the default `First client` in the same transaction, soft deletion.
 
+use super::paging::query_page;
 use rusqlite::{OptionalExtension, Row, Transaction};
 
 use super::ids::PROJECT_NS;
@@ -120,29 +121,17 @@ impl Db {
     ) -> Result<Page<Project>> {
         let window = Window::new(ListKind::Projects, options)?;
         let items = self.read(|c| {
-            let after = match window.after {
-                None => "",
-                Some(_) => "AND (created_at, id) < (:after_t, :after_id)",
-            };
-            // The limit is written into the SQL, not bound: SQLite plans with a bound LIMIT's
-            // value, so binding it expired the statement and made every execution parse and
-            // plan it again (the largest cost of a cached `GET /manage/projects`). It is a
-            // number checked by `Window`, never text from the request.
-            let limit = window.sql_limit();
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {PROJECT_COLUMNS} FROM projects
-                 WHERE organization_id = :org AND delete_at IS NULL {after}
-                 ORDER BY created_at DESC, id DESC LIMIT {limit}"
-                ))
-                .sql()?;
-            let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":org", &organization_id)];
-            if let Some(after) = &window.after {
-                params.push((":after_t", &after.created_at));
-                params.push((":after_id", &after.id));
-            }
-            let rows = stmt.query_map(params.as_slice(), project_from_row).sql()?;
-            rows.collect::<std::result::Result<Vec<_>, _>>().sql()
+            query_page(
+                c,
+                &window,
+                &format!(
+                    "SELECT {PROJECT_COLUMNS} FROM projects p
+                     WHERE p.organization_id = :org AND p.delete_at IS NULL"
+                ),
+                "p",
+                vec![(":org", &organization_id)],
+                project_from_row,
+            )
         })?;
         Ok(window.page(ListKind::Projects, items, |p| (p.created_at, p.id.as_str())))
     }

@@ -1,5 +1,6 @@
 //! References: markers on a project's timeline, scoped through their project's organization.
 
+use super::paging::query_page;
 use rusqlite::{OptionalExtension, Row};
 
 use super::clients::{unknown_project, unknown_project_error};
@@ -126,40 +127,24 @@ impl Db {
                 None => "r.organization_id = :org",
                 Some(_) => "r.project_id = :project",
             };
-            let after = match window.after {
-                None => "",
-                Some(_) => "AND (r.created_at, r.id) < (:after_t, :after_id)",
-            };
-            // The limit is written into the SQL, not bound: SQLite plans with a bound LIMIT's
-            // value, so binding it expired the statement and made every execution parse and
-            // plan it again (the largest cost of a cached `GET /manage/projects`). It is a
-            // number checked by `Window`, never text from the request.
-            let limit = window.sql_limit();
-            let mut stmt = c
-                .prepare_cached(&format!(
-                    "SELECT {REFERENCE_COLUMNS} FROM project_references r
-                 JOIN projects p ON p.id = r.project_id
-                 WHERE {scope} AND p.organization_id = :org
-                   AND (p.delete_at IS NULL OR p.delete_at > :now) {after}
-                 ORDER BY r.created_at DESC, r.id DESC LIMIT {limit}"
-                ))
-                .sql()?;
             let mut params: Vec<(&str, &dyn rusqlite::ToSql)> =
                 vec![(":org", &organization_id), (":now", &now.0)];
             if let Some(p) = &project_id {
                 params.push((":project", p));
             }
-            if let Some(after) = &window.after {
-                params.push((":after_t", &after.created_at));
-                params.push((":after_id", &after.id));
-            }
-            let capacity = window.limit.map_or(64, |l| l as usize + 1);
-            let mut items = Vec::with_capacity(capacity);
-            let mut rows = stmt.query(params.as_slice()).sql()?;
-            while let Some(row) = rows.next().sql()? {
-                items.push(reference_from_row(row).sql()?);
-            }
-            Ok(items)
+            query_page(
+                c,
+                &window,
+                &format!(
+                    "SELECT {REFERENCE_COLUMNS} FROM project_references r
+                     JOIN projects p ON p.id = r.project_id
+                     WHERE {scope} AND p.organization_id = :org
+                       AND (p.delete_at IS NULL OR p.delete_at > :now)"
+                ),
+                "r",
+                params,
+                reference_from_row,
+            )
         })?;
         Ok(window.page(ListKind::References, items, |r| {
             (r.created_at, r.id.as_str())
