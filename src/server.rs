@@ -772,7 +772,7 @@ pub fn raise_open_files_limit() -> io::Result<u64> {
 /// quickly overrun by a burst of connections, whose clients then wait a second to retry).
 const LISTEN_BACKLOG: i32 = 4096;
 
-/// Binds a non-blocking listener on `addr` with a backlog of [`LISTEN_BACKLOG`].
+/// Binds a non-blocking listener on `addr` with a backlog of `LISTEN_BACKLOG`.
 pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let listener = std::net::TcpListener::bind(addr)?;
     #[cfg(target_os = "linux")]
@@ -885,7 +885,7 @@ const MAX_LOGGED_PATH: usize = 256;
 
 /// `GET /manage/clients?projectId=my-project 200 1.2ms`: the method, the percent-decoded
 /// path and query with every secret- or token-shaped string redacted and query values other
-/// than [`LOGGED_QUERY_VALUES`] replaced by `…`, the status and the duration; control
+/// than `LOGGED_QUERY_VALUES` replaced by `…`, the status and the duration; control
 /// characters are escaped, and on a 500 the internal error (never a secret, redacted all the
 /// same) is appended (docs/server.md#request-log).
 pub fn log_line(

@@ -101,7 +101,7 @@ pub const CHECK_KEY_BYTES: usize = 32;
 
 /// The key of a store's check values: 32 bits of HMAC-SHA-256, under this key, of the
 /// length-delimited client id and secret. Kept beside the hashes so that a wrong secret (and an
-/// unknown client id, checked against [`CheckKey::dummy`]) is refused after one HMAC; only a
+/// unknown client id, checked against `CheckKey::dummy`) is refused after one HMAC; only a
 /// secret whose check value matches goes on to argon2. A random wrong secret passes with
 /// probability 2⁻³², so the check proves nothing about a right one: argon2 still decides.
 /// Whoever holds the store file holds the key too, and can test guesses at HMAC speed —

@@ -266,7 +266,7 @@ fn check_url(raw: &str) -> Result<(), &'static str> {
 }
 
 /// A project's `cors` list as stored: every entry as sent minus trailing slashes, in order,
-/// duplicates kept (see [`cors`]); every invalid entry is reported at path `["cors", index]`.
+/// duplicates kept (see [`cors()`]); every invalid entry is reported at path `["cors", index]`.
 pub fn cors(values: &[String]) -> Result<Vec<String>, Vec<FieldError>> {
     cors::validate_list(values).map_err(|errors| {
         errors

@@ -2,7 +2,7 @@
 //!
 //! This module converts and calls; it holds no business rule. Conventions (docs/c-api.md, "C API
 //! conventions", for hosts):
-//! - every entry point runs inside [`ffi_boundary!`](boundary), so no panic crosses into C;
+//! - every entry point runs inside `ffi_boundary!`, so no panic crosses into C;
 //! - every pointer is checked for NULL and every string for UTF-8 before any work is done;
 //! - out-parameters are written only on success;
 //! - failures return an [`opc_status`] and leave a thread-local detail for
