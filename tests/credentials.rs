@@ -583,6 +583,31 @@ fn a_deletion_no_revision_announces_still_ends_manage_access_at_once() {
 }
 
 #[test]
+fn a_deleted_client_gets_its_401_before_any_other_refusal() {
+    let w = roots();
+    let s = &w.env.store;
+    let doomed = (w.doomed.0.as_str(), w.doomed.1.as_str());
+    assert_eq!(
+        manage_call(s, "GET", "/manage/projects", doomed).status,
+        200
+    );
+    // Refusals that need no transaction of their own, while the client still exists.
+    let bad_body = || manage_with(s, "POST", "/manage/projects", doomed, b"[1]", None);
+    let bad_query = || manage_call(s, "GET", "/manage/projects?limit=0", doomed);
+    let bad_id = || manage_call(s, "GET", "/manage/clients/not-a-uuid", doomed);
+    assert_eq!(bad_body().status, 400);
+    assert_eq!(bad_query().status, 400);
+    assert_eq!(bad_id().status, 404);
+    // Deleted behind the cache's back (no access revision): every one is now a 401.
+    let conn = rusqlite::Connection::open(w.env.path()).unwrap();
+    conn.execute("DELETE FROM clients WHERE id = ?1", [&w.doomed.0])
+        .unwrap();
+    for r in [bad_body(), bad_query(), bad_id()] {
+        assert_eq!((r.status, r.json()), (401, unauthorized()));
+    }
+}
+
+#[test]
 fn a_write_checks_its_client_inside_its_own_transaction() {
     let w = roots();
     let s = &w.env.store;

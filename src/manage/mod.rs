@@ -451,8 +451,8 @@ fn manage(
         // A refusal may come before any transaction (a bad body, query or id), so it did not
         // necessarily check the caller: a deleted client gets its 401 first, as the order of
         // checks says (docs/security.md), whatever else is wrong with the request.
-        Err(refusal) => match store.client_is_active(&principal.client_id) {
-            Ok(false) => error_response(Outcome::Store(Error::Unauthenticated)),
+        Err(refusal) => match store.check_actor() {
+            Err(Error::Unauthenticated) => error_response(Outcome::Store(Error::Unauthenticated)),
             _ => error_response(refusal),
         },
     }

@@ -139,10 +139,11 @@ impl Store {
         }
     }
 
-    /// Whether client `id` still exists (and its project is not past its deletion time): one
-    /// indexed read, for the Manage dispatcher's refusals made before any transaction.
-    pub(crate) fn client_is_active(&self, id: &str) -> Result<bool> {
-        self.db.client_is_active(id)
+    /// For a handle acting for a client ([`Store::acting_as`]): one read transaction that only
+    /// makes the acting check, [`crate::Error::Unauthenticated`] if the client is gone. The
+    /// Manage dispatcher's refusals made before any transaction use it.
+    pub(crate) fn check_actor(&self) -> Result<()> {
+        self.db.check_actor()
     }
 
     /// The authentication state (cache size and the like).

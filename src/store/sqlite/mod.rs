@@ -179,6 +179,15 @@ impl Db {
         result.inspect_err(|_| pooled.discard_if_broken())
     }
 
+    /// The acting check of [`Db::read`] alone: `Error::Unauthenticated` when this handle acts
+    /// for a client that no longer exists; nothing to check (and no read) otherwise.
+    pub(crate) fn check_actor(&self) -> Result<()> {
+        match self.actor {
+            Some(_) => self.read(|_| Ok(())),
+            None => Ok(()),
+        }
+    }
+
     /// Runs `f` in an IMMEDIATE transaction (the write lock is taken up front, so concurrent
     /// writers queue on the busy timeout instead of failing on upgrade), retrying while busy.
     fn write<T>(&self, f: impl Fn(&Transaction<'_>) -> Result<T>) -> Result<T> {
