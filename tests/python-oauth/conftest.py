@@ -50,19 +50,21 @@ class Server:
         request authlib built and call `authorize`; returns the redirect URL."""
         q = {k: v[0] for k, v in parse_qs(urlsplit(authorization_url).query).items()}
         assert q["response_type"] == "code"
+        # `--flag=value`: a PKCE challenge or a state is base64url and may start with `-`,
+        # which the command line would otherwise read as a flag.
         args = [
             "oauth",
             "authorize",
-            "--client-id", q["client_id"],
-            "--redirect-uri", q["redirect_uri"],
-            "--code-challenge", q["code_challenge"],
-            "--code-challenge-method", q["code_challenge_method"],
-            "--subject", subject,
+            f"--client-id={q['client_id']}",
+            f"--redirect-uri={q['redirect_uri']}",
+            f"--code-challenge={q['code_challenge']}",
+            f"--code-challenge-method={q['code_challenge_method']}",
+            f"--subject={subject}",
         ]
         if "scope" in q:
-            args += ["--scope", q["scope"]]
+            args.append(f"--scope={q['scope']}")
         if "state" in q:
-            args += ["--state", q["state"]]
+            args.append(f"--state={q['state']}")
         return self.cli(*args)["redirectUrl"]
 
 
