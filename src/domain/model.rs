@@ -121,3 +121,104 @@ pub struct Reference {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// What an audit entry records (docs/lifecycle.md#audit-log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditAction {
+    #[serde(rename = "organization.create")]
+    OrganizationCreate,
+    #[serde(rename = "project.create")]
+    ProjectCreate,
+    #[serde(rename = "project.update")]
+    ProjectUpdate,
+    #[serde(rename = "project.delete")]
+    ProjectDelete,
+    #[serde(rename = "project.restore")]
+    ProjectRestore,
+    #[serde(rename = "project.purge")]
+    ProjectPurge,
+    #[serde(rename = "client.create")]
+    ClientCreate,
+    #[serde(rename = "client.update")]
+    ClientUpdate,
+    #[serde(rename = "client.rotate")]
+    ClientRotate,
+    #[serde(rename = "client.delete")]
+    ClientDelete,
+    #[serde(rename = "reference.create")]
+    ReferenceCreate,
+    #[serde(rename = "reference.update")]
+    ReferenceUpdate,
+    #[serde(rename = "reference.delete")]
+    ReferenceDelete,
+}
+
+impl AuditAction {
+    /// Every action, in the order of docs/lifecycle.md#audit-log.
+    pub const ALL: [AuditAction; 13] = [
+        AuditAction::OrganizationCreate,
+        AuditAction::ProjectCreate,
+        AuditAction::ProjectUpdate,
+        AuditAction::ProjectDelete,
+        AuditAction::ProjectRestore,
+        AuditAction::ProjectPurge,
+        AuditAction::ClientCreate,
+        AuditAction::ClientUpdate,
+        AuditAction::ClientRotate,
+        AuditAction::ClientDelete,
+        AuditAction::ReferenceCreate,
+        AuditAction::ReferenceUpdate,
+        AuditAction::ReferenceDelete,
+    ];
+
+    /// The action's name, e.g. `client.rotate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::OrganizationCreate => "organization.create",
+            AuditAction::ProjectCreate => "project.create",
+            AuditAction::ProjectUpdate => "project.update",
+            AuditAction::ProjectDelete => "project.delete",
+            AuditAction::ProjectRestore => "project.restore",
+            AuditAction::ProjectPurge => "project.purge",
+            AuditAction::ClientCreate => "client.create",
+            AuditAction::ClientUpdate => "client.update",
+            AuditAction::ClientRotate => "client.rotate",
+            AuditAction::ClientDelete => "client.delete",
+            AuditAction::ReferenceCreate => "reference.create",
+            AuditAction::ReferenceUpdate => "reference.update",
+            AuditAction::ReferenceDelete => "reference.delete",
+        }
+    }
+
+    /// The action named `s`, if any.
+    pub fn parse(s: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The type of resource the action changes: `organization`, `project`, `client` or
+    /// `reference`.
+    pub fn resource_type(self) -> &'static str {
+        let name = self.as_str();
+        &name[..name.find('.').unwrap_or(name.len())]
+    }
+}
+
+/// One entry of an organization's audit log: who changed what, never a secret's value
+/// (docs/lifecycle.md#audit-log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: Timestamp,
+    /// The client whose Manage call made the change; None for the CLI, bootstrap and purge.
+    pub actor_client_id: Option<String>,
+    pub action: AuditAction,
+    /// `organization`, `project`, `client` or `reference` (the action's prefix).
+    pub resource_type: String,
+    pub resource_id: String,
+    /// The project the resource belongs to (the project itself for project actions), if any.
+    pub project_id: Option<String>,
+    /// The names of the fields that changed (JSON names, e.g. `expiresAt`); a secret's name
+    /// (`secret`) may appear, never its value.
+    pub changes: Vec<String>,
+}

@@ -1,6 +1,7 @@
 //! The SQLite backend: opening and migrating the file, a small connection pool, transactions
 //! with retry, and one file per resource. Nothing outside this module names SQLite.
 
+mod audit;
 mod clients;
 mod ids;
 mod open;

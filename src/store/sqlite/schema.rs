@@ -160,6 +160,35 @@ CREATE TABLE store_keys (
 ) WITHOUT ROWID;
 INSERT INTO store_keys (name, key) VALUES ('secret_check', randomblob(32));
 "#,
+    // 5 -> 6: the credential lifecycle (docs/lifecycle.md). A client has at most two valid
+    // secrets: the current one and, during a rotation's grace, the previous one until
+    // previous_secret_expires_at (NULL: none). expires_at: the client's own expiry (NULL: never).
+    // last_used_at: the last successful authentication, written in batches. audit_log: one row
+    // per successful change, written in the change's transaction; seq orders entries written in
+    // the same millisecond. No foreign keys: an entry outlives the resource it names, and is
+    // pruned by age (audit_retention_days) or with its organization.
+    r#"
+ALTER TABLE clients ADD COLUMN expires_at INTEGER;
+ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
+ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT;
+ALTER TABLE clients ADD COLUMN previous_secret_check INTEGER;
+ALTER TABLE clients ADD COLUMN previous_secret_expires_at INTEGER;
+CREATE TABLE audit_log (
+    seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                  TEXT NOT NULL UNIQUE,
+    organization_id     TEXT NOT NULL,
+    at                  INTEGER NOT NULL,
+    actor_client_id     TEXT,
+    action              TEXT NOT NULL,
+    resource_type       TEXT NOT NULL,
+    resource_id         TEXT NOT NULL,
+    project_id          TEXT,
+    changes             TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX audit_list ON audit_log (organization_id, seq);
+CREATE INDEX audit_by_resource ON audit_log (organization_id, resource_id, seq);
+CREATE INDEX audit_by_age ON audit_log (at);
+"#,
 ];
 
 /// The schema version this build writes.
