@@ -832,16 +832,11 @@ fn data(value: &impl Serialize) -> Result<Response, Outcome> {
 /// Roughly the JSON size of one listed resource, to size the body once.
 const LISTED_BYTES: usize = 320;
 
-fn page<T: Serialize>(page: &Page<T>) -> Result<Response, Outcome> {
+fn page_body<T: Serialize>(page: &Page<T>) -> Result<Vec<u8>, Outcome> {
     let mut body = Vec::with_capacity(64 + page.items.len() * LISTED_BYTES);
     serde_json::to_writer(&mut body, &ListBody::of(page))
         .map_err(|e| Error::Storage(e.to_string()))?;
-    Ok(Response {
-        status: 200,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body,
-        internal_error: None,
-    })
+    Ok(body)
 }
 
 fn success() -> Result<Response, Outcome> {
@@ -866,23 +861,37 @@ fn list(
         Error::Validation(details) => Outcome::Query(details),
         other => Outcome::Store(other),
     };
-    match c {
-        Collection::Projects => page(
+    // Everything the page depends on besides the store's contents (docs/server.md#the-page-cache).
+    let key = format!(
+        "{org}\0{}\0{}\0{}\0{}",
+        c as u8,
+        project.unwrap_or(""),
+        options.limit.map_or(-1, i64::from),
+        options.cursor.as_deref().unwrap_or("")
+    );
+    let body = store.cached_page(key, org, |store| match c {
+        Collection::Projects => page_body(
             &store
                 .list_projects_page(org, &options)
                 .map_err(query_error)?,
         ),
-        Collection::Clients => page(
+        Collection::Clients => page_body(
             &store
                 .list_clients_page(org, project, &options)
                 .map_err(query_error)?,
         ),
-        Collection::References => page(
+        Collection::References => page_body(
             &store
                 .list_references_page(org, project, &options)
                 .map_err(query_error)?,
         ),
-    }
+    })?;
+    Ok(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+        internal_error: None,
+    })
 }
 
 /// `limit` and `cursor` from a list's query string. `limit` is a decimal integer (its range

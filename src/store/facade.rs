@@ -14,7 +14,8 @@ use crate::domain::model::{Client, Organization, Project, Reference};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 use crate::options::Options;
-use crate::store::roles::Resources;
+use crate::store::pages::{self, PageCache};
+use crate::store::roles::{ChangeNotification, Credentials, Resources};
 use crate::store::sqlite::Db;
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
@@ -69,6 +70,7 @@ use crate::store::{
 pub struct Store {
     db: Db,
     auth: Arc<Authenticator>,
+    pages: Arc<PageCache>,
 }
 
 impl Store {
@@ -77,7 +79,11 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         let db = Db::open(path, &options)?;
         let auth = Arc::new(Authenticator::new(db.clone(), &options));
-        Ok(Store { db, auth })
+        Ok(Store {
+            db,
+            auth,
+            pages: Arc::default(),
+        })
     }
 
     /// Authenticates and authorizes one request (docs/security.md).
@@ -136,6 +142,7 @@ impl Store {
         Store {
             db: self.db.acting_as(&principal.client_id),
             auth: self.auth.clone(),
+            pages: self.pages.clone(),
         }
     }
 
@@ -144,6 +151,33 @@ impl Store {
     /// Manage dispatcher's refusals made before any transaction use it.
     pub(crate) fn check_actor(&self) -> Result<()> {
         self.db.check_actor()
+    }
+
+    /// A list page as JSON bytes: from the page cache when nothing it depends on can have
+    /// changed (docs/server.md#the-page-cache), else `produce`d by a fresh read and kept. The
+    /// check is one read of storage, which for a handle acting for a client is also the
+    /// acting check. `key` names the page within `organization_id`'s lists completely.
+    pub(crate) fn cached_page<E: From<crate::Error>>(
+        &self,
+        key: String,
+        organization_id: &str,
+        produce: impl FnOnce(&Store) -> std::result::Result<Vec<u8>, E>,
+    ) -> std::result::Result<Vec<u8>, E> {
+        let revision = ChangeNotification::data_revision(&self.db)?;
+        let now = Credentials::now(&self.db);
+        if let Some(body) = self.pages.get(&key, revision, now) {
+            return Ok(body.to_vec());
+        }
+        let body = produce(self)?;
+        if body.len() <= pages::MAX_BYTES {
+            // Kept only if no write committed since `revision` was read, i.e. the page is
+            // what the store held at that revision.
+            let (after, until) = ChangeNotification::page_validity(&self.db, organization_id, now)?;
+            if after == revision {
+                self.pages.put(key, revision, until, &body);
+            }
+        }
+        Ok(body)
     }
 
     /// The authentication state (cache size and the like).

@@ -6,6 +6,7 @@ mod facade;
 mod inputs;
 mod lists;
 mod outputs;
+mod pages;
 pub(crate) mod records;
 pub(crate) mod roles;
 pub(crate) mod sqlite;

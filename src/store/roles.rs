@@ -139,4 +139,15 @@ pub(crate) trait ChangeNotification {
     /// A number that changes whenever access may have been revoked: at once for changes made
     /// in this process, within `cross_process_staleness_ms` for other processes' changes.
     fn access_revision(&self) -> Result<u64>;
+    /// A number that every committed write changes (docs/server.md#the-page-cache), read from
+    /// storage on every call. For a handle acting for a client the same read makes the acting
+    /// check: `Error::Unauthenticated` when the client is gone.
+    fn data_revision(&self) -> Result<u64>;
+    /// The data revision and the first project deletion time after `now` in the
+    /// organization: a list read now stays valid while both hold.
+    fn page_validity(
+        &self,
+        organization_id: &str,
+        now: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>)>;
 }

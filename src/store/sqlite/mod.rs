@@ -180,6 +180,14 @@ impl Db {
         result.inspect_err(|_| pooled.discard_if_broken())
     }
 
+    /// Runs `f` on a pooled connection outside any explicit transaction (each statement is
+    /// its own read transaction), retrying while the database is busy. No acting check.
+    fn read_autocommit<T>(&self, f: impl Fn(&Connection) -> Result<T>) -> Result<T> {
+        let mut pooled = self.conn()?;
+        let result = self.retrying(|| f(pooled.get()));
+        result.inspect_err(|_| pooled.discard_if_broken())
+    }
+
     /// The acting check of [`Db::read`] alone: `Error::Unauthenticated` when this handle acts
     /// for a client that no longer exists; nothing to check (and no read) otherwise.
     pub(crate) fn check_actor(&self) -> Result<()> {
@@ -204,6 +212,11 @@ impl Db {
                 }
             }
             let value = f(&tx)?;
+            // Every write moves the data revision, so cached read results know they are
+            // stale (docs/server.md#the-page-cache).
+            tx.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'data_revision'")
+                .and_then(|mut s| s.execute([]))
+                .sql()?;
             tx.commit().sql()?;
             Ok(value)
         })

@@ -237,4 +237,16 @@ impl ChangeNotification for Db {
     fn access_revision(&self) -> Result<u64> {
         Db::access_revision(self)
     }
+
+    fn data_revision(&self) -> Result<u64> {
+        Db::data_revision(self)
+    }
+
+    fn page_validity(
+        &self,
+        organization_id: &str,
+        now: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>)> {
+        Db::page_validity(self, organization_id, now)
+    }
 }
