@@ -85,7 +85,9 @@ fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, AuditEntry)> {
 
 impl Db {
     /// Appends the entry of a change made in `tx` by this handle's actor (None for handles
-    /// acting for no client: the CLI, bootstrap, purge and direct store calls), at `at`.
+    /// acting for no client: the CLI, bootstrap, purge and direct store calls), at `at`. One
+    /// argument per column of the entry, so each call reads as the entry it writes.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn audit(
         &self,
         tx: &Connection,
