@@ -561,7 +561,7 @@ fn retention_outside_its_range_is_refused_when_opening() {
         let e = opcore::Store::open(dir.path().join("s.db"), o).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "Invalid options: audit_retention_days must be between 1 and 36500"
+            "invalid options: audit_retention_days must be between 1 and 36500"
         );
     }
 }

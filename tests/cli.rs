@@ -186,7 +186,7 @@ fn bad_options_are_named_and_nothing_is_created() {
         (
             r#"{"argon":{}}"#,
             "opcore: invalid options: unknown field `argon`, expected one of `argon2`, \
-             `deletion_grace_seconds`, `synchronous`, `rate_limits`, \
+             `deletion_grace_seconds`, `audit_retention_days`, `synchronous`, `rate_limits`, \
              `cross_process_staleness_ms`, `credential_cache_capacity`, `busy_timeout_ms`, \
              `access_token_ttl_seconds`, `refresh_token_ttl_seconds`, \
              `authorization_code_ttl_seconds`, `refresh_reuse_grace_seconds`, `issuer`, `authorization_endpoint` at line 1 column 8\n",
@@ -830,7 +830,7 @@ fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
     let boot = d.json(&["init", "--name", "Acme"]);
     d.json(&["projects", "create", "--name", "Shop", "--domain", "https://shop.example"]);
     let client = d.json(&["clients", "create", "--name", "Reader", "--type", "read"]);
-    let client_id = client["client"]["id"].as_str().unwrap().to_owned();
+    let client_id = client["id"].as_str().unwrap().to_owned();
     d.json(&["clients", "delete", &client_id]);
     d.json(&["projects", "delete", "shop"]);
 
@@ -870,7 +870,7 @@ fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
 
     d.fails(
         &["audit", "--limit", "0"],
-        "opcore: Invalid input: limit: Expected an integer from 1 to 1000\n",
+        "opcore: invalid input: limit: Expected an integer from 1 to 1000\n",
     );
     d.fails(&["audit", "--org", "nope"], "opcore: Organization not found: `nope`\n");
 }
