@@ -47,7 +47,13 @@ fn expect(
 
 /// Sends `method target body` as the root client and checks the log: exactly one new entry,
 /// as `want` says, on success; no new entry otherwise. Returns the response.
-fn check(env: &Env, method: &str, target: &str, body: Option<Value>, want: Option<Expect>) -> Value {
+fn check(
+    env: &Env,
+    method: &str,
+    target: &str,
+    body: Option<Value>,
+    want: Option<Expect>,
+) -> Value {
     let before = entries(env, &env.org);
     let r = env.call(method, target, Some(&env.root), body.as_ref());
     let after = entries(env, &env.org);
@@ -68,7 +74,10 @@ fn check(env: &Env, method: &str, target: &str, body: Option<Value>, want: Optio
             assert_eq!(e.action, want.action, "{method} {target}");
             assert_eq!(e.resource_type, want.action.resource_type());
             let resource = if want.resource.is_empty() {
-                r.body["data"]["id"].as_str().expect("created id").to_owned()
+                r.body["data"]["id"]
+                    .as_str()
+                    .expect("created id")
+                    .to_owned()
             } else {
                 want.resource
             };
@@ -82,7 +91,6 @@ fn check(env: &Env, method: &str, target: &str, body: Option<Value>, want: Optio
     r.body
 }
 
-
 #[test]
 fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
     use AuditAction::*;
@@ -91,14 +99,31 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
     let body = |v: Value| Some(v);
 
     // Projects.
-    check(&env, "POST", "/manage/projects", body(json!({"name": ""})), None);
-    check(&env, "POST", "/manage/projects", body(json!(["not an object"])), None);
+    check(
+        &env,
+        "POST",
+        "/manage/projects",
+        body(json!({"name": ""})),
+        None,
+    );
+    check(
+        &env,
+        "POST",
+        "/manage/projects",
+        body(json!(["not an object"])),
+        None,
+    );
     check(
         &env,
         "POST",
         "/manage/projects",
         body(json!({"name": "Shop", "domain": "https://shop.example", "types": ["website"]})),
-        expect(ProjectCreate, "shop", Some("shop"), &["name", "domain", "types", "client"]),
+        expect(
+            ProjectCreate,
+            "shop",
+            Some("shop"),
+            &["name", "domain", "types", "client"],
+        ),
     );
     check(
         &env,
@@ -107,14 +132,31 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
         body(json!({"name": "Blog"})),
         expect(ProjectCreate, "blog", Some("blog"), &["name", "client"]),
     );
-    check(&env, "PATCH", "/manage/projects/nope", body(json!({"name": "X"})), None);
-    check(&env, "PATCH", "/manage/projects/shop", body(json!({"name": ""})), None);
+    check(
+        &env,
+        "PATCH",
+        "/manage/projects/nope",
+        body(json!({"name": "X"})),
+        None,
+    );
+    check(
+        &env,
+        "PATCH",
+        "/manage/projects/shop",
+        body(json!({"name": ""})),
+        None,
+    );
     check(
         &env,
         "PATCH",
         "/manage/projects/shop",
         body(json!({"name": "Shop 2", "crossDomain": true, "domain": "https://shop.example"})),
-        expect(ProjectUpdate, "shop", Some("shop"), &["name", "crossDomain"]),
+        expect(
+            ProjectUpdate,
+            "shop",
+            Some("shop"),
+            &["name", "crossDomain"],
+        ),
     );
     // A PATCH that leaves every field as it was still changes `updatedAt`: one entry, no
     // field names.
@@ -145,18 +187,47 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
         body(json!({"name": "Blog 2"})),
         expect(ProjectRestore, "blog", Some("blog"), &["name", "deleteAt"]),
     );
-    check(&env, "PATCH", "/manage/projects/blog", body(json!({"cors": [1]})), None);
+    check(
+        &env,
+        "PATCH",
+        "/manage/projects/blog",
+        body(json!({"cors": [1]})),
+        None,
+    );
 
     // Clients.
-    check(&env, "POST", "/manage/clients", body(json!({"name": ""})), None);
-    check(&env, "POST", "/manage/clients", body(json!({"name": "X", "projectId": "nope"})), None);
-    check(&env, "POST", "/manage/clients", body(json!({"name": "X", "type": "admin"})), None);
+    check(
+        &env,
+        "POST",
+        "/manage/clients",
+        body(json!({"name": ""})),
+        None,
+    );
+    check(
+        &env,
+        "POST",
+        "/manage/clients",
+        body(json!({"name": "X", "projectId": "nope"})),
+        None,
+    );
+    check(
+        &env,
+        "POST",
+        "/manage/clients",
+        body(json!({"name": "X", "type": "admin"})),
+        None,
+    );
     let reader = check(
         &env,
         "POST",
         "/manage/clients",
         body(json!({"name": "Reader", "type": "read", "projectId": "shop"})),
-        expect(ClientCreate, "", Some("shop"), &["name", "type", "projectId", "secret"]),
+        expect(
+            ClientCreate,
+            "",
+            Some("shop"),
+            &["name", "type", "projectId", "secret"],
+        ),
     );
     let reader = reader["data"]["id"].as_str().unwrap().to_owned();
     let admin = check(
@@ -169,8 +240,20 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
     let admin = admin["data"]["id"].as_str().unwrap().to_owned();
     let reader_path = format!("/manage/clients/{reader}");
     check(&env, "PATCH", &reader_path, body(json!({"name": ""})), None);
-    check(&env, "PATCH", &reader_path, body(json!({"type": "write"})), None);
-    check(&env, "PATCH", &reader_path, body(json!({"projectId": "blog"})), None);
+    check(
+        &env,
+        "PATCH",
+        &reader_path,
+        body(json!({"type": "write"})),
+        None,
+    );
+    check(
+        &env,
+        "PATCH",
+        &reader_path,
+        body(json!({"projectId": "blog"})),
+        None,
+    );
     check(
         &env,
         "PATCH",
@@ -208,11 +291,29 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
         expect(ClientDelete, &admin, None, &[]),
     );
     // The last root client of the organization cannot be deleted: no entry.
-    check(&env, "DELETE", &format!("/manage/clients/{}", env.root.id), None, None);
+    check(
+        &env,
+        "DELETE",
+        &format!("/manage/clients/{}", env.root.id),
+        None,
+        None,
+    );
 
     // References.
-    check(&env, "POST", "/manage/references", body(json!({"projectId": "shop", "title": ""})), None);
-    check(&env, "POST", "/manage/references", body(json!({"projectId": "nope", "title": "X"})), None);
+    check(
+        &env,
+        "POST",
+        "/manage/references",
+        body(json!({"projectId": "shop", "title": ""})),
+        None,
+    );
+    check(
+        &env,
+        "POST",
+        "/manage/references",
+        body(json!({"projectId": "nope", "title": "X"})),
+        None,
+    );
     check(
         &env,
         "POST",
@@ -225,7 +326,12 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
         "POST",
         "/manage/references",
         body(json!({"projectId": "shop", "title": "Launch", "description": "v1"})),
-        expect(ReferenceCreate, "", Some("shop"), &["projectId", "title", "description"]),
+        expect(
+            ReferenceCreate,
+            "",
+            Some("shop"),
+            &["projectId", "title", "description"],
+        ),
     );
     let reference = reference["data"]["id"].as_str().unwrap().to_owned();
     check(
@@ -233,10 +339,21 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
         "POST",
         "/manage/references",
         body(json!({"projectId": "shop", "title": "Dated", "datetime": "2024-01-01"})),
-        expect(ReferenceCreate, "", Some("shop"), &["projectId", "title", "date"]),
+        expect(
+            ReferenceCreate,
+            "",
+            Some("shop"),
+            &["projectId", "title", "date"],
+        ),
     );
     let reference_path = format!("/manage/references/{reference}");
-    check(&env, "PATCH", &reference_path, body(json!({"title": ""})), None);
+    check(
+        &env,
+        "PATCH",
+        &reference_path,
+        body(json!({"title": ""})),
+        None,
+    );
     check(
         &env,
         "PATCH",
@@ -273,10 +390,20 @@ fn every_mutating_route_writes_one_entry_on_success_and_none_on_failure() {
         id: env.root.id.clone(),
         secret: "sec_0000000000000000000000000000000000000000000000000000000000000000".into(),
     };
-    let r = env.call("POST", "/manage/projects", Some(&wrong), Some(&json!({"name": "Z"})));
+    let r = env.call(
+        "POST",
+        "/manage/projects",
+        Some(&wrong),
+        Some(&json!({"name": "Z"})),
+    );
     assert_eq!(r.status, 401);
     let writer = env.client("Writer", "write", Some("shop"));
-    let r = env.call("POST", "/manage/projects", Some(&writer), Some(&json!({"name": "Z"})));
+    let r = env.call(
+        "POST",
+        "/manage/projects",
+        Some(&writer),
+        Some(&json!({"name": "Z"})),
+    );
     r.assert_error(401, "Unauthorized", MANAGE_DENIED);
     let r = env.call("DELETE", "/manage/projects/shop", None, None);
     assert_eq!(r.status, 401);
@@ -309,9 +436,17 @@ fn get_audit_pages_newest_first_filters_by_resource_and_stays_in_its_organizatio
         env.project(name);
         env.clock.advance_ms(1);
     }
-    assert_eq!(env.patch("/manage/projects/two", json!({"name": "2"})).status, 200);
+    assert_eq!(
+        env.patch("/manage/projects/two", json!({"name": "2"}))
+            .status,
+        200
+    );
     // Entries written in the same millisecond keep their commit order.
-    assert_eq!(env.patch("/manage/projects/one", json!({"name": "1"})).status, 200);
+    assert_eq!(
+        env.patch("/manage/projects/one", json!({"name": "1"}))
+            .status,
+        200
+    );
     let all = entries(&env, &env.org);
     let actions: Vec<(&str, &str)> = all
         .iter()
@@ -347,7 +482,10 @@ fn get_audit_pages_newest_first_filters_by_resource_and_stays_in_its_organizatio
     assert_eq!(boot["projectId"], Value::Null);
     assert_eq!(boot["changes"], json!(["name", "client"]));
     // Also under /api/manage and with a trailing slash; HEAD has no body.
-    assert_eq!(ids(&audit_page(&env, "/api/manage/audit/", &env.root)), ids(&body));
+    assert_eq!(
+        ids(&audit_page(&env, "/api/manage/audit/", &env.root)),
+        ids(&body)
+    );
     let head = env.call("HEAD", "/manage/audit", Some(&env.root), None);
     assert_eq!((head.status, head.raw.body.len()), (200, 0));
 
@@ -389,7 +527,10 @@ fn get_audit_pages_newest_first_filters_by_resource_and_stays_in_its_organizatio
         audit_page(&env, "/manage/audit?resourceId=nothing", &env.root)["data"],
         json!([])
     );
-    assert_eq!(ids(&audit_page(&env, "/manage/audit?resourceId=", &env.root)), ids(&body));
+    assert_eq!(
+        ids(&audit_page(&env, "/manage/audit?resourceId=", &env.root)),
+        ids(&body)
+    );
 
     // Another organization's root client sees only its own organization's entries, even
     // when it names this organization's resources.
@@ -402,10 +543,17 @@ fn get_audit_pages_newest_first_filters_by_resource_and_stays_in_its_organizatio
         json!([])
     );
     assert_eq!(
-        audit_page(&env, &format!("/manage/audit?resourceId={}", env.org), &other_root)["data"],
+        audit_page(
+            &env,
+            &format!("/manage/audit?resourceId={}", env.org),
+            &other_root
+        )["data"],
         json!([])
     );
-    assert_eq!(ids(&audit_page(&env, "/manage/audit", &env.root)), ids(&body));
+    assert_eq!(
+        ids(&audit_page(&env, "/manage/audit", &env.root)),
+        ids(&body)
+    );
 }
 
 #[test]
@@ -441,7 +589,9 @@ fn get_audit_refuses_what_other_manage_routes_refuse() {
     }
     // A cursor of another list is refused, not read as a position.
     let clients = env.get("/manage/clients?limit=1");
-    let cursor = clients.body["nextCursor"].as_str().expect("a clients cursor");
+    let cursor = clients.body["nextCursor"]
+        .as_str()
+        .expect("a clients cursor");
     let r = env.get(&format!("/manage/audit?cursor={cursor}"));
     assert_eq!(r.status, 400);
     assert_eq!(r.body["details"][0]["path"], json!(["cursor"]));
@@ -454,7 +604,12 @@ fn get_audit_refuses_what_other_manage_routes_refuse() {
         .collect();
     assert_eq!(
         actions,
-        ["client.create", "client.create", "project.create", "organization.create"]
+        [
+            "client.create",
+            "client.create",
+            "project.create",
+            "organization.create"
+        ]
     );
 }
 
@@ -575,7 +730,11 @@ fn no_secret_reaches_an_entry_a_response_or_the_database_file() {
     secrets.push(project["client"]["secret"].as_str().unwrap().to_owned());
     for kind in ["read", "write", "root"] {
         let c = env.client(kind, kind, None);
-        assert_eq!(env.patch(&format!("/manage/clients/{}", c.id), json!({"name": "x"})).status, 200);
+        assert_eq!(
+            env.patch(&format!("/manage/clients/{}", c.id), json!({"name": "x"}))
+                .status,
+            200
+        );
         secrets.push(c.secret.clone());
     }
     let c = env.client("Gone", "write", Some("vault"));
@@ -660,16 +819,33 @@ fn over_http_changes_leave_their_entries_and_failures_none() {
     let server = opcore::server::spawn(
         env.store.clone(),
         "127.0.0.1:0".parse().unwrap(),
-        opcore::server::LogSink::lines(move |line: &str| sink.lock().unwrap().push(line.to_owned())),
+        opcore::server::LogSink::lines(move |line: &str| {
+            sink.lock().unwrap().push(line.to_owned())
+        }),
     )
     .unwrap();
     let base = server.base_url();
     let addr = base.trim_start_matches("http://").to_owned();
     let root = env.root.clone();
-    let (status, created) = http(&addr, "POST", "/manage/projects", &root, Some(&json!({"name": "Net"})));
+    let (status, created) = http(
+        &addr,
+        "POST",
+        "/manage/projects",
+        &root,
+        Some(&json!({"name": "Net"})),
+    );
     assert_eq!(status, 200);
-    let first_secret = created["data"]["client"]["secret"].as_str().unwrap().to_owned();
-    let (status, _) = http(&addr, "POST", "/manage/projects", &root, Some(&json!({"name": ""})));
+    let first_secret = created["data"]["client"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = http(
+        &addr,
+        "POST",
+        "/manage/projects",
+        &root,
+        Some(&json!({"name": ""})),
+    );
     assert_eq!(status, 400);
     let (status, _) = http(&addr, "DELETE", "/manage/projects/nope", &root, None);
     assert_eq!(status, 404);
@@ -681,11 +857,19 @@ fn over_http_changes_leave_their_entries_and_failures_none() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["action"].as_str().unwrap(), e["actorClientId"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actorClientId"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
-        [("project.delete", root.id.as_str()), ("project.create", root.id.as_str())]
+        [
+            ("project.delete", root.id.as_str()),
+            ("project.create", root.id.as_str())
+        ]
     );
     assert!(page["nextCursor"].is_string());
     let (status, _) = http(&addr, "PUT", "/manage/audit", &root, None);

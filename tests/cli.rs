@@ -828,7 +828,14 @@ mod serve {
 fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
     let d = Dir::new();
     let boot = d.json(&["init", "--name", "Acme"]);
-    d.json(&["projects", "create", "--name", "Shop", "--domain", "https://shop.example"]);
+    d.json(&[
+        "projects",
+        "create",
+        "--name",
+        "Shop",
+        "--domain",
+        "https://shop.example",
+    ]);
     let client = d.json(&["clients", "create", "--name", "Reader", "--type", "read"]);
     let client_id = client["id"].as_str().unwrap().to_owned();
     d.json(&["clients", "delete", &client_id]);
@@ -838,7 +845,12 @@ fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
     let entries = log["data"].as_array().unwrap();
     let got: Vec<(&str, &str)> = entries
         .iter()
-        .map(|e| (e["action"].as_str().unwrap(), e["resourceId"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["resourceId"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -872,5 +884,8 @@ fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
         &["audit", "--limit", "0"],
         "opcore: invalid input: limit: Expected an integer from 1 to 1000\n",
     );
-    d.fails(&["audit", "--org", "nope"], "opcore: Organization not found: `nope`\n");
+    d.fails(
+        &["audit", "--org", "nope"],
+        "opcore: Organization not found: `nope`\n",
+    );
 }

@@ -2265,9 +2265,11 @@ fn every_documented_response_is_produced() {
     let env = Env::new();
     env.get("/manage/projects");
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.execute_batch("DROP TABLE project_references; DROP TABLE clients; DROP TABLE projects; \
-         DROP TABLE audit_log;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE project_references; DROP TABLE clients; DROP TABLE projects; \
+         DROP TABLE audit_log;",
+    )
+    .unwrap();
     for (method, target, body) in ops("x", missing, missing) {
         assert_eq!(
             send(&env, method, &target, &body).status,

@@ -369,15 +369,25 @@ fn verify_audit(store: &Store, org: &str, round: u64) {
         .items;
     let mut counts: HashMap<(AuditAction, &str), u64> = HashMap::new();
     for e in &log {
-        assert_eq!(e.actor_client_id, None, "round {round}: direct calls have no actor");
-        *counts.entry((e.action, e.resource_id.as_str())).or_default() += 1;
+        assert_eq!(
+            e.actor_client_id, None,
+            "round {round}: direct calls have no actor"
+        );
+        *counts
+            .entry((e.action, e.resource_id.as_str()))
+            .or_default() += 1;
     }
     let count = |action, id: &str| counts.get(&(action, id)).copied().unwrap_or(0);
     let projects = store.list_projects(org).expect("projects");
     let clients = store.list_clients(org, None).expect("clients");
     let references = store.list_references(org, None).expect("references");
     for p in &projects {
-        assert_eq!(count(AuditAction::ProjectCreate, &p.id), 1, "round {round}: project {}", p.id);
+        assert_eq!(
+            count(AuditAction::ProjectCreate, &p.id),
+            1,
+            "round {round}: project {}",
+            p.id
+        );
     }
     let present_clients: HashSet<&str> = clients
         .iter()
@@ -389,13 +399,32 @@ fn verify_audit(store: &Store, org: &str, round: u64) {
         .map(|r| (r.id.as_str(), r.title.as_str()))
         .collect();
     for id in &present_clients {
-        assert_eq!(count(AuditAction::ClientCreate, id), 1, "round {round}: client {id}");
-        assert_eq!(count(AuditAction::ClientDelete, id), 0, "round {round}: client {id}");
+        assert_eq!(
+            count(AuditAction::ClientCreate, id),
+            1,
+            "round {round}: client {id}"
+        );
+        assert_eq!(
+            count(AuditAction::ClientDelete, id),
+            0,
+            "round {round}: client {id}"
+        );
     }
     for (id, title) in &present_references {
-        let version: u64 = title.trim_start_matches('v').parse().expect("a version title");
-        assert_eq!(count(AuditAction::ReferenceCreate, id), 1, "round {round}: reference {id}");
-        assert_eq!(count(AuditAction::ReferenceDelete, id), 0, "round {round}: reference {id}");
+        let version: u64 = title
+            .trim_start_matches('v')
+            .parse()
+            .expect("a version title");
+        assert_eq!(
+            count(AuditAction::ReferenceCreate, id),
+            1,
+            "round {round}: reference {id}"
+        );
+        assert_eq!(
+            count(AuditAction::ReferenceDelete, id),
+            0,
+            "round {round}: reference {id}"
+        );
         assert_eq!(
             count(AuditAction::ReferenceUpdate, id),
             version,
@@ -407,20 +436,35 @@ fn verify_audit(store: &Store, org: &str, round: u64) {
         match action {
             AuditAction::ProjectCreate => {
                 entries_by_kind.0 += n;
-                assert!(projects.iter().any(|p| p.id == *id), "round {round}: project {id} has an entry but no row");
+                assert!(
+                    projects.iter().any(|p| p.id == *id),
+                    "round {round}: project {id} has an entry but no row"
+                );
             }
             AuditAction::ClientCreate | AuditAction::ClientDelete => {
                 entries_by_kind.1 += n;
                 assert_eq!(*n, 1, "round {round}: {} {id}", action.as_str());
                 let deleted = count(AuditAction::ClientDelete, id) == 1;
-                assert_eq!(count(AuditAction::ClientCreate, id), 1, "round {round}: client {id}");
-                assert_eq!(present_clients.contains(id), !deleted, "round {round}: client {id}");
+                assert_eq!(
+                    count(AuditAction::ClientCreate, id),
+                    1,
+                    "round {round}: client {id}"
+                );
+                assert_eq!(
+                    present_clients.contains(id),
+                    !deleted,
+                    "round {round}: client {id}"
+                );
             }
             AuditAction::ReferenceCreate | AuditAction::ReferenceDelete => {
                 entries_by_kind.2 += n;
                 assert_eq!(*n, 1, "round {round}: {} {id}", action.as_str());
                 let deleted = count(AuditAction::ReferenceDelete, id) == 1;
-                assert_eq!(count(AuditAction::ReferenceCreate, id), 1, "round {round}: reference {id}");
+                assert_eq!(
+                    count(AuditAction::ReferenceCreate, id),
+                    1,
+                    "round {round}: reference {id}"
+                );
                 assert_eq!(
                     present_references.contains_key(id),
                     !deleted,
@@ -428,13 +472,21 @@ fn verify_audit(store: &Store, org: &str, round: u64) {
                 );
             }
             AuditAction::ReferenceUpdate => {
-                assert_eq!(count(AuditAction::ReferenceCreate, id), 1, "round {round}: reference {id}");
+                assert_eq!(
+                    count(AuditAction::ReferenceCreate, id),
+                    1,
+                    "round {round}: reference {id}"
+                );
             }
             AuditAction::OrganizationCreate => assert_eq!((*id, *n), (org, 1)),
             other => panic!("round {round}: the writer makes no {}", other.as_str()),
         }
     }
-    assert_eq!(entries_by_kind.0, projects.len() as u64, "round {round}: project entries");
+    assert_eq!(
+        entries_by_kind.0,
+        projects.len() as u64,
+        "round {round}: project entries"
+    );
 }
 
 #[test]

@@ -164,11 +164,13 @@ fn encode(kind: ListKind, created_at: i64, id: &str) -> String {
     bytes.extend_from_slice(&created_at.to_be_bytes());
     match kind {
         ListKind::Projects => bytes.extend_from_slice(id.as_bytes()),
-        ListKind::Clients | ListKind::References | ListKind::Audit => match uuid::Uuid::parse_str(id) {
-            Ok(u) => bytes.extend_from_slice(u.as_bytes()),
-            // Stored ids are hyphenated UUIDs; a hand-edited row gets a cursor that is refused.
-            Err(_) => bytes.extend_from_slice(id.as_bytes()),
-        },
+        ListKind::Clients | ListKind::References | ListKind::Audit => {
+            match uuid::Uuid::parse_str(id) {
+                Ok(u) => bytes.extend_from_slice(u.as_bytes()),
+                // Stored ids are hyphenated UUIDs; a hand-edited row gets a cursor that is refused.
+                Err(_) => bytes.extend_from_slice(id.as_bytes()),
+            }
+        }
     }
     Base64UrlUnpadded::encode_string(&bytes)
 }

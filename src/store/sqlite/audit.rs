@@ -123,9 +123,8 @@ impl Db {
         let window = Window::new(ListKind::Audit, options)?;
         let limit = window.sql_limit();
         let rows = self.read(|c| {
-            let mut query = format!(
-                "SELECT {AUDIT_COLUMNS} FROM audit_log a WHERE a.organization_id = :org"
-            );
+            let mut query =
+                format!("SELECT {AUDIT_COLUMNS} FROM audit_log a WHERE a.organization_id = :org");
             let mut params: Vec<(&str, &dyn ToSql)> = vec![(":org", &organization_id)];
             if let Some(resource) = &resource_id {
                 query.push_str(" AND a.resource_id = :resource");

@@ -239,7 +239,6 @@ impl Db {
                 Some(&r.project_id),
                 &[],
             )
-
         })
     }
 }
