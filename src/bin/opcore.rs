@@ -76,8 +76,8 @@ enum Command {
     /// its root client id and secret once.
     #[cfg(feature = "server")]
     Serve(serve::ServeArgs),
-    /// Remove projects past their deletion time, with their clients and references; print
-    /// {"purged": N}.
+    /// Remove projects past their deletion time, with their clients and references, and audit
+    /// entries older than audit_retention_days; print {"purged": N} (projects).
     Purge,
     /// List or show organizations.
     #[command(subcommand, visible_alias = "orgs")]
