@@ -599,8 +599,6 @@ fn get_audit_refuses_what_other_manage_routes_refuse() {
     let actions: Vec<&str> = entries(&env, &env.org)
         .iter()
         .map(|e| e.action.as_str())
-        .collect::<Vec<_>>()
-        .into_iter()
         .collect();
     assert_eq!(
         actions,
@@ -721,7 +719,8 @@ fn retention_outside_its_range_is_refused_when_opening() {
     }
 }
 
-/// Every secret handed out by the run below, looked for in the database file and its WAL.
+/// Every secret handed out by the run below is looked for in the responses, the audit log,
+/// and the bytes of the database file and its WAL.
 #[test]
 fn no_secret_reaches_an_entry_a_response_or_the_database_file() {
     let env = Env::new();
@@ -748,7 +747,7 @@ fn no_secret_reaches_an_entry_a_response_or_the_database_file() {
         // Nor any part long enough to matter (the hex after `sec_`).
         assert!(!text.contains(&s[4..20]));
     }
-    // Checkpoint nothing: the entries are in the WAL and, later, the main file; both are read.
+    // Recent writes are in the WAL, older ones in the main file: both are read.
     for suffix in ["", "-wal"] {
         let path = format!("{}{suffix}", env.db_path().display());
         let Ok(bytes) = std::fs::read(&path) else {
@@ -881,4 +880,50 @@ fn over_http_changes_leave_their_entries_and_failures_none() {
         }
     }
     assert!(!log.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_change_made_with_an_access_token_names_the_token_s_client() {
+    let env = Env::new();
+    let token = env
+        .store
+        .authenticator()
+        .token(
+            &opcore::auth::oauth::ClientAuth {
+                client_id: Some(&env.root.id),
+                client_secret: Some(&env.root.secret),
+                source: None,
+            },
+            &opcore::auth::oauth::Grant::ClientCredentials {
+                scope: Some("manage"),
+            },
+        )
+        .unwrap();
+    let bearer = format!("Bearer {}", token.access_token.expose());
+    let r = env.raw(
+        "POST",
+        "/manage/projects",
+        &[
+            ("authorization", bearer.as_str()),
+            ("content-type", "application/json"),
+        ],
+        br#"{"name":"Token"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let e = &entries(&env, &env.org)[0];
+    assert_eq!(
+        (
+            e.action,
+            e.resource_id.as_str(),
+            e.actor_client_id.as_deref()
+        ),
+        (
+            AuditAction::ProjectCreate,
+            "token",
+            Some(env.root.id.as_str())
+        )
+    );
+    // The token itself is in no entry.
+    let log = env.get("/manage/audit").body.to_string();
+    assert!(!log.contains(token.access_token.expose()));
 }
