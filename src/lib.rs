@@ -33,7 +33,9 @@ pub use auth::tokens::{BearerRequest, TokenInfo};
 pub use auth::{AuthError, AuthRequest, Principal};
 pub use domain::access::Family;
 pub use domain::clock::{Clock, ManualClock, SystemClock};
-pub use domain::model::{Client, ClientType, Organization, Project, ProjectType, Reference};
+pub use domain::model::{
+    AuditAction, AuditEntry, Client, ClientType, Organization, Project, ProjectType, Reference,
+};
 pub use domain::secret::Secret;
 pub use domain::tier::Tier;
 pub use domain::time::Timestamp;

@@ -186,7 +186,7 @@ fn bad_options_are_named_and_nothing_is_created() {
         (
             r#"{"argon":{}}"#,
             "opcore: invalid options: unknown field `argon`, expected one of `argon2`, \
-             `deletion_grace_seconds`, `synchronous`, `rate_limits`, \
+             `deletion_grace_seconds`, `audit_retention_days`, `synchronous`, `rate_limits`, \
              `cross_process_staleness_ms`, `credential_cache_capacity`, `busy_timeout_ms`, \
              `access_token_ttl_seconds`, `refresh_token_ttl_seconds`, \
              `authorization_code_ttl_seconds`, `refresh_reuse_grace_seconds`, `issuer`, `authorization_endpoint` at line 1 column 8\n",
@@ -248,6 +248,7 @@ fn help_is_everywhere() {
         vec!["organizations"],
         vec!["organizations", "list"],
         vec!["organizations", "get"],
+        vec!["audit"],
     ];
     #[cfg(feature = "server")]
     commands.push(vec!["serve"]);
@@ -818,4 +819,73 @@ mod serve {
         assert!(child.wait().unwrap().success());
         assert!(d.path().join("opcore.db").exists());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit log
+
+#[test]
+fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
+    let d = Dir::new();
+    let boot = d.json(&["init", "--name", "Acme"]);
+    d.json(&[
+        "projects",
+        "create",
+        "--name",
+        "Shop",
+        "--domain",
+        "https://shop.example",
+    ]);
+    let client = d.json(&["clients", "create", "--name", "Reader", "--type", "read"]);
+    let client_id = client["id"].as_str().unwrap().to_owned();
+    d.json(&["clients", "delete", &client_id]);
+    d.json(&["projects", "delete", "shop"]);
+
+    let log = d.json(&["audit"]);
+    let entries = log["data"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["resourceId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("project.delete", "shop"),
+            ("client.delete", client_id.as_str()),
+            ("client.create", client_id.as_str()),
+            ("project.create", "shop"),
+            ("organization.create", "acme"),
+        ]
+    );
+    assert!(entries.iter().all(|e| e["actorClientId"].is_null()));
+    assert_eq!(entries[3]["changes"], json!(["name", "domain", "client"]));
+    assert_eq!(entries[2]["changes"], json!(["name", "type", "secret"]));
+    assert_eq!(log.get("nextCursor"), None);
+    // No secret printed by earlier commands reaches the log's output.
+    let text = log.to_string();
+    for secret in [&boot["client"]["secret"], &client["secret"]] {
+        assert!(!text.contains(secret.as_str().unwrap()));
+    }
+
+    let page = d.json(&["audit", "--limit", "2"]);
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    let cursor = page["nextCursor"].as_str().expect("more remain").to_owned();
+    let next = d.json(&["audit", "--limit", "2", "--cursor", &cursor]);
+    assert_eq!(next["data"][0]["action"], "client.create");
+    let shop = d.json(&["audit", "--resource-id", "shop", "--org", "acme"]);
+    assert_eq!(shop["data"].as_array().unwrap().len(), 2);
+
+    d.fails(
+        &["audit", "--limit", "0"],
+        "opcore: invalid input: limit: Expected an integer from 1 to 1000\n",
+    );
+    d.fails(
+        &["audit", "--org", "nope"],
+        "opcore: Organization not found: `nope`\n",
+    );
 }

@@ -2155,6 +2155,7 @@ fn every_documented_response_is_produced() {
                     format!("/manage/references/{reference}"),
                     json!({}),
                 ),
+                ("GET", "/manage/audit".into(), json!({})),
             ]
         };
     let send = |env: &Env, method: &str, target: &str, body: &Value| {
@@ -2239,6 +2240,7 @@ fn every_documented_response_is_produced() {
         "/manage/projects?limit=0",
         "/manage/clients?limit=1001",
         "/manage/references?cursor=forged",
+        "/manage/audit?limit=0",
     ] {
         assert_eq!(env.get(target).status, 400, "{target}");
     }
@@ -2263,8 +2265,11 @@ fn every_documented_response_is_produced() {
     let env = Env::new();
     env.get("/manage/projects");
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.execute_batch("DROP TABLE project_references; DROP TABLE clients; DROP TABLE projects;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE project_references; DROP TABLE clients; DROP TABLE projects; \
+         DROP TABLE audit_log;",
+    )
+    .unwrap();
     for (method, target, body) in ops("x", missing, missing) {
         assert_eq!(
             send(&env, method, &target, &body).status,

@@ -221,8 +221,8 @@ fn the_document_lists_exactly_the_served_routes() {
     }
     assert_eq!(
         operations,
-        2 * 15,
-        "15 Manage operations under two prefixes"
+        2 * 16,
+        "16 Manage operations under two prefixes"
     );
     for target in [
         "/",
@@ -236,6 +236,7 @@ fn the_document_lists_exactly_the_served_routes() {
         "/api/manage/clients/x/y",
         "/MANAGE/projects",
         "/manage/openapi.json/x",
+        "/manage/audit/x",
         "/manage/.well-known/oauth-authorization-server",
         "/.well-known/openid-configuration",
         "/.well-known",

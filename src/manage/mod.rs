@@ -180,13 +180,15 @@ enum Route<'a> {
     Metadata(&'a str),
     List(Collection),
     Item(Collection, &'a str),
+    /// `/manage/audit`: the organization's audit log (read only).
+    Audit,
 }
 
 impl Route<'_> {
     /// The methods the route answers, as the `Allow` header lists them.
     fn allowed(&self) -> &'static [&'static str] {
         match self {
-            Route::OpenApi | Route::Metadata(_) => &["GET", "HEAD"],
+            Route::OpenApi | Route::Metadata(_) | Route::Audit => &["GET", "HEAD"],
             Route::List(_) => &["GET", "HEAD", "POST"],
             Route::Item(..) => &["GET", "HEAD", "PATCH", "DELETE"],
         }
@@ -292,6 +294,7 @@ enum Pending {
 enum OwnedRoute {
     List(Collection),
     Item(Collection, String),
+    Audit,
 }
 
 impl Admitted {
@@ -381,6 +384,7 @@ pub fn admit(store: &Store, req: &Request<'_>) -> Admission {
         Route::Metadata(suffix) => return respond(oauth::metadata(store, suffix)),
         Route::List(c) => OwnedRoute::List(c),
         Route::Item(c, id) => OwnedRoute::Item(c, id.to_owned()),
+        Route::Audit => OwnedRoute::Audit,
     };
     match authenticate(store, req) {
         Ok(principal) => Admission::Body(Admitted {
@@ -442,6 +446,8 @@ fn manage(
         (OwnedRoute::Item(c, id), Method::Get | Method::Head) => get(store, org, *c, id),
         (OwnedRoute::Item(c, id), Method::Patch) => update(store, org, *c, id, body),
         (OwnedRoute::Item(c, id), _) => delete(store, org, *c, id),
+        // `admit` lets only GET and HEAD through to the audit log.
+        (OwnedRoute::Audit, _) => audit(store, org, query),
     };
     match result {
         Ok(response) => response,
@@ -592,6 +598,9 @@ fn route(path: &str) -> Option<Route<'_>> {
     };
     if head == "openapi.json" && id.is_none() {
         return Some(Route::OpenApi);
+    }
+    if head == "audit" {
+        return id.is_none().then_some(Route::Audit);
     }
     let collection = match head {
         "projects" => Collection::Projects,
@@ -892,6 +901,23 @@ fn list(
         body,
         internal_error: None,
     })
+}
+
+/// `GET /manage/audit[?limit=&cursor=&resourceId=]`: a page of the organization's audit log
+/// (docs/lifecycle.md#audit-log). Root clients only, as every Manage route; an empty
+/// `resourceId` is no filter.
+fn audit(store: &Store, org: &str, query: &str) -> Result<Response, Outcome> {
+    let options = list_options(query).map_err(Outcome::Query)?;
+    let resource = query_param(query, "resourceId").filter(|r| !r.is_empty());
+    let query_error = |e: Error| match e {
+        Error::Validation(details) => Outcome::Query(details),
+        other => Outcome::Store(other),
+    };
+    page(
+        &store
+            .list_audit(org, resource.as_deref(), &options)
+            .map_err(query_error)?,
+    )
 }
 
 /// `limit` and `cursor` from a list's query string. `limit` is a decimal integer (its range

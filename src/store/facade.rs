@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::auth::oauth::{AuthorizeError, AuthorizeRequest};
 use crate::auth::tokens::{BearerRequest, TokenInfo};
 use crate::auth::{AuthError, AuthRequest, Authenticator, Principal};
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 use crate::options::Options;
@@ -378,5 +378,29 @@ impl Store {
 
     pub fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
         Resources::delete_reference(&self.db, organization_id, id)
+    }
+
+    // The audit log.
+
+    /// One page of the organization's audit log, newest first (the order the changes
+    /// committed in); with `resource_id`, only the entries about that resource
+    /// (docs/lifecycle.md#audit-log). Entries older than `audit_retention_days` are removed by
+    /// [`Store::purge`].
+    ///
+    /// ```no_run
+    /// # let store = opcore::Store::open("opcore.db", opcore::Options::default())?;
+    /// let page = store.list_audit("acme", None, &opcore::ListOptions::limit(50))?;
+    /// for entry in &page.items {
+    ///     println!("{} {} {}", entry.at, entry.action.as_str(), entry.resource_id);
+    /// }
+    /// # Ok::<(), opcore::Error>(())
+    /// ```
+    pub fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>> {
+        Resources::list_audit(&self.db, organization_id, resource_id, options)
     }
 }

@@ -11,7 +11,7 @@
 //! - [`ChangeNotification`]: the access revision, which changes whenever access may have been
 //!   revoked.
 
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::secret::{CheckKey, SecretHasher};
 use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
@@ -83,6 +83,13 @@ pub(crate) trait Resources {
         changes: &ReferenceChanges,
     ) -> Result<Reference>;
     fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()>;
+    /// One page of the organization's audit log, newest first, optionally of one resource.
+    fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>>;
     fn purge(&self) -> Result<usize>;
 }
 

@@ -97,6 +97,7 @@ macro_rules! backend_suite {
             refresh_tokens_rotate_once_with_a_grace,
             tokens_and_grants_are_revoked,
             purge_prunes_long_expired_tokens,
+            the_audit_log_has_one_entry_per_change,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -1566,4 +1567,141 @@ mod sqlite_backend {
     }
 
     super::backend_suite!(open);
+}
+
+// The audit log (docs/lifecycle.md#audit-log).
+
+pub(crate) fn the_audit_log_has_one_entry_per_change<B: Backend>(env: &Env<B>) {
+    use crate::domain::model::AuditAction as A;
+    let b = &env.backend;
+    let (other, _) = org(env, "Other");
+    let (org, _) = org(env, "Acme");
+    let p = b.create_project(&org, &named("Shop")).unwrap().project.id;
+    let c = b
+        .create_client(&org, &client("Reader", ClientType::Read, Some(&p)))
+        .unwrap()
+        .client
+        .id;
+    let r = b
+        .create_reference(&org, &reference(&p, "Launch"))
+        .unwrap()
+        .id;
+    b.update_reference(
+        &org,
+        &r,
+        &ReferenceChanges {
+            title: Some("Launched".into()),
+            ..ReferenceChanges::default()
+        },
+    )
+    .unwrap();
+    // Failures leave nothing.
+    assert!(b.create_project(&org, &named("")).is_err());
+    assert!(b
+        .delete_reference(&org, "fa0c2780-55f2-4d9e-bea0-da2e02c7b1a9")
+        .is_err());
+    b.delete_reference(&org, &r).unwrap();
+    b.delete_client(&org, &c).unwrap();
+    b.delete_project(&org, &p).unwrap();
+    // A repeated deletion changes nothing and writes nothing.
+    b.delete_project(&org, &p).unwrap();
+    b.update_project(
+        &org,
+        &p,
+        &ProjectChanges {
+            cross_domain: Some(true),
+            ..ProjectChanges::default()
+        },
+    )
+    .unwrap();
+    b.delete_project(&org, &p).unwrap();
+    env.clock.advance_secs(GRACE_SECONDS);
+    assert_eq!(b.purge().unwrap(), 1);
+
+    let log = b
+        .list_audit(&org, None, &ListOptions::default())
+        .unwrap()
+        .items;
+    let got: Vec<(A, &str, Option<&str>, Vec<&str>)> = log
+        .iter()
+        .map(|e| {
+            (
+                e.action,
+                e.resource_id.as_str(),
+                e.project_id.as_deref(),
+                e.changes.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    let some = Some(p.as_str());
+    assert_eq!(
+        got,
+        [
+            (A::ProjectPurge, p.as_str(), some, vec![]),
+            (A::ProjectDelete, p.as_str(), some, vec![]),
+            (
+                A::ProjectRestore,
+                p.as_str(),
+                some,
+                vec!["crossDomain", "deleteAt"]
+            ),
+            (A::ProjectDelete, p.as_str(), some, vec![]),
+            (A::ClientDelete, c.as_str(), some, vec![]),
+            (A::ReferenceDelete, r.as_str(), some, vec![]),
+            (A::ReferenceUpdate, r.as_str(), some, vec!["title"]),
+            (
+                A::ReferenceCreate,
+                r.as_str(),
+                some,
+                vec!["projectId", "title"]
+            ),
+            (
+                A::ClientCreate,
+                c.as_str(),
+                some,
+                vec!["name", "type", "projectId", "secret"]
+            ),
+            (A::ProjectCreate, p.as_str(), some, vec!["name", "client"]),
+            (
+                A::OrganizationCreate,
+                org.as_str(),
+                None,
+                vec!["name", "client"]
+            ),
+        ]
+    );
+    assert!(log.iter().all(|e| e.actor_client_id.is_none()));
+    assert!(log
+        .iter()
+        .all(|e| e.resource_type == e.action.resource_type()));
+
+    // Pages of three, a resource filter, and the other organization's log apart.
+    let first = b.list_audit(&org, None, &ListOptions::limit(3)).unwrap();
+    assert_eq!(first.items, log[..3]);
+    let next = ListOptions {
+        limit: Some(3),
+        cursor: first.next_cursor.clone(),
+    };
+    assert_eq!(b.list_audit(&org, None, &next).unwrap().items, log[3..6]);
+    let of_client = b
+        .list_audit(&org, Some(&c), &ListOptions::default())
+        .unwrap();
+    assert_eq!(of_client.items.len(), 2);
+    let theirs = b
+        .list_audit(&other, None, &ListOptions::default())
+        .unwrap()
+        .items;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].action, A::OrganizationCreate);
+    assert!(b
+        .list_audit(&other, Some(&p), &ListOptions::default())
+        .unwrap()
+        .items
+        .is_empty());
+    b.delete_organization(&other).unwrap();
+    assert!(b
+        .list_audit(&other, None, &ListOptions::default())
+        .unwrap()
+        .items
+        .is_empty());
 }

@@ -2,7 +2,7 @@
 //! HTTP or credentials), scoped to one organization and printing JSON.
 
 use clap::{Args, Subcommand};
-use opcore::{ClientType, NewClient, NewProject, NewReference, Store};
+use opcore::{ClientType, ListOptions, NewClient, NewProject, NewReference, Store};
 
 use crate::{print_json, CliError};
 
@@ -133,6 +133,23 @@ pub enum ReferenceCommand {
         /// The reference's id.
         id: String,
     },
+}
+
+/// `opcore audit`: which entries of which organization's audit log.
+#[derive(Args)]
+pub struct AuditArgs {
+    /// The organization's id; may be left out when the store holds exactly one organization.
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<String>,
+    /// Only the entries about this resource (a project, client, reference or organization id).
+    #[arg(long, value_name = "ID")]
+    pub resource_id: Option<String>,
+    /// At most this many entries (1–1000); without it, every entry.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Continue after the entries of an earlier page (its `nextCursor`).
+    #[arg(long)]
+    pub cursor: Option<String>,
 }
 
 /// The organization a command acts in: the one named by `--org` (which must exist), or the
@@ -268,4 +285,17 @@ pub fn references(store: &Store, org: &str, cmd: ReferenceCommand) -> Result<(),
             print_json(&serde_json::json!({ "success": true }))
         }
     }
+}
+
+pub fn audit(store: &Store, org: &str, args: AuditArgs) -> Result<(), CliError> {
+    let options = ListOptions {
+        limit: args.limit,
+        cursor: args.cursor,
+    };
+    let page = store.list_audit(org, args.resource_id.as_deref(), &options)?;
+    let mut body = serde_json::json!({ "data": page.items });
+    if let Some(next) = page.next_cursor {
+        body["nextCursor"] = next.into();
+    }
+    print_json(&body)
 }

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Row, Transaction};
 use super::projects::is_live_project;
 use super::SqlResult;
 use super::{json_column, json_text, ts, Db};
-use crate::domain::model::{Client, ClientType};
+use crate::domain::model::{AuditAction, Client, ClientType};
 use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
@@ -53,6 +53,46 @@ pub(super) fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
         created_at: ts(r.get(6)?),
         updated_at: ts(r.get(7)?),
     })
+}
+
+impl PreparedClient {
+    /// The JSON names of the fields a new client is given (`secret` names that one was
+    /// generated; its value is never recorded).
+    fn set_fields(&self) -> Vec<&'static str> {
+        let mut set = vec!["name", "type"];
+        if self.project_id.is_some() {
+            set.push("projectId");
+        }
+        if self.ignore_cors_and_secret {
+            set.push("ignoreCorsAndSecret");
+        }
+        if !self.redirect_uris.is_empty() {
+            set.push("redirectUris");
+        }
+        if self.tier.is_some() {
+            set.push("tier");
+        }
+        set.push("secret");
+        set
+    }
+}
+
+/// The JSON names of the fields an update changed.
+fn changed_fields(before: &Client, after: &Client) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if before.name != after.name {
+        changed.push("name");
+    }
+    if before.ignore_cors_and_secret != after.ignore_cors_and_secret {
+        changed.push("ignoreCorsAndSecret");
+    }
+    if before.redirect_uris != after.redirect_uris {
+        changed.push("redirectUris");
+    }
+    if before.tier != after.tier {
+        changed.push("tier");
+    }
+    changed
 }
 
 impl Db {
@@ -153,13 +193,23 @@ impl Db {
                     return Err(unknown_project());
                 }
             }
-            self.insert_client(
+            let created = self.insert_client(
                 tx,
                 organization_id,
                 prepared.project_id.as_deref(),
                 &prepared,
                 now,
-            )
+            )?;
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ClientCreate,
+                &created.client.id,
+                prepared.project_id.as_deref(),
+                &prepared.set_fields(),
+            )?;
+            Ok(created)
         })
     }
 
@@ -277,7 +327,7 @@ impl Db {
             if !errors.is_empty() {
                 return Err(Error::Validation(errors));
             }
-            let mut updated = current;
+            let mut updated = current.clone();
             if let Some(n) = &name {
                 updated.name = n.clone();
             }
@@ -305,6 +355,15 @@ impl Db {
                 json_text(&updated.redirect_uris),
                 updated.tier.map(Tier::as_str),
             )).sql()?;
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ClientUpdate,
+                &updated.id,
+                updated.project_id.as_deref(),
+                &changed_fields(&current, &updated),
+            )?;
             if tier_changed {
                 // Verified-credential caches hold the tier: make them forget it.
                 self.bump_access_revision(tx)?;
@@ -358,6 +417,15 @@ impl Db {
                 .sql()?
                 .execute([&id])
                 .sql()?;
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ClientDelete,
+                &id,
+                project.as_deref(),
+                &[],
+            )?;
             self.bump_access_revision(tx)
         })?;
         self.revision_committed();

@@ -3,7 +3,7 @@
 
 use super::Db;
 use crate::domain::hashing::SecretHasher;
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
@@ -141,6 +141,15 @@ impl Resources for Db {
 
     fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
         Db::delete_reference(self, organization_id, id)
+    }
+
+    fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>> {
+        Db::list_audit(self, organization_id, resource_id, options)
     }
 
     fn purge(&self) -> Result<usize> {
