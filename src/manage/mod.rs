@@ -180,6 +180,8 @@ enum Route<'a> {
     Metadata(&'a str),
     List(Collection),
     Item(Collection, &'a str),
+    /// `/clients/{id}/rotate` (docs/lifecycle.md#rotation).
+    Rotate(&'a str),
 }
 
 impl Route<'_> {
@@ -189,6 +191,7 @@ impl Route<'_> {
             Route::OpenApi | Route::Metadata(_) => &["GET", "HEAD"],
             Route::List(_) => &["GET", "HEAD", "POST"],
             Route::Item(..) => &["GET", "HEAD", "PATCH", "DELETE"],
+            Route::Rotate(_) => &["POST"],
         }
     }
 }
@@ -292,6 +295,7 @@ enum Pending {
 enum OwnedRoute {
     List(Collection),
     Item(Collection, String),
+    Rotate(String),
 }
 
 impl Admitted {
@@ -381,6 +385,7 @@ pub fn admit(store: &Store, req: &Request<'_>) -> Admission {
         Route::Metadata(suffix) => return respond(oauth::metadata(store, suffix)),
         Route::List(c) => OwnedRoute::List(c),
         Route::Item(c, id) => OwnedRoute::Item(c, id.to_owned()),
+        Route::Rotate(id) => OwnedRoute::Rotate(id.to_owned()),
     };
     match authenticate(store, req) {
         Ok(principal) => Admission::Body(Admitted {
@@ -442,6 +447,7 @@ fn manage(
         (OwnedRoute::Item(c, id), Method::Get | Method::Head) => get(store, org, *c, id),
         (OwnedRoute::Item(c, id), Method::Patch) => update(store, org, *c, id, body),
         (OwnedRoute::Item(c, id), _) => delete(store, org, *c, id),
+        (OwnedRoute::Rotate(id), _) => rotate(store, org, id, body),
     };
     match result {
         Ok(response) => response,
@@ -602,7 +608,12 @@ fn route(path: &str) -> Option<Route<'_>> {
     match id {
         None => Some(Route::List(collection)),
         Some(id) if !id.is_empty() && !id.contains('/') => Some(Route::Item(collection, id)),
-        Some(_) => None,
+        Some(rest) => match rest.split_once('/') {
+            Some((id, "rotate")) if collection == Collection::Clients && !id.is_empty() => {
+                Some(Route::Rotate(id))
+            }
+            _ => None,
+        },
     }
 }
 
@@ -662,6 +673,7 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
             AuthError::InvalidCredentials
+            | AuthError::CredentialsExpired
             | AuthError::MalformedClientId
             | AuthError::WrongType(_)
             | AuthError::MissingToken
@@ -965,6 +977,14 @@ fn update(
             data(&store.update_reference(org, &id, &body::reference_changes(&map)?)?)
         }
     }
+}
+
+/// `POST /clients/{id}/rotate`: the client, its new secret (once) and when the previous one
+/// stops working (docs/lifecycle.md#rotation).
+fn rotate(store: &Store, org: &str, id: &str, body: &[u8]) -> Result<Response, Outcome> {
+    let id = decode(id);
+    let grace = body::grace_seconds(&object(body)?)?;
+    data(&store.rotate_client(org, &id, grace)?)
 }
 
 fn delete(store: &Store, org: &str, c: Collection, id: &str) -> Result<Response, Outcome> {

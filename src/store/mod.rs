@@ -3,7 +3,7 @@
 //! (`sqlite`, crate-private). Nothing outside `sqlite` writes SQL or names SQLite.
 
 mod facade;
-mod inputs;
+pub(crate) mod inputs;
 mod lists;
 mod outputs;
 pub(crate) mod records;
@@ -17,7 +17,8 @@ pub use inputs::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
 pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
-pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient};
+pub use inputs::MAX_GRACE_SECONDS;
+pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient, RotatedClient};
 pub(crate) use records::{
     ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
 };
