@@ -40,6 +40,6 @@ pub use domain::time::Timestamp;
 pub use error::{Error, Resource, Result};
 pub use options::{Options, RateLimit, RateLimits, Synchronous};
 pub use store::{
-    Bootstrap, ClientChanges, CreatedClient, CreatedProject, RotatedClient, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges, Store,
+    Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient, Store,
 };

@@ -2641,7 +2641,14 @@ fn client_rotate_issues_a_new_secret_and_ends_earlier_graces() {
         }
     };
     let allowed = |secret: &str| {
-        let p = authenticate(&f, opc_family::OPC_FAMILY_EXPORT as u32, Some(&id), Some(secret), None, None);
+        let p = authenticate(
+            &f,
+            opc_family::OPC_FAMILY_EXPORT as u32,
+            Some(&id),
+            Some(secret),
+            None,
+            None,
+        );
         (p.allowed, p.http_status, text(&p.message))
     };
 
@@ -2677,7 +2684,11 @@ fn client_rotate_issues_a_new_secret_and_ends_earlier_graces() {
             opc_status::OPC_INVALID_INPUT,
             "graceSeconds: Expected number, received null",
         ),
-        ("[]", opc_status::OPC_INVALID_INPUT, "Expected object, received array"),
+        (
+            "[]",
+            opc_status::OPC_INVALID_INPUT,
+            "Expected object, received array",
+        ),
     ] {
         let (got, detail) = rotate(body).unwrap_err();
         assert_eq!(got, status, "{body}");
@@ -2688,7 +2699,15 @@ fn client_rotate_issues_a_new_secret_and_ends_earlier_graces() {
     let body = c("{}");
     let mut out: *mut c_char = sentinel();
     assert_eq!(
-        unsafe { opc_client_rotate(f.store, o.as_ptr(), missing.as_ptr(), body.as_ptr(), &mut out) },
+        unsafe {
+            opc_client_rotate(
+                f.store,
+                o.as_ptr(),
+                missing.as_ptr(),
+                body.as_ptr(),
+                &mut out,
+            )
+        },
         opc_status::OPC_NOT_FOUND
     );
     assert_eq!(last_error(), "Client not found");
@@ -2700,20 +2719,49 @@ fn client_rotate_issues_a_new_secret_and_ends_earlier_graces() {
         opc_status::OPC_NOT_FOUND
     );
     for (args, message) in [
-        ((ptr::null_mut(), o.as_ptr(), i.as_ptr(), body.as_ptr()), "store is NULL"),
-        ((f.store, ptr::null(), i.as_ptr(), body.as_ptr()), "organization_id is NULL"),
-        ((f.store, o.as_ptr(), ptr::null(), body.as_ptr()), "client_id is NULL"),
-        ((f.store, o.as_ptr(), i.as_ptr(), ptr::null()), "json is NULL"),
-        ((f.store, bad_utf8(), i.as_ptr(), body.as_ptr()), "organization_id is not valid UTF-8"),
-        ((f.store, o.as_ptr(), bad_utf8(), body.as_ptr()), "client_id is not valid UTF-8"),
-        ((f.store, o.as_ptr(), i.as_ptr(), bad_utf8()), "json is not valid UTF-8"),
+        (
+            (ptr::null_mut(), o.as_ptr(), i.as_ptr(), body.as_ptr()),
+            "store is NULL",
+        ),
+        (
+            (f.store, ptr::null(), i.as_ptr(), body.as_ptr()),
+            "organization_id is NULL",
+        ),
+        (
+            (f.store, o.as_ptr(), ptr::null(), body.as_ptr()),
+            "client_id is NULL",
+        ),
+        (
+            (f.store, o.as_ptr(), i.as_ptr(), ptr::null()),
+            "json is NULL",
+        ),
+        (
+            (f.store, bad_utf8(), i.as_ptr(), body.as_ptr()),
+            "organization_id is not valid UTF-8",
+        ),
+        (
+            (f.store, o.as_ptr(), bad_utf8(), body.as_ptr()),
+            "client_id is not valid UTF-8",
+        ),
+        (
+            (f.store, o.as_ptr(), i.as_ptr(), bad_utf8()),
+            "json is not valid UTF-8",
+        ),
     ] {
         unsafe { opc_client_rotate(args.0, args.1, args.2, args.3, &mut out) };
         assert_eq!(last_error(), message);
         assert_eq!(out, sentinel());
     }
     assert_eq!(
-        unsafe { opc_client_rotate(f.store, o.as_ptr(), i.as_ptr(), body.as_ptr(), ptr::null_mut()) },
+        unsafe {
+            opc_client_rotate(
+                f.store,
+                o.as_ptr(),
+                i.as_ptr(),
+                body.as_ptr(),
+                ptr::null_mut(),
+            )
+        },
         opc_status::OPC_NULL_ARGUMENT
     );
     assert!(allowed(&third).0, "no refusal rotated anything");
@@ -2722,7 +2770,14 @@ fn client_rotate_issues_a_new_secret_and_ends_earlier_graces() {
     let mut detail = ptr::null_mut();
     assert_eq!(
         unsafe {
-            opc_client_rotate_ex(f.store, o.as_ptr(), missing.as_ptr(), body.as_ptr(), &mut out, &mut detail)
+            opc_client_rotate_ex(
+                f.store,
+                o.as_ptr(),
+                missing.as_ptr(),
+                body.as_ptr(),
+                &mut out,
+                &mut detail,
+            )
         },
         opc_status::OPC_NOT_FOUND
     );
@@ -2736,7 +2791,10 @@ fn client_rotate_issues_a_new_secret_and_ends_earlier_graces() {
         opc_status::OPC_OK
     );
     assert_eq!(json(updated)["expiresAt"], "2000-01-01T00:00:00.000Z");
-    assert_eq!(allowed(&third), (false, 401, "Client credentials expired".to_owned()));
+    assert_eq!(
+        allowed(&third),
+        (false, 401, "Client credentials expired".to_owned())
+    );
     assert_eq!(
         allowed("sec_0123456789abcdef0123456789abcdef"),
         (false, 401, "Invalid client credentials".to_owned())

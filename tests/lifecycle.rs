@@ -8,7 +8,7 @@ mod common;
 
 use common::{Creds, Env, Res, INVALID_CREDENTIALS, T0};
 use opcore::manage::{self, Request};
-use opcore::{AuthRequest, Family, Options, Store, Timestamp};
+use opcore::{AuthRequest, Family, Options, RateLimit, Store, Timestamp};
 use serde_json::{json, Value};
 
 const EXPIRED: &str = "Client credentials expired";
@@ -110,7 +110,10 @@ fn during_a_grace_both_secrets_work_and_after_it_only_the_new_one_in_every_handl
     env.clock.set(Timestamp(T0 + HOUR_MS));
     assert_refused(&env, &old, INVALID_CREDENTIALS);
     let (status, body) = list_with(&other, &old);
-    assert_eq!((status, body["message"].as_str()), (401, Some(INVALID_CREDENTIALS)));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some(INVALID_CREDENTIALS))
+    );
     assert_works(&env, &new);
     assert_eq!(list_with(&other, &new).0, 200);
     // A third handle, opened after the grace, agrees.
@@ -127,7 +130,11 @@ fn without_grace_the_old_secret_stops_at_once_also_in_another_handle() {
     let (new, until) = rotated(&env, &old, json!({}));
     assert_eq!(until, Value::Null);
     assert_refused(&env, &old, INVALID_CREDENTIALS);
-    assert_eq!(list_with(&other, &old).0, 401, "the revision bump reaches other handles");
+    assert_eq!(
+        list_with(&other, &old).0,
+        401,
+        "the revision bump reaches other handles"
+    );
     assert_works(&env, &new);
     assert_eq!(list_with(&other, &new).0, 200);
     // An empty body is the same as `{}`.
@@ -214,10 +221,7 @@ fn rotation_is_root_only_org_scoped_and_404_for_unknown_clients() {
     let path = format!("/manage/clients/{}/rotate", target.id);
     env.call("POST", &path, Some(&writer), Some(&json!({})))
         .assert_error(401, "Unauthorized", common::MANAGE_DENIED);
-    for id in [
-        "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c",
-        "not-a-uuid",
-    ] {
+    for id in ["0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c", "not-a-uuid"] {
         env.post(&format!("/manage/clients/{id}/rotate"), json!({}))
             .assert_error(404, "Not Found", "Client not found");
     }
@@ -250,8 +254,18 @@ fn a_rotation_returns_the_client_read_and_changes_only_updated_at() {
     let c = env.client("Deployer", "read", None);
     let before = env.get(&format!("/manage/clients/{}", c.id)).data().clone();
     env.clock.advance_ms(5000);
-    let data = rotate(&env, &c.id, json!({ "graceSeconds": 10 })).data().clone();
-    for field in ["id", "name", "type", "projectId", "organizationId", "expiresAt", "createdAt"] {
+    let data = rotate(&env, &c.id, json!({ "graceSeconds": 10 }))
+        .data()
+        .clone();
+    for field in [
+        "id",
+        "name",
+        "type",
+        "projectId",
+        "organizationId",
+        "expiresAt",
+        "createdAt",
+    ] {
         assert_eq!(data[field], before[field], "{field}");
     }
     assert_eq!(data["updatedAt"], text(T0 + 5000).as_str());
@@ -289,7 +303,10 @@ fn an_expired_client_gets_the_expiry_message_only_with_its_right_secret() {
     let (status, body) = list_with(&other, &c);
     assert_eq!((status, body["message"].as_str()), (401, Some(EXPIRED)));
     let (status, body) = list_with(&other, &wrong);
-    assert_eq!((status, body["message"].as_str()), (401, Some(INVALID_CREDENTIALS)));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some(INVALID_CREDENTIALS))
+    );
     // The other families say the same.
     let e = env
         .store
@@ -303,7 +320,10 @@ fn an_expired_client_gets_the_expiry_message_only_with_its_right_secret() {
 
     // Clearing the expiry revives it; a past expiry given by PATCH expires it at once.
     let path = format!("/manage/clients/{}", c.id);
-    assert_eq!(env.patch(&path, json!({ "expiresAt": null })).data()["expiresAt"], Value::Null);
+    assert_eq!(
+        env.patch(&path, json!({ "expiresAt": null })).data()["expiresAt"],
+        Value::Null
+    );
     assert_works(&env, &c);
     assert_eq!(list_with(&other, &c).0, 200);
     let past = env.patch(&path, json!({ "expiresAt": text(T0 - 1) }));
@@ -317,26 +337,47 @@ fn an_expired_client_gets_the_expiry_message_only_with_its_right_secret() {
 fn expires_at_is_validated_and_a_past_one_is_refused_on_create() {
     let env = Env::new();
     for (value, message) in [
-        (json!(text(T0)), "Must be in the future; to expire an existing client now, PATCH its expiresAt"),
-        (json!(text(T0 - HOUR_MS)), "Must be in the future; to expire an existing client now, PATCH its expiresAt"),
+        (
+            json!(text(T0)),
+            "Must be in the future; to expire an existing client now, PATCH its expiresAt",
+        ),
+        (
+            json!(text(T0 - HOUR_MS)),
+            "Must be in the future; to expire an existing client now, PATCH its expiresAt",
+        ),
         (json!("tomorrow"), "Invalid datetime"),
     ] {
-        let r = env.post("/manage/clients", json!({ "name": "Temp", "expiresAt": value }));
+        let r = env.post(
+            "/manage/clients",
+            json!({ "name": "Temp", "expiresAt": value }),
+        );
         r.assert_invalid(&[json!(["expiresAt"])]);
         let detail = r.detail(&json!(["expiresAt"]));
         assert!(detail.starts_with(message), "{value}: {detail}");
     }
     let r = env.post("/manage/clients", json!({ "name": "Temp", "expiresAt": 5 }));
     r.assert_invalid(&[json!(["expiresAt"])]);
-    assert_eq!(r.detail(&json!(["expiresAt"])), "Expected string, received number");
+    assert_eq!(
+        r.detail(&json!(["expiresAt"])),
+        "Expected string, received number"
+    );
     let c = env.client("Temp", "read", None);
-    let r = env.patch(&format!("/manage/clients/{}", c.id), json!({ "expiresAt": "nope" }));
+    let r = env.patch(
+        &format!("/manage/clients/{}", c.id),
+        json!({ "expiresAt": "nope" }),
+    );
     r.assert_invalid(&[json!(["expiresAt"])]);
     // Null on create: never expires.
-    let r = env.post("/manage/clients", json!({ "name": "Forever", "expiresAt": null }));
+    let r = env.post(
+        "/manage/clients",
+        json!({ "name": "Forever", "expiresAt": null }),
+    );
     assert_eq!(r.data()["expiresAt"], Value::Null);
     // The date-only form is midnight UTC, as for a reference's datetime.
-    let r = env.post("/manage/clients", json!({ "name": "Dated", "expiresAt": "2030-01-01" }));
+    let r = env.post(
+        "/manage/clients",
+        json!({ "name": "Dated", "expiresAt": "2030-01-01" }),
+    );
     assert_eq!(r.data()["expiresAt"], "2030-01-01T00:00:00.000Z");
 }
 
@@ -350,11 +391,19 @@ fn tokens_issued_to_an_expired_client_stop_working() {
         )
         .data()
         .clone();
-    let (id, secret) = (data["id"].as_str().unwrap(), data["secret"].as_str().unwrap());
+    let (id, secret) = (
+        data["id"].as_str().unwrap(),
+        data["secret"].as_str().unwrap(),
+    );
     let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
     let r = manage::handle(
         &env.store,
-        &req("POST", "/oauth/token", &[("content-type", "application/x-www-form-urlencoded")], form.as_bytes()),
+        &req(
+            "POST",
+            "/oauth/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        ),
     );
     assert_eq!(r.status, 200);
     let token = r.json()["access_token"].as_str().unwrap().to_owned();
@@ -362,7 +411,12 @@ fn tokens_issued_to_an_expired_client_stop_working() {
     let call = |store: &Store| {
         manage::handle(
             store,
-            &req("GET", "/manage/projects", &[("authorization", &bearer)], b""),
+            &req(
+                "GET",
+                "/manage/projects",
+                &[("authorization", &bearer)],
+                b"",
+            ),
         )
     };
     assert_eq!(call(&env.store).status, 200);
@@ -374,7 +428,12 @@ fn tokens_issued_to_an_expired_client_stop_working() {
     // Nor can it get another.
     let r = manage::handle(
         &env.store,
-        &req("POST", "/oauth/token", &[("content-type", "application/x-www-form-urlencoded")], form.as_bytes()),
+        &req(
+            "POST",
+            "/oauth/token",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        ),
     );
     assert_eq!(r.status, 401);
     assert!(!String::from_utf8_lossy(&r.body).contains(secret));
@@ -382,7 +441,10 @@ fn tokens_issued_to_an_expired_client_stop_working() {
 
 #[test]
 fn last_used_at_moves_on_use_and_a_thousand_cached_authentications_write_once() {
-    let env = Env::new();
+    let env = Env::with(|o| {
+        o.rate_limits.manage = RateLimit::new(1_000_000, 10);
+        o.rate_limits.export = RateLimit::new(1_000_000, 10);
+    });
     let c = env.client("Exporter", "read", None);
     let path = format!("/manage/clients/{}", c.id);
     assert_eq!(env.get(&path).data()["lastUsedAt"], Value::Null);
@@ -417,7 +479,10 @@ fn last_used_at_moves_on_use_and_a_thousand_cached_authentications_write_once() 
     // A minute after the last record: written again.
     env.clock.advance_ms(1);
     auth();
-    assert_eq!(env.get(&path).data()["lastUsedAt"], text(T0 + 61_000).as_str());
+    assert_eq!(
+        env.get(&path).data()["lastUsedAt"],
+        text(T0 + 61_000).as_str()
+    );
     // Another handle reads it from the file.
     let other = second_handle(&env);
     assert_eq!(
@@ -426,7 +491,12 @@ fn last_used_at_moves_on_use_and_a_thousand_cached_authentications_write_once() 
     );
     // Lists show it as well.
     let list = env.get("/manage/clients").data().clone();
-    let listed = list.as_array().unwrap().iter().find(|x| x["id"] == c.id.as_str()).unwrap();
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == c.id.as_str())
+        .unwrap();
     assert_eq!(listed["lastUsedAt"], text(T0 + 61_000).as_str());
     // A failed authentication is no use.
     env.clock.advance_ms(120_000);
@@ -436,7 +506,10 @@ fn last_used_at_moves_on_use_and_a_thousand_cached_authentications_write_once() 
         ..AuthRequest::new(Family::Export)
     });
     assert!(wrong.is_err());
-    assert_eq!(env.get(&path).data()["lastUsedAt"], text(T0 + 61_000).as_str());
+    assert_eq!(
+        env.get(&path).data()["lastUsedAt"],
+        text(T0 + 61_000).as_str()
+    );
 }
 
 #[test]
@@ -446,7 +519,6 @@ fn no_secret_but_the_returned_one_is_stored_or_shown() {
     let (new, _) = rotated(&env, &c, json!({ "graceSeconds": 60 }));
     let (newer, _) = rotated(&env, &new, json!({ "graceSeconds": 60 }));
     // The responses were checked by the harness; the file holds hashes only.
-    drop(env.store.clone());
     let bytes = std::fs::read(env.db_path()).unwrap();
     let wal = std::fs::read(env.dir.path().join("opcore.db-wal")).unwrap_or_default();
     for secret in [&c.secret, &new.secret, &newer.secret] {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use opcore::server::{self, RunningServer};
 use opcore::{ManualClock, Options, Store, Timestamp};
 use serde_json::{json, Value};
-use support::T0;
+const T0: i64 = support::T0.0;
 
 const CURL: &str = "/usr/bin/curl";
 const HOUR_MS: i64 = 3_600_000;
@@ -46,7 +46,13 @@ impl Server {
     }
 
     /// `method path` with the client's credentials and an optional JSON body: status and body.
-    fn call(&self, method: &str, path: &str, creds: &(String, String), body: Option<Value>) -> (u16, Value) {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        creds: &(String, String),
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut args = vec![
             "-X".to_owned(),
             method.to_owned(),
@@ -69,10 +75,17 @@ impl Server {
             args.extend(["-d".into(), b.to_string()]);
         }
         let out = Command::new(CURL).args(&args).output().expect("curl");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let (body, status) = text.rsplit_once('\n').unwrap();
-        (status.parse().unwrap(), serde_json::from_str(body).unwrap_or(Value::Null))
+        (
+            status.parse().unwrap(),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
     }
 
     fn status(&self, creds: &(String, String)) -> (u16, Option<String>) {
@@ -97,11 +110,14 @@ impl Server {
 fn rotation_grace_expiry_and_last_use_over_http_in_two_servers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("opcore.db");
-    let clock = ManualClock::new(T0);
+    let clock = ManualClock::new(Timestamp(T0));
     let a = Server::start(&path, &clock, 1000);
     let b = Server::start(&path, &clock, 0);
     let boot = a.store.create_organization("Acme").unwrap();
-    let root = (boot.client.client.id.clone(), boot.client.secret.expose().to_owned());
+    let root = (
+        boot.client.client.id.clone(),
+        boot.client.secret.expose().to_owned(),
+    );
     let mut secrets = vec![root.1.clone()];
 
     let (status, created) = a.call(
@@ -112,7 +128,10 @@ fn rotation_grace_expiry_and_last_use_over_http_in_two_servers() {
     );
     assert_eq!(status, 200);
     let id = created["data"]["id"].as_str().unwrap().to_owned();
-    let old = (id.clone(), created["data"]["secret"].as_str().unwrap().to_owned());
+    let old = (
+        id.clone(),
+        created["data"]["secret"].as_str().unwrap().to_owned(),
+    );
     secrets.push(old.1.clone());
     assert_eq!(a.status(&old).0, 200);
     assert_eq!(b.status(&old).0, 200);
@@ -129,7 +148,10 @@ fn rotation_grace_expiry_and_last_use_over_http_in_two_servers() {
         rotated["data"]["previousSecretExpiresAt"],
         Timestamp(T0 + HOUR_MS).to_string().as_str()
     );
-    let new = (id.clone(), rotated["data"]["secret"].as_str().unwrap().to_owned());
+    let new = (
+        id.clone(),
+        rotated["data"]["secret"].as_str().unwrap().to_owned(),
+    );
     secrets.push(new.1.clone());
     for server in [&a, &b] {
         assert_eq!(server.status(&old).0, 200);
@@ -157,11 +179,27 @@ fn rotation_grace_expiry_and_last_use_over_http_in_two_servers() {
     assert_eq!(body["details"][0]["path"], json!(["graceSeconds"]));
 
     // A second rotation with grace, then a third: the second grace ends at once.
-    let (_, r2) = a.call("POST", &format!("/manage/clients/{id}/rotate"), &root, Some(json!({ "graceSeconds": 600 })));
-    let newer = (id.clone(), r2["data"]["secret"].as_str().unwrap().to_owned());
+    let (_, r2) = a.call(
+        "POST",
+        &format!("/manage/clients/{id}/rotate"),
+        &root,
+        Some(json!({ "graceSeconds": 600 })),
+    );
+    let newer = (
+        id.clone(),
+        r2["data"]["secret"].as_str().unwrap().to_owned(),
+    );
     secrets.push(newer.1.clone());
-    let (_, r3) = a.call("POST", &format!("/manage/clients/{id}/rotate"), &root, Some(json!({ "graceSeconds": 600 })));
-    let newest = (id.clone(), r3["data"]["secret"].as_str().unwrap().to_owned());
+    let (_, r3) = a.call(
+        "POST",
+        &format!("/manage/clients/{id}/rotate"),
+        &root,
+        Some(json!({ "graceSeconds": 600 })),
+    );
+    let newest = (
+        id.clone(),
+        r3["data"]["secret"].as_str().unwrap().to_owned(),
+    );
     secrets.push(newest.1.clone());
     assert_eq!(a.status(&new), refused);
     assert_eq!(b.status(&new), refused);
@@ -178,15 +216,22 @@ fn rotation_grace_expiry_and_last_use_over_http_in_two_servers() {
     );
     assert_eq!(status, 200, "{patched}");
     let expired = (401, Some("Client credentials expired".to_owned()));
-    let wrong = (id.clone(), "sec_0123456789abcdef0123456789abcdef".to_owned());
+    let wrong = (
+        id.clone(),
+        "sec_0123456789abcdef0123456789abcdef".to_owned(),
+    );
     assert_eq!(b.status(&newest), expired);
     assert_eq!(b.status(&wrong), refused);
     assert_eq!(a.status(&newest), expired);
     assert_eq!(a.status(&wrong), refused);
 
-    // Last use: the root client's calls are recorded, readable through either server.
+    // Last use: the root client's calls (the last ones at T0 + 1 h) are recorded, readable
+    // through either server.
     let (_, read) = b.call("GET", &format!("/manage/clients/{}", root.0), &root, None);
-    assert_eq!(read["data"]["lastUsedAt"], Timestamp(T0).to_string().as_str());
+    assert_eq!(
+        read["data"]["lastUsedAt"],
+        Timestamp(T0 + HOUR_MS).to_string().as_str()
+    );
     clock.set(Timestamp(T0 + HOUR_MS + 60_000));
     let (_, read) = a.call("GET", &format!("/manage/clients/{}", root.0), &root, None);
     assert_eq!(
@@ -204,6 +249,9 @@ fn rotation_grace_expiry_and_last_use_over_http_in_two_servers() {
     drop((a, b));
     let bytes = std::fs::read(&path).unwrap();
     for s in &secrets {
-        assert!(!bytes.windows(s.len()).any(|w| w == s.as_bytes()), "a secret in the file");
+        assert!(
+            !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+            "a secret in the file"
+        );
     }
 }

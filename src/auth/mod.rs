@@ -519,16 +519,15 @@ impl<B: AuthBackend> Core<B> {
     ) -> Result<CachedClient, AuthError> {
         // This path reads the store anyway: deadlines are judged by the exact clock.
         let now = self.db.now();
-        let stored = self
-            .db
-            .secret_checks(id, now)
-            .map_err(AuthError::Storage)?;
+        let stored = self.db.secret_checks(id, now).map_err(AuthError::Storage)?;
         let check_key = self.db.check_key();
         let computed = check_key.value(id, secret);
         let (current, previous) = match stored {
             // A hash from before check values (None): only argon2 can tell.
             Some(checks) => (
-                checks.current.is_none_or(|c| check_key.matches(computed, Some(c))),
+                checks
+                    .current
+                    .is_none_or(|c| check_key.matches(computed, Some(c))),
                 checks
                     .previous
                     .is_some_and(|(p, _)| p.is_none_or(|p| check_key.matches(computed, Some(p)))),
@@ -550,7 +549,10 @@ impl<B: AuthBackend> Core<B> {
                     })
                     .flatten();
                 by_current.or_else(|| {
-                    let p = c.previous.as_ref().filter(|p| previous && now < p.expires_at)?;
+                    let p = c
+                        .previous
+                        .as_ref()
+                        .filter(|p| previous && now < p.expires_at)?;
                     match hasher.verify(&p.hash, secret) {
                         Verification::Valid { .. } => Some(Via::Previous(p.expires_at)),
                         Verification::Invalid => None,
@@ -723,7 +725,9 @@ fn to_cached(c: &crate::store::ClientCredentials) -> CachedClient {
 /// Which of a client's secrets a presented secret proved to be.
 #[derive(Clone, Copy)]
 enum Via {
-    Current { needs_rehash: bool },
+    Current {
+        needs_rehash: bool,
+    },
     /// A rotation's previous secret, valid until the given time.
     Previous(crate::Timestamp),
 }

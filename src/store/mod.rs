@@ -13,11 +13,11 @@ pub(crate) mod sqlite;
 mod suite;
 
 pub use facade::Store;
+pub use inputs::MAX_GRACE_SECONDS;
 pub use inputs::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
 pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
-pub use inputs::MAX_GRACE_SECONDS;
 pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient, RotatedClient};
 pub(crate) use records::{
     ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,

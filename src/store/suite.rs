@@ -1083,7 +1083,10 @@ pub(crate) fn credentials_hold_the_hash_never_the_secret<B: Backend>(env: &Env<B
     );
     let check = b.check_key().value(id, secret);
     assert_eq!(creds.secret_check, Some(check));
-    assert_eq!(b.secret_checks(id, b.now()).unwrap().map(|c| c.current), Some(Some(check)));
+    assert_eq!(
+        b.secret_checks(id, b.now()).unwrap().map(|c| c.current),
+        Some(Some(check))
+    );
     assert_eq!(creds.project_delete_at, None);
     assert_eq!(creds.project_cors, ["https://example.com"]);
 
@@ -1106,7 +1109,12 @@ pub(crate) fn credentials_hold_the_hash_never_the_secret<B: Backend>(env: &Env<B
     let unknown = "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c";
     assert!(b.client_credentials(unknown).unwrap().is_none());
     assert!(b.client_credentials("not-a-uuid").unwrap().is_none());
-    assert_eq!(b.secret_checks(unknown, b.now()).unwrap().map(|c| c.current), None);
+    assert_eq!(
+        b.secret_checks(unknown, b.now())
+            .unwrap()
+            .map(|c| c.current),
+        None
+    );
     // The clock is the one the backend was opened with.
     env.clock.advance_secs(7);
     assert_eq!(b.now(), T0.plus_seconds(7));
@@ -1117,13 +1125,20 @@ pub(crate) fn a_verified_secret_is_recorded_only_against_its_hash<B: Backend>(en
     let b = &env.backend;
     let (_, root) = org(env, "Acme");
     let old_hash = b.client_credentials(&root).unwrap().unwrap().secret_hash;
-    let old_check = b.secret_checks(&root, b.now()).unwrap().map(|c| c.current).unwrap();
+    let old_check = b
+        .secret_checks(&root, b.now())
+        .unwrap()
+        .map(|c| c.current)
+        .unwrap();
     // Against a hash that is no longer stored: nothing changes.
     b.record_verified_secret(&root, "$argon2id$stale", Some("$argon2id$new"), 7)
         .unwrap();
     let creds = b.client_credentials(&root).unwrap().unwrap();
     assert_eq!(creds.secret_hash, old_hash);
-    assert_eq!(b.secret_checks(&root, b.now()).unwrap().map(|c| c.current), Some(old_check));
+    assert_eq!(
+        b.secret_checks(&root, b.now()).unwrap().map(|c| c.current),
+        Some(old_check)
+    );
     // Against the stored hash, without a rehash: only the check value.
     b.record_verified_secret(&root, &old_hash, None, 42)
         .unwrap();
@@ -1137,7 +1152,10 @@ pub(crate) fn a_verified_secret_is_recorded_only_against_its_hash<B: Backend>(en
         .unwrap();
     let creds = b.client_credentials(&root).unwrap().unwrap();
     assert_eq!(creds.secret_hash, "$argon2id$rehashed");
-    assert_eq!(b.secret_checks(&root, b.now()).unwrap().map(|c| c.current), Some(Some(u32::MAX)));
+    assert_eq!(
+        b.secret_checks(&root, b.now()).unwrap().map(|c| c.current),
+        Some(Some(u32::MAX))
+    );
 }
 
 pub(crate) fn clients_are_active_until_deleted_or_their_project_is_gone<B: Backend>(env: &Env<B>) {

@@ -4,17 +4,17 @@
 use super::paging::query_page;
 use rusqlite::{OptionalExtension, Row, Transaction};
 
+use super::audit::{self, NewAuditEntry};
 use super::projects::is_live_project;
 use super::SqlResult;
 use super::{json_column, json_text, ts, Db};
+use crate::domain::model::AuditAction;
 use crate::domain::model::{Client, ClientType};
 use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{canonical_uuid, FieldError};
 use crate::error::{Error, Resource, Result};
-use super::audit::{self, NewAuditEntry};
-use crate::domain::model::AuditAction;
 use crate::store::inputs::{
     grace_seconds_error, past_expiry_error, CheckedClientChanges, ClientChanges, NewClient,
     ValidClient, MAX_GRACE_SECONDS,
