@@ -347,6 +347,7 @@ impl<B: AuthBackend> Core<B> {
         }
         let project_id = self.scope(req, &client)?;
         let rate = self.rate(&client, req.family, now)?;
+        self.mark_used(&client, now);
         Ok(Principal {
             client_id: client.client_id,
             organization_id: client.organization_id,
@@ -421,22 +422,16 @@ impl<B: AuthBackend> Core<B> {
         }
     }
 
-    /// Steps 1–2: who is this? Credentials only; type and scope come after. A success marks
-    /// the client used (one atomic load; docs/lifecycle.md#last-use).
-    fn identify(
-        &self,
-        req: &AuthRequest<'_>,
-        now: crate::Timestamp,
-        existence: ExistenceCheck,
-    ) -> Result<CachedClient, AuthError> {
-        let client = self.identify_credentials(req, now, existence)?;
+    /// Marks an admitted request's client used: one atomic load, and at most once a minute a
+    /// queued write (docs/lifecycle.md#last-use).
+    pub(crate) fn mark_used(&self, client: &CachedClient, now: crate::Timestamp) {
         if client.last_used.claim(now, usage::RECORD_INTERVAL_MS) {
             self.usage.record(&client.client_id, now);
         }
-        Ok(client)
     }
 
-    fn identify_credentials(
+    /// Steps 1–2: who is this? Credentials only; type and scope come after.
+    fn identify(
         &self,
         req: &AuthRequest<'_>,
         now: crate::Timestamp,

@@ -155,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn uses_of_one_client_are_written_once_with_the_latest_time() {
+    fn uses_of_one_client_are_written_with_the_latest_time() {
         let (log, seen) = counting();
         let id: Arc<str> = "c".into();
         log.record(&id, Timestamp(5));
@@ -165,7 +165,8 @@ mod tests {
         drop(log);
         let seen = lock(&seen).clone();
         assert!(seen.iter().all(|(id, _)| id == "c"));
-        assert_eq!(seen.last().map(|s| s.1), Some(9));
+        // Batches may come in any order (the store keeps the later time); the latest is there.
+        assert_eq!(seen.iter().map(|s| s.1).max(), Some(9));
         assert!(seen.len() <= 3, "{seen:?}");
     }
 
