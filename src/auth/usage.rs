@@ -143,7 +143,10 @@ impl Drop for UsageLog {
 mod tests {
     use super::*;
 
-    fn counting() -> (UsageLog, Arc<Mutex<Vec<(String, i64)>>>) {
+    /// Every (client id, time) written, in order.
+    type Seen = Arc<Mutex<Vec<(String, i64)>>>;
+
+    fn counting() -> (UsageLog, Seen) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
         let log = UsageLog::new(Box::new(move |uses| {
