@@ -852,7 +852,7 @@ static void test_rotation(opc_store *store) {
     CHECK_STATUS(opc_client_rotate(store, org_id, id, "{\"graceSeconds\":2592001}", &json),
                  OPC_INVALID_INPUT);
     CHECK_STR(opc_last_error_message(),
-              "graceSeconds: Expected an integer from 0 to 2592000 (seconds)");
+              "invalid input: graceSeconds: Expected an integer from 0 to 2592000 (seconds)");
     CHECK_STATUS(opc_client_rotate(store, org_id, id, "{\"graceSeconds\":\"1\"}", &json),
                  OPC_INVALID_INPUT);
     CHECK_CONTAINS(opc_last_error_message(), "graceSeconds: Expected number, received string");
