@@ -117,8 +117,10 @@ fn init_prints_the_bootstrap_json() {
         keys(client),
         [
             "createdAt",
+            "expiresAt",
             "id",
             "ignoreCorsAndSecret",
+            "lastUsedAt",
             "name",
             "organizationId",
             "projectId",
