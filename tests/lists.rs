@@ -441,6 +441,10 @@ fn references_from_an_older_store_are_listed_after_migration() {
          CREATE INDEX clients_by_project ON clients (project_id);
          CREATE INDEX references_by_project ON project_references (project_id, created_at);
          ALTER TABLE clients DROP COLUMN secret_check; DROP TABLE store_keys;
+         ALTER TABLE clients DROP COLUMN expires_at; ALTER TABLE clients DROP COLUMN last_used_at;
+         ALTER TABLE clients DROP COLUMN previous_secret_hash;
+         ALTER TABLE clients DROP COLUMN previous_secret_check;
+         ALTER TABLE clients DROP COLUMN previous_secret_expires_at; DROP TABLE audit_log;
          PRAGMA user_version = 3;",
     )
     .unwrap();
