@@ -43,5 +43,5 @@ pub use error::{Error, Resource, Result};
 pub use options::{Options, RateLimit, RateLimits, Synchronous};
 pub use store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges, Store,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient, Store,
 };

@@ -117,8 +117,10 @@ fn init_prints_the_bootstrap_json() {
         keys(client),
         [
             "createdAt",
+            "expiresAt",
             "id",
             "ignoreCorsAndSecret",
+            "lastUsedAt",
             "name",
             "organizationId",
             "projectId",
@@ -888,4 +890,62 @@ fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
         &["audit", "--org", "nope"],
         "opcore: Organization not found: `nope`\n",
     );
+}
+
+#[test]
+fn clients_rotate_prints_the_new_secret_once_and_create_takes_an_expiry() {
+    let d = Dir::new();
+    let org = d.json(&["init", "--name", "Acme"])["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = d.json(&[
+        "clients",
+        "create",
+        "--name",
+        "Deployer",
+        "--type",
+        "read",
+        "--expires-at",
+        "2999-01-01",
+        "--org",
+        &org,
+    ]);
+    assert_eq!(created["expiresAt"], "2999-01-01T00:00:00.000Z");
+    assert_eq!(created["lastUsedAt"], Value::Null);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let old = created["secret"].as_str().unwrap().to_owned();
+
+    let rotated = d.json(&["clients", "rotate", &id, "--grace-seconds", "3600"]);
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("sec_") && new != old);
+    assert!(rotated["previousSecretExpiresAt"].is_string());
+    assert_eq!(rotated["id"], id.as_str());
+    let again = d.json(&["clients", "rotate", &id]);
+    assert_eq!(again["previousSecretExpiresAt"], Value::Null);
+    // Reads never show a secret.
+    let read = serde_json::to_string(&d.json(&["clients", "get", &id])).unwrap();
+    assert!(!read.contains("sec_"), "{read}");
+
+    let out = d.run(&["clients", "rotate", &id, "--grace-seconds", "2592001"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("graceSeconds: Expected an integer from 0 to 2592000 (seconds)"),
+        "{err}"
+    );
+    d.fails(
+        &["clients", "rotate", "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c"],
+        "opcore: Client not found: `0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c`\n",
+    );
+    let out = d.run(&[
+        "clients",
+        "create",
+        "--name",
+        "Old",
+        "--expires-at",
+        "2000-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expiresAt: Must be in the future"));
 }

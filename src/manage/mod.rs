@@ -182,6 +182,8 @@ enum Route<'a> {
     Item(Collection, &'a str),
     /// `/manage/audit`: the organization's audit log (read only).
     Audit,
+    /// `/clients/{id}/rotate` (docs/lifecycle.md#rotation).
+    Rotate(&'a str),
 }
 
 impl Route<'_> {
@@ -191,6 +193,7 @@ impl Route<'_> {
             Route::OpenApi | Route::Metadata(_) | Route::Audit => &["GET", "HEAD"],
             Route::List(_) => &["GET", "HEAD", "POST"],
             Route::Item(..) => &["GET", "HEAD", "PATCH", "DELETE"],
+            Route::Rotate(_) => &["POST"],
         }
     }
 }
@@ -295,6 +298,7 @@ enum OwnedRoute {
     List(Collection),
     Item(Collection, String),
     Audit,
+    Rotate(String),
 }
 
 impl Admitted {
@@ -385,6 +389,7 @@ pub fn admit(store: &Store, req: &Request<'_>) -> Admission {
         Route::List(c) => OwnedRoute::List(c),
         Route::Item(c, id) => OwnedRoute::Item(c, id.to_owned()),
         Route::Audit => OwnedRoute::Audit,
+        Route::Rotate(id) => OwnedRoute::Rotate(id.to_owned()),
     };
     match authenticate(store, req) {
         Ok(principal) => Admission::Body(Admitted {
@@ -448,6 +453,7 @@ fn manage(
         (OwnedRoute::Item(c, id), _) => delete(store, org, *c, id),
         // `admit` lets only GET and HEAD through to the audit log.
         (OwnedRoute::Audit, _) => audit(store, org, query),
+        (OwnedRoute::Rotate(id), _) => rotate(store, org, id, body),
     };
     match result {
         Ok(response) => response,
@@ -611,7 +617,12 @@ fn route(path: &str) -> Option<Route<'_>> {
     match id {
         None => Some(Route::List(collection)),
         Some(id) if !id.is_empty() && !id.contains('/') => Some(Route::Item(collection, id)),
-        Some(_) => None,
+        Some(rest) => match rest.split_once('/') {
+            Some((id, "rotate")) if collection == Collection::Clients && !id.is_empty() => {
+                Some(Route::Rotate(id))
+            }
+            _ => None,
+        },
     }
 }
 
@@ -671,6 +682,7 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
             AuthError::InvalidCredentials
+            | AuthError::CredentialsExpired
             | AuthError::MalformedClientId
             | AuthError::WrongType(_)
             | AuthError::MissingToken
@@ -841,6 +853,16 @@ fn data(value: &impl Serialize) -> Result<Response, Outcome> {
 /// Roughly the JSON size of one listed resource, to size the body once.
 const LISTED_BYTES: usize = 320;
 
+/// A 200 with a JSON body.
+fn json_ok(body: Vec<u8>) -> Response {
+    Response {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+        internal_error: None,
+    }
+}
+
 fn page_body<T: Serialize>(page: &Page<T>) -> Result<Vec<u8>, Outcome> {
     let mut body = Vec::with_capacity(64 + page.items.len() * LISTED_BYTES);
     serde_json::to_writer(&mut body, &ListBody::of(page))
@@ -878,6 +900,11 @@ fn list(
         options.limit.map_or(-1, i64::from),
         options.cursor.as_deref().unwrap_or("")
     );
+    if c == Collection::Clients {
+        // Client reads show `lastUsedAt`: write what is queued first, so that a cached page
+        // is checked against it (docs/lifecycle.md#last-use).
+        store.authenticator().flush_last_used();
+    }
     let body = store.cached_page(key, org, |store| match c {
         Collection::Projects => page_body(
             &store
@@ -895,12 +922,7 @@ fn list(
                 .map_err(query_error)?,
         ),
     })?;
-    Ok(Response {
-        status: 200,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body,
-        internal_error: None,
-    })
+    Ok(json_ok(body))
 }
 
 /// `GET /manage/audit[?limit=&cursor=&resourceId=]`: a page of the organization's audit log
@@ -913,11 +935,12 @@ fn audit(store: &Store, org: &str, query: &str) -> Result<Response, Outcome> {
         Error::Validation(details) => Outcome::Query(details),
         other => Outcome::Store(other),
     };
-    page(
+    let body = page_body(
         &store
             .list_audit(org, resource.as_deref(), &options)
             .map_err(query_error)?,
-    )
+    )?;
+    Ok(json_ok(body))
 }
 
 /// `limit` and `cursor` from a list's query string. `limit` is a decimal integer (its range
@@ -1000,6 +1023,14 @@ fn update(
             data(&store.update_reference(org, &id, &body::reference_changes(&map)?)?)
         }
     }
+}
+
+/// `POST /clients/{id}/rotate`: the client, its new secret (once) and when the previous one
+/// stops working (docs/lifecycle.md#rotation).
+fn rotate(store: &Store, org: &str, id: &str, body: &[u8]) -> Result<Response, Outcome> {
+    let id = decode(id);
+    let grace = body::grace_seconds(&object(body)?)?;
+    data(&store.rotate_client(org, &id, grace)?)
 }
 
 fn delete(store: &Store, org: &str, c: Collection, id: &str) -> Result<Response, Outcome> {

@@ -19,7 +19,7 @@ use crate::store::roles::{ChangeNotification, Credentials, Resources};
 use crate::store::sqlite::Db;
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 /// An open opcore store. Cheap to clone (clones share everything); `Send + Sync`, so one handle
@@ -296,6 +296,7 @@ impl Store {
     }
 
     pub fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
+        self.auth.flush_last_used();
         Resources::get_client(&self.db, organization_id, id)
     }
 
@@ -305,6 +306,7 @@ impl Store {
         organization_id: &str,
         project_id: Option<&str>,
     ) -> Result<Vec<Client>> {
+        self.auth.flush_last_used();
         Resources::list_clients(&self.db, organization_id, project_id)
     }
 
@@ -315,6 +317,7 @@ impl Store {
         project_id: Option<&str>,
         options: &ListOptions,
     ) -> Result<Page<Client>> {
+        self.auth.flush_last_used();
         Resources::list_clients_page(&self.db, organization_id, project_id, options)
     }
 
@@ -331,6 +334,21 @@ impl Store {
     /// staleness bound in others. The organization's last root client cannot be deleted.
     pub fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
         Resources::delete_client(&self.db, organization_id, id)
+    }
+
+    /// Replaces a client's secret with a new one, returned once in the result. The old secret
+    /// keeps working until `previous_secret_expires_at` (now + `grace_seconds`, at most
+    /// [`crate::store::MAX_GRACE_SECONDS`]; 0: it stops at once) and not a moment longer;
+    /// rotating again ends any earlier grace at once, so at most two secrets are ever valid.
+    /// Every credential cache forgets the old state: at once in this process, within the
+    /// staleness bound in others (docs/lifecycle.md#rotation).
+    pub fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient> {
+        Resources::rotate_client(&self.db, organization_id, id, grace_seconds)
     }
 
     // References.

@@ -79,9 +79,4 @@ impl PageCache {
             .unwrap_or_else(|p| p.into_inner())
             .put(key, entry);
     }
-
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
 }

@@ -17,11 +17,11 @@ use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
 use crate::error::Result;
 use crate::store::records::{
-    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, SecretChecks, TokenRecord,
 };
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 /// Organizations, projects, clients and references, and `purge`. Every project, client and
@@ -63,6 +63,14 @@ pub(crate) trait Resources {
         changes: &ClientChanges,
     ) -> Result<Client>;
     fn delete_client(&self, organization_id: &str, id: &str) -> Result<()>;
+    /// Replaces a client's secret; the old one stays valid for `grace_seconds`
+    /// (docs/lifecycle.md#rotation).
+    fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient>;
     fn create_reference(&self, organization_id: &str, input: &NewReference) -> Result<Reference>;
     fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference>;
     fn list_references(
@@ -105,9 +113,9 @@ pub(crate) trait Credentials {
     fn check_key(&self) -> &CheckKey;
     /// Everything authentication needs about a client id, or None when no such client exists.
     fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>>;
-    /// A client's secret check value: `None`, no such client; `Some(None)`, a hash made
-    /// before check values.
-    fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>>;
+    /// The check values of a client's valid secrets at `now` (the previous one only during a
+    /// rotation's grace): `None`, no such client.
+    fn secret_checks(&self, id: &str, now: Timestamp) -> Result<Option<SecretChecks>>;
     /// Records a successful verification: the check value, and a rehashed secret if any.
     fn record_verified_secret(
         &self,
@@ -118,6 +126,9 @@ pub(crate) trait Credentials {
     ) -> Result<()>;
     /// Whether the client exists and its project is not past its deletion time.
     fn client_is_active(&self, id: &str) -> Result<bool>;
+    /// Records successful authentications in one write: each client's last use becomes the
+    /// later of its stored value and the given time.
+    fn record_last_used(&self, uses: &[(&str, Timestamp)]) -> Result<()>;
 }
 
 /// OAuth codes, grants and tokens, stored as digests.

@@ -89,6 +89,8 @@ macro_rules! backend_suite {
             references_are_scoped_to_projects_of_the_organization,
             credentials_hold_the_hash_never_the_secret,
             a_verified_secret_is_recorded_only_against_its_hash,
+            a_rotation_keeps_the_previous_secret_for_its_grace_only,
+            last_use_only_moves_forward,
             clients_are_active_until_deleted_or_their_project_is_gone,
             the_access_revision_changes_when_access_may_be_revoked,
             codes_are_claimed_once_by_their_client,
@@ -671,6 +673,7 @@ pub(crate) fn clients_keep_their_type_and_project<B: Backend>(env: &Env<B>) {
                 ignore_cors_and_secret: true,
                 redirect_uris: vec!["https://app.example.com/callback".into()],
                 tier: Some(Tier::Pro),
+                expires_at: None,
             },
         )
         .unwrap();
@@ -1084,7 +1087,10 @@ pub(crate) fn credentials_hold_the_hash_never_the_secret<B: Backend>(env: &Env<B
     );
     let check = b.check_key().value(id, secret);
     assert_eq!(creds.secret_check, Some(check));
-    assert_eq!(b.secret_check(id).unwrap(), Some(Some(check)));
+    assert_eq!(
+        b.secret_checks(id, b.now()).unwrap().map(|c| c.current),
+        Some(Some(check))
+    );
     assert_eq!(creds.project_delete_at, None);
     assert_eq!(creds.project_cors, ["https://example.com"]);
 
@@ -1107,24 +1113,114 @@ pub(crate) fn credentials_hold_the_hash_never_the_secret<B: Backend>(env: &Env<B
     let unknown = "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c";
     assert!(b.client_credentials(unknown).unwrap().is_none());
     assert!(b.client_credentials("not-a-uuid").unwrap().is_none());
-    assert_eq!(b.secret_check(unknown).unwrap(), None);
+    assert_eq!(
+        b.secret_checks(unknown, b.now())
+            .unwrap()
+            .map(|c| c.current),
+        None
+    );
     // The clock is the one the backend was opened with.
     env.clock.advance_secs(7);
     assert_eq!(b.now(), T0.plus_seconds(7));
     assert_eq!(b.now_coarse(), T0.plus_seconds(7));
 }
 
+pub(crate) fn a_rotation_keeps_the_previous_secret_for_its_grace_only<B: Backend>(env: &Env<B>) {
+    let b = &env.backend;
+    let (acme, root) = org(env, "Acme");
+    let before = b.client_credentials(&root).unwrap().unwrap();
+    let old_check = before.secret_check;
+    let revision = b.access_revision().unwrap();
+    let rotated = b.rotate_client(&acme, &root, 60).unwrap();
+    assert_ne!(
+        b.access_revision().unwrap(),
+        revision,
+        "a rotation bumps the revision"
+    );
+    let until = b.now().plus_seconds(60);
+    assert_eq!(rotated.previous_secret_expires_at, Some(until));
+    let creds = b.client_credentials(&root).unwrap().unwrap();
+    let previous = creds.previous.expect("a previous secret");
+    assert_eq!(
+        (previous.hash.as_str(), previous.expires_at),
+        (before.secret_hash.as_str(), until)
+    );
+    let new_check = b.check_key().value(&root, rotated.secret.expose());
+    assert_eq!(creds.secret_check, Some(new_check));
+    assert!(matches!(
+        b.hasher()
+            .verify(&creds.secret_hash, rotated.secret.expose()),
+        Verification::Valid { .. }
+    ));
+    let checks = b.secret_checks(&root, b.now()).unwrap().unwrap();
+    assert_eq!(checks.current, Some(new_check));
+    assert_eq!(checks.previous, Some((old_check, until)));
+    // Not at the instant the grace ends.
+    assert_eq!(
+        b.secret_checks(&root, until).unwrap().unwrap().previous,
+        None
+    );
+    // A rotation without grace keeps no previous secret; a bad grace or client changes nothing.
+    let again = b.rotate_client(&acme, &root, 0).unwrap();
+    assert_eq!(again.previous_secret_expires_at, None);
+    assert!(b
+        .client_credentials(&root)
+        .unwrap()
+        .unwrap()
+        .previous
+        .is_none());
+    assert!(matches!(
+        b.rotate_client(&acme, &root, 2_592_001),
+        Err(Error::Validation(_))
+    ));
+    let (other, _) = org(env, "Other");
+    assert!(matches!(
+        b.rotate_client(&other, &root, 0),
+        Err(Error::NotFound(Resource::Client))
+    ));
+    let current = b.client_credentials(&root).unwrap().unwrap().secret_check;
+    assert_eq!(
+        current,
+        Some(b.check_key().value(&root, again.secret.expose()))
+    );
+}
+
+pub(crate) fn last_use_only_moves_forward<B: Backend>(env: &Env<B>) {
+    let b = &env.backend;
+    let (acme, root) = org(env, "Acme");
+    assert_eq!(b.get_client(&acme, &root).unwrap().last_used_at, None);
+    b.record_last_used(&[(&root, Timestamp(5_000))]).unwrap();
+    b.record_last_used(&[(&root, Timestamp(4_000)), ("unknown", Timestamp(9))])
+        .unwrap();
+    assert_eq!(
+        b.get_client(&acme, &root).unwrap().last_used_at,
+        Some(Timestamp(5_000))
+    );
+    b.record_last_used(&[(&root, Timestamp(6_000))]).unwrap();
+    assert_eq!(
+        b.get_client(&acme, &root).unwrap().last_used_at,
+        Some(Timestamp(6_000))
+    );
+}
+
 pub(crate) fn a_verified_secret_is_recorded_only_against_its_hash<B: Backend>(env: &Env<B>) {
     let b = &env.backend;
     let (_, root) = org(env, "Acme");
     let old_hash = b.client_credentials(&root).unwrap().unwrap().secret_hash;
-    let old_check = b.secret_check(&root).unwrap().unwrap();
+    let old_check = b
+        .secret_checks(&root, b.now())
+        .unwrap()
+        .map(|c| c.current)
+        .unwrap();
     // Against a hash that is no longer stored: nothing changes.
     b.record_verified_secret(&root, "$argon2id$stale", Some("$argon2id$new"), 7)
         .unwrap();
     let creds = b.client_credentials(&root).unwrap().unwrap();
     assert_eq!(creds.secret_hash, old_hash);
-    assert_eq!(b.secret_check(&root).unwrap(), Some(old_check));
+    assert_eq!(
+        b.secret_checks(&root, b.now()).unwrap().map(|c| c.current),
+        Some(old_check)
+    );
     // Against the stored hash, without a rehash: only the check value.
     b.record_verified_secret(&root, &old_hash, None, 42)
         .unwrap();
@@ -1138,7 +1234,10 @@ pub(crate) fn a_verified_secret_is_recorded_only_against_its_hash<B: Backend>(en
         .unwrap();
     let creds = b.client_credentials(&root).unwrap().unwrap();
     assert_eq!(creds.secret_hash, "$argon2id$rehashed");
-    assert_eq!(b.secret_check(&root).unwrap(), Some(Some(u32::MAX)));
+    assert_eq!(
+        b.secret_checks(&root, b.now()).unwrap().map(|c| c.current),
+        Some(Some(u32::MAX))
+    );
 }
 
 pub(crate) fn clients_are_active_until_deleted_or_their_project_is_gone<B: Backend>(env: &Env<B>) {

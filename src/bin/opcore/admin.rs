@@ -92,6 +92,19 @@ pub enum ClientCommand {
         /// Manage API).
         #[arg(long)]
         ignore_cors_and_secret: bool,
+        /// When its credentials stop working (a future instant, in the formats of a
+        /// reference's `--datetime`); default never.
+        #[arg(long, value_name = "WHEN")]
+        expires_at: Option<String>,
+    },
+    /// Replace a client's secret; prints the new one once. The old one keeps working for
+    /// `--grace-seconds` (docs/lifecycle.md).
+    Rotate {
+        /// The client's id.
+        id: String,
+        /// How long the old secret keeps working, 0 to 2592000 (30 days); 0: it stops at once.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        grace_seconds: u64,
     },
     /// Delete a client; it loses access at once.
     Delete {
@@ -237,6 +250,7 @@ pub fn clients(store: &Store, org: &str, cmd: ClientCommand) -> Result<(), CliEr
             project,
             client_type,
             ignore_cors_and_secret,
+            expires_at,
         } => {
             let client_type = ClientType::parse(&client_type)
                 .ok_or_else(|| CliError::new(format!("unknown client type `{client_type}`")))?;
@@ -245,10 +259,16 @@ pub fn clients(store: &Store, org: &str, cmd: ClientCommand) -> Result<(), CliEr
                 project_id: project,
                 client_type,
                 ignore_cors_and_secret,
+                expires_at,
                 ..NewClient::default()
             };
             print_json(&store.create_client(org, &input)?)
         }
+        ClientCommand::Rotate { id, grace_seconds } => print_json(
+            &store
+                .rotate_client(org, &id, grace_seconds)
+                .map_err(naming(&id))?,
+        ),
         ClientCommand::Delete { id } => {
             store.delete_client(org, &id).map_err(naming(&id))?;
             print_json(&serde_json::json!({ "success": true }))

@@ -9,12 +9,12 @@ use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
 use crate::error::Result;
 use crate::store::records::{
-    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, SecretChecks, TokenRecord,
 };
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 impl Resources for Db {
@@ -105,6 +105,15 @@ impl Resources for Db {
         Db::delete_client(self, organization_id, id)
     }
 
+    fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient> {
+        Db::rotate_client(self, organization_id, id, grace_seconds)
+    }
+
     fn create_reference(&self, organization_id: &str, input: &NewReference) -> Result<Reference> {
         Db::create_reference(self, organization_id, input)
     }
@@ -178,8 +187,8 @@ impl Credentials for Db {
         Db::client_credentials(self, id)
     }
 
-    fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
-        Db::secret_check(self, id)
+    fn secret_checks(&self, id: &str, now: Timestamp) -> Result<Option<SecretChecks>> {
+        Db::secret_checks(self, id, now)
     }
 
     fn record_verified_secret(
@@ -194,6 +203,10 @@ impl Credentials for Db {
 
     fn client_is_active(&self, id: &str) -> Result<bool> {
         Db::client_is_active(self, id)
+    }
+
+    fn record_last_used(&self, uses: &[(&str, Timestamp)]) -> Result<()> {
+        Db::record_last_used(self, uses)
     }
 }
 
