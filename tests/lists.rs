@@ -445,6 +445,7 @@ fn references_from_an_older_store_are_listed_after_migration() {
          ALTER TABLE clients DROP COLUMN previous_secret_hash;
          ALTER TABLE clients DROP COLUMN previous_secret_check;
          ALTER TABLE clients DROP COLUMN previous_secret_expires_at; DROP TABLE audit_log;
+         DELETE FROM meta WHERE key = 'data_revision';
          PRAGMA user_version = 3;",
     )
     .unwrap();
