@@ -221,8 +221,8 @@ fn the_document_lists_exactly_the_served_routes() {
     }
     assert_eq!(
         operations,
-        2 * 16,
-        "16 Manage operations under two prefixes"
+        2 * 17,
+        "17 Manage operations under two prefixes"
     );
     for target in [
         "/",
