@@ -523,3 +523,14 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, not(feature = "redis")))]
+mod without_redis {
+    #[test]
+    fn a_rate_limit_url_needs_the_redis_feature() {
+        let e = super::Options::from_json(r#"{"rate_limit_url":"redis://127.0.0.1:6379"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs opcore built with the `redis` feature"), "{e}");
+    }
+}
