@@ -111,13 +111,16 @@ impl RateLimitUrl {
 
     /// A `redis://host[:port][/db]` URL (also `redis+unix://` / `unix://` for a socket).
     fn validate(&self) -> Result<(), Error> {
-        let bad = |why: &str| {
-            Error::Options(format!("rate_limit_url {why} (got {})", self.redacted()))
-        };
+        let bad =
+            |why: &str| Error::Options(format!("rate_limit_url {why} (got {})", self.redacted()));
         let url = url::Url::parse(&self.0).map_err(|_| bad("must be a redis:// URL"))?;
         match url.scheme() {
             "redis" | "redis+unix" | "unix" => {}
-            "rediss" => return Err(bad("rediss:// (TLS) is not supported by this build; use redis://")),
+            "rediss" => {
+                return Err(bad(
+                    "rediss:// (TLS) is not supported by this build; use redis://",
+                ))
+            }
             _ => return Err(bad("must be a redis:// URL")),
         }
         if url.scheme() == "redis" && url.host_str().is_none_or(str::is_empty) {
@@ -129,7 +132,9 @@ impl RateLimitUrl {
 
 impl std::fmt::Debug for RateLimitUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("RateLimitUrl").field(&self.redacted()).finish()
+        f.debug_tuple("RateLimitUrl")
+            .field(&self.redacted())
+            .finish()
     }
 }
 
@@ -531,6 +536,9 @@ mod without_redis {
         let e = super::Options::from_json(r#"{"rate_limit_url":"redis://127.0.0.1:6379"}"#)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("needs opcore built with the `redis` feature"), "{e}");
+        assert!(
+            e.contains("needs opcore built with the `redis` feature"),
+            "{e}"
+        );
     }
 }

@@ -68,8 +68,11 @@ struct Creds {
 /// A store file with one organization; returns its root client (and, with `tier`, a second
 /// root client with that tier).
 fn bootstrap(path: &std::path::Path, tier: Option<Tier>) -> (Creds, Option<Creds>) {
-    let store = Store::open(path, options(None, "unused", OnOutage::Closed, RateLimit::new(20, 10)))
-        .unwrap();
+    let store = Store::open(
+        path,
+        options(None, "unused", OnOutage::Closed, RateLimit::new(20, 10)),
+    )
+    .unwrap();
     let b = store.create_organization("Acme").unwrap();
     let root = Creds {
         id: b.client.client.id.clone(),
@@ -121,7 +124,8 @@ fn one_client_on_two_stores_never_gets_more_than_the_limit_in_any_window() {
     let path = dir.path().join("opcore.db");
     let (root, _) = bootstrap(&path, None);
     let limit = RateLimit::new(5, 2);
-    let open = || Store::open(&path, options(Some(&url), &prefix, OnOutage::Closed, limit)).unwrap();
+    let open =
+        || Store::open(&path, options(Some(&url), &prefix, OnOutage::Closed, limit)).unwrap();
     let (a, b) = (open(), open());
     // At once: five admitted in total, whichever store is asked, then 429 on both.
     let first: Vec<bool> = (0..8)
@@ -245,14 +249,25 @@ fn an_outage_is_closed_or_open_as_configured_and_never_hangs() {
     // Open: admitted, limited by this node alone.
     let admitted: Vec<bool> = (0..4).map(|_| manage(&open, &root).is_ok()).collect();
     assert_eq!(admitted, [true, true, true, false]);
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     // A host that accepts connections but never answers: bounded by the timeouts.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("redis://{}", silent.local_addr().unwrap());
     let closed = Store::open(&path, options(Some(&url), "p", OnOutage::Closed, limit)).unwrap();
     let started = Instant::now();
-    assert!(matches!(manage(&closed, &root), Err(AuthError::RateLimited(_))));
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(matches!(
+        manage(&closed, &root),
+        Err(AuthError::RateLimited(_))
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// A throwaway `redis-server` on a free port in a temporary directory.
@@ -265,7 +280,14 @@ struct Throwaway {
 impl Throwaway {
     fn start(port: u16, dir: tempfile::TempDir) -> Throwaway {
         let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .current_dir(dir.path())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -276,7 +298,10 @@ impl Throwaway {
             .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
             .is_err()
         {
-            assert!(Instant::now() < deadline, "redis-server on {port} did not start");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on {port} did not start"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Throwaway {
@@ -336,10 +361,22 @@ fn a_bad_url_or_prefix_is_refused_at_open_naming_the_option() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("opcore.db");
     for (json, needle) in [
-        (r#"{"rate_limit_url":"http://x"}"#, "rate_limit_url must be a redis:// URL"),
-        (r#"{"rate_limit_url":"rediss://h:1"}"#, "rediss:// (TLS) is not supported"),
-        (r#"{"rate_limit_on_outage":"maybe"}"#, "unknown variant `maybe`"),
-        (r#"{"rate_limit_key_prefix":"a b"}"#, "rate_limit_key_prefix must be"),
+        (
+            r#"{"rate_limit_url":"http://x"}"#,
+            "rate_limit_url must be a redis:// URL",
+        ),
+        (
+            r#"{"rate_limit_url":"rediss://h:1"}"#,
+            "rediss:// (TLS) is not supported",
+        ),
+        (
+            r#"{"rate_limit_on_outage":"maybe"}"#,
+            "unknown variant `maybe`",
+        ),
+        (
+            r#"{"rate_limit_key_prefix":"a b"}"#,
+            "rate_limit_key_prefix must be",
+        ),
     ] {
         let e = Options::from_json(json).unwrap_err().to_string();
         assert!(e.contains(needle), "{json}: {e}");
@@ -350,4 +387,108 @@ fn a_bad_url_or_prefix_is_refused_at_open_naming_the_option() {
     let o = Options::from_json(r#"{"rate_limit_url":"redis://:hunter2@127.0.0.1:1/0"}"#).unwrap();
     assert!(!format!("{o:?}").contains("hunter2"));
     assert!(Store::open(&path, o).is_ok());
+}
+
+/// Three `opcore serve` processes on one store file and one Redis; a root client (Manage: 20
+/// per 10 s) sends round-robin to all three for `OPCORE_MULTINODE_SECONDS` (default 12) s. No
+/// 10 s window may hold more than 20 admitted requests (the recording slack: 20 ms).
+/// `scripts/multinode-ratelimit.sh` runs this alone, longer.
+#[cfg(feature = "server")]
+#[test]
+fn three_serve_processes_share_one_manage_limit() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+    let url = redis_url();
+    let prefix = unique_prefix();
+    let seconds: u64 = std::env::var("OPCORE_MULTINODE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("opcore.db");
+    let (root, _) = bootstrap(&path, None);
+    let json = format!(
+        r#"{{"argon2":{{"m_cost":8,"t_cost":1,"p_cost":1}},"rate_limit_url":"{url}","rate_limit_key_prefix":"{prefix}"}}"#
+    );
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_opcore"))
+            .args([
+                "serve",
+                "--db",
+                path.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--options", &json])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("opcore serve announces its address")
+                .unwrap();
+            if let Some(at) = line
+                .rsplit(" on http://")
+                .next()
+                .filter(|_| line.contains(" on http://"))
+            {
+                break at.trim().to_owned();
+            }
+        };
+        // Keep draining stderr so the node never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        nodes.push((child, addr));
+    }
+    let get = |addr: &str| -> u16 {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /manage/projects HTTP/1.1\r\nHost: {addr}\r\nopenpanel-client-id: {}\r\n\
+             openpanel-client-secret: {}\r\nConnection: close\r\n\r\n",
+            root.id, root.secret
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+    };
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut admitted = Vec::new();
+    let mut refused = 0;
+    let mut i = 0;
+    while Instant::now() < end {
+        let addr = &nodes[i % 3].1;
+        i += 1;
+        match get(addr) {
+            200 => admitted.push(Instant::now()),
+            429 => refused += 1,
+            other => panic!("node {addr}: status {other}"),
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for (mut child, _) in nodes {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let most = max_in_window(
+        &admitted,
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+    );
+    assert!(
+        refused > 0 && admitted.len() >= 20,
+        "{} admitted, {refused} refused",
+        admitted.len()
+    );
+    assert!(
+        most <= 20,
+        "{most} admitted in one 10 s window across three nodes"
+    );
+    assert!(remove_keys(&url, &prefix) >= 1);
 }

@@ -117,11 +117,13 @@ impl Limiters {
         match &options.rate_limit_url {
             None => Ok(Limiters::Local(LocalLimiter::default())),
             #[cfg(feature = "redis")]
-            Some(url) => Ok(Limiters::Shared(Box::new(super::shared::SharedLimiter::new(
-                url,
-                &options.rate_limit_key_prefix,
-                options.rate_limit_on_outage,
-            )?))),
+            Some(url) => Ok(Limiters::Shared(Box::new(
+                super::shared::SharedLimiter::new(
+                    url,
+                    &options.rate_limit_key_prefix,
+                    options.rate_limit_on_outage,
+                )?,
+            ))),
             #[cfg(not(feature = "redis"))]
             Some(_) => Err(crate::options::redis_not_built()),
         }

@@ -28,10 +28,10 @@ use crate::options::{Options, RateLimits};
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
 use crate::store::sqlite::Db;
 use cache::{CachedClient, CredentialCache};
+use limiter::{Limiter, Limiters, Rule};
 use oauth::{
     AuthorizeError, AuthorizeRequest, ClientAuth, Grant, IssuedTokens, Metadata, OAuthError,
 };
-use limiter::{Limiter, Limiters, Rule};
 use ratelimit::Decision;
 use throttle::Throttle;
 use tokens::{BearerRequest, TokenInfo};

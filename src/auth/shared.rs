@@ -481,7 +481,10 @@ mod tests {
         let mut bursty = vec![0i64; 1_200];
         bursty.extend(std::iter::repeat_n(7, 600));
         bursty.extend(std::iter::repeat_n(3_000, 6));
-        assert_eq!(compare(Rule::Tier(Tier::Pro), &bursty).unwrap(), 200 + 200 + 6);
+        assert_eq!(
+            compare(Rule::Tier(Tier::Pro), &bursty).unwrap(),
+            200 + 200 + 6
+        );
         assert_eq!(
             compare(Rule::Tier(Tier::Enterprise), &bursty).unwrap(),
             1_000 + 6
@@ -536,7 +539,12 @@ mod tests {
         assert!(!open.decide(&id, rule, 0).allowed);
         let t = closed.decide(&id, Rule::Tier(Tier::Pro), 0);
         assert_eq!(
-            (t.allowed, t.limit, t.reset_seconds, t.burst.map(|b| b.limit)),
+            (
+                t.allowed,
+                t.limit,
+                t.reset_seconds,
+                t.burst.map(|b| b.limit)
+            ),
             (false, 10_000, 3600, Some(200))
         );
     }
