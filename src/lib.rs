@@ -40,7 +40,7 @@ pub use domain::secret::Secret;
 pub use domain::tier::Tier;
 pub use domain::time::Timestamp;
 pub use error::{Error, Resource, Result};
-pub use options::{Options, RateLimit, RateLimits, Synchronous};
+pub use options::{OnOutage, Options, RateLimit, RateLimitUrl, RateLimits, Synchronous};
 pub use store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
     NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient, Store,

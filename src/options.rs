@@ -70,6 +70,86 @@ impl RateLimits {
     }
 }
 
+/// What a store with shared rate limits (`rate_limit_url`) does while Redis cannot be reached
+/// (docs/scale-out.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOutage {
+    /// Refuse every rate-limited request with 429 and `retry-after` (the default).
+    #[default]
+    Closed,
+    /// Admit requests, limited by this node alone (per-node limits) until Redis answers again.
+    Open,
+}
+
+/// The Redis URL of option `rate_limit_url`. It may hold a password, so its `Debug` form and
+/// every error naming it show [`RateLimitUrl::redacted`] only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RateLimitUrl(String);
+
+impl RateLimitUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        RateLimitUrl(url.into())
+    }
+
+    /// The URL as given (with its password, if any).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Scheme, host, port and path only: no user information, password or query.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(u) => {
+                let host = u.host_str().unwrap_or("");
+                let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                format!("{}://{host}{port}{}", u.scheme(), u.path())
+            }
+            Err(_) => "(not a URL)".into(),
+        }
+    }
+
+    /// A `redis://host[:port][/db]` URL (also `redis+unix://` / `unix://` for a socket).
+    fn validate(&self) -> Result<(), Error> {
+        let bad =
+            |why: &str| Error::Options(format!("rate_limit_url {why} (got {})", self.redacted()));
+        let url = url::Url::parse(&self.0).map_err(|_| bad("must be a redis:// URL"))?;
+        match url.scheme() {
+            "redis" | "redis+unix" | "unix" => {}
+            "rediss" => {
+                return Err(bad(
+                    "rediss:// (TLS) is not supported by this build; use redis://",
+                ))
+            }
+            _ => return Err(bad("must be a redis:// URL")),
+        }
+        if url.scheme() == "redis" && url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("must name a host"));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for RateLimitUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RateLimitUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+/// Default of [`Options::rate_limit_key_prefix`].
+pub const DEFAULT_RATE_LIMIT_KEY_PREFIX: &str = "opcore:rl";
+
+/// The error for `rate_limit_url` in a build without the `redis` feature.
+pub(crate) fn redis_not_built() -> Error {
+    Error::Options(
+        "rate_limit_url needs opcore built with the `redis` feature (this build has no Redis \
+         support)"
+            .into(),
+    )
+}
+
 /// How a store behaves. `Options::default()` is what `opcore serve` and a NULL
 /// `options_json` use.
 #[derive(Debug, Clone)]
@@ -108,6 +188,14 @@ pub struct Options {
     /// The host's consent page that calls `authorize`, published as the metadata's
     /// `authorization_endpoint` (absent when None).
     pub authorization_endpoint: Option<String>,
+    /// Shared rate limits: the Redis every node of a deployment uses (feature `redis`). None
+    /// (the default): limits are per node. See docs/scale-out.md.
+    pub rate_limit_url: Option<RateLimitUrl>,
+    /// What happens while that Redis cannot be reached (default: closed, 429).
+    pub rate_limit_on_outage: OnOutage,
+    /// The first part of every shared rate-limit key, `<prefix>:<family>:<client id>`
+    /// (default `opcore:rl`): deployments sharing one Redis use different prefixes.
+    pub rate_limit_key_prefix: String,
     /// Where "now" comes from; tests inject a manual clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -142,6 +230,9 @@ impl Default for Options {
             refresh_reuse_grace_seconds: DEFAULT_REFRESH_REUSE_GRACE_SECONDS,
             issuer: None,
             authorization_endpoint: None,
+            rate_limit_url: None,
+            rate_limit_on_outage: OnOutage::Closed,
+            rate_limit_key_prefix: DEFAULT_RATE_LIMIT_KEY_PREFIX.into(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -164,6 +255,9 @@ struct OptionsJson {
     refresh_reuse_grace_seconds: Option<u32>,
     issuer: Option<String>,
     authorization_endpoint: Option<String>,
+    rate_limit_url: Option<String>,
+    rate_limit_on_outage: Option<OnOutage>,
+    rate_limit_key_prefix: Option<String>,
 }
 
 impl Options {
@@ -211,6 +305,13 @@ impl Options {
         }
         options.issuer = parsed.issuer;
         options.authorization_endpoint = parsed.authorization_endpoint;
+        options.rate_limit_url = parsed.rate_limit_url.map(RateLimitUrl::new);
+        if let Some(v) = parsed.rate_limit_on_outage {
+            options.rate_limit_on_outage = v;
+        }
+        if let Some(v) = parsed.rate_limit_key_prefix {
+            options.rate_limit_key_prefix = v;
+        }
         options.validate()?;
         Ok(options)
     }
@@ -262,6 +363,22 @@ impl Options {
         if let Some(endpoint) = &self.authorization_endpoint {
             oauth_url(endpoint, true)
                 .map_err(|e| Error::Options(format!("authorization_endpoint {e}")))?;
+        }
+        if let Some(url) = &self.rate_limit_url {
+            url.validate()?;
+            if !cfg!(feature = "redis") {
+                return Err(redis_not_built());
+            }
+        }
+        let prefix = &self.rate_limit_key_prefix;
+        if prefix.is_empty()
+            || prefix.len() > 64
+            || prefix.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::Options(
+                "rate_limit_key_prefix must be 1 to 64 bytes without spaces or control characters"
+                    .into(),
+            ));
         }
         if self.credential_cache_capacity == 0 {
             return Err(Error::Options(
@@ -438,5 +555,19 @@ mod tests {
             let e = Options::from_json(json).unwrap_err().to_string();
             assert!(e.contains(needle), "{json}: {e}");
         }
+    }
+}
+
+#[cfg(all(test, not(feature = "redis")))]
+mod without_redis {
+    #[test]
+    fn a_rate_limit_url_needs_the_redis_feature() {
+        let e = super::Options::from_json(r#"{"rate_limit_url":"redis://127.0.0.1:6379"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("needs opcore built with the `redis` feature"),
+            "{e}"
+        );
     }
 }

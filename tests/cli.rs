@@ -191,7 +191,9 @@ fn bad_options_are_named_and_nothing_is_created() {
              `deletion_grace_seconds`, `audit_retention_days`, `synchronous`, `rate_limits`, \
              `cross_process_staleness_ms`, `credential_cache_capacity`, `busy_timeout_ms`, \
              `access_token_ttl_seconds`, `refresh_token_ttl_seconds`, \
-             `authorization_code_ttl_seconds`, `refresh_reuse_grace_seconds`, `issuer`, `authorization_endpoint` at line 1 column 8\n",
+             `authorization_code_ttl_seconds`, `refresh_reuse_grace_seconds`, `issuer`, \
+             `authorization_endpoint`, `rate_limit_url`, `rate_limit_on_outage`, \
+             `rate_limit_key_prefix` at line 1 column 8\n",
         ),
         (
             r#"{"synchronous":"off"}"#,

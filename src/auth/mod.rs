@@ -8,8 +8,11 @@
 //! rate limit. Manage calls also re-read, on every call, that their client still exists.
 
 pub mod cache;
+pub(crate) mod limiter;
 pub mod oauth;
 pub mod ratelimit;
+#[cfg(feature = "redis")]
+pub(crate) mod shared;
 pub mod throttle;
 pub mod tokens;
 pub(crate) mod usage;
@@ -21,16 +24,16 @@ use crate::domain::cors;
 use crate::domain::deletion;
 use crate::domain::hashing::Verification;
 use crate::domain::model::ClientType;
-use crate::domain::tier::{Tier, BURST_WINDOW_SECONDS, HOUR_SECONDS};
 use crate::error::Error;
-use crate::options::{Options, RateLimit, RateLimits};
+use crate::options::{Options, RateLimits};
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
 use crate::store::sqlite::Db;
 use cache::{CachedClient, CredentialCache, LastUse};
+use limiter::{Limiter, Limiters, Rule};
 use oauth::{
     AuthorizeError, AuthorizeRequest, ClientAuth, Grant, IssuedTokens, Metadata, OAuthError,
 };
-use ratelimit::{Decision, RateLimiter};
+use ratelimit::Decision;
 use throttle::Throttle;
 use tokens::{BearerRequest, TokenInfo};
 
@@ -140,10 +143,16 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub(crate) fn new(db: Db, options: &Options) -> Self {
-        Authenticator {
-            core: Core::new(db, options),
-        }
+    pub(crate) fn new(db: Db, options: &Options) -> crate::Result<Self> {
+        Ok(Authenticator {
+            core: Core::new(db, options)?,
+        })
+    }
+
+    /// Whether rate-limit decisions wait on the network (option `rate_limit_url`): an
+    /// event-loop host then runs every authentication on a blocking thread.
+    pub(crate) fn shared_rate_limits(&self) -> bool {
+        self.core.shared_rate_limits()
     }
 
     /// How many verified credentials are cached.
@@ -260,12 +269,8 @@ pub(crate) struct Core<B> {
     cache: CredentialCache,
     by_client: Throttle<String>,
     by_source: Throttle<String>,
-    /// One limiter per family (indexed by `Family as usize`), keyed by client id: the key is
-    /// the cached entry's own `Arc<str>`, so a decision clones nothing.
-    limiters: [RateLimiter<Arc<str>>; Family::ALL.len()],
-    /// Tiered clients: the hourly quota and the burst window, per client across families.
-    hourly: RateLimiter<Arc<str>>,
-    burst: RateLimiter<Arc<str>>,
+    /// The per-family limits and the tiers, in this process or shared (`auth::limiter`).
+    limiter: Limiters,
     ttl: tokens::Lifetimes,
     metadata: oauth::Metadata,
     /// Last uses waiting to be written (docs/lifecycle.md#last-use).
@@ -289,21 +294,19 @@ enum ExistenceCheck {
 }
 
 impl<B: AuthBackend> Core<B> {
-    pub(crate) fn new(db: B, options: &Options) -> Self {
+    pub(crate) fn new(db: B, options: &Options) -> crate::Result<Self> {
         let writer = db.clone();
-        Core {
+        Ok(Core {
             usage: usage::UsageLog::new(Box::new(move |uses| writer.record_last_used(uses))),
             db,
             limits: options.rate_limits,
             cache: CredentialCache::new(options.credential_cache_capacity),
             by_client: Throttle::new(FAILURES_PER_CLIENT, FAILURE_WINDOW_MS, 100_000),
             by_source: Throttle::new(FAILURES_PER_SOURCE, FAILURE_WINDOW_MS, 100_000),
-            limiters: Default::default(),
-            hourly: RateLimiter::new(),
-            burst: RateLimiter::new(),
+            limiter: Limiters::from_options(options)?,
             ttl: tokens::Lifetimes::from_options(options),
             metadata: oauth::Metadata::from_options(options),
-        }
+        })
     }
 
     /// How many verified credentials are cached.
@@ -367,15 +370,11 @@ impl<B: AuthBackend> Core<B> {
         family: Family,
         now: crate::Timestamp,
     ) -> Result<Decision, AuthError> {
-        let now = now.millis();
-        let rate = match client.tier {
-            Some(tier) => self.tier_rate(&client.client_id, tier, now),
-            None => self.limiters[family as usize].check(
-                &client.client_id,
-                self.limits.for_family(family),
-                now,
-            ),
+        let rule = match client.tier {
+            Some(tier) => Rule::Tier(tier),
+            None => Rule::Family(family, self.limits.for_family(family)),
         };
+        let rate = self.limiter.decide(&client.client_id, rule, now.millis());
         if rate.allowed {
             Ok(rate)
         } else {
@@ -383,43 +382,9 @@ impl<B: AuthBackend> Core<B> {
         }
     }
 
-    /// A tiered client is admitted only if both its hourly quota and its burst window (at most
-    /// `burst` requests in any 10 s) have room; a request refused by one is counted by neither.
-    /// The decision's own fields describe the hourly quota (the burst window for Enterprise,
-    /// which has no hourly limit); `burst` describes the burst window.
-    fn tier_rate(&self, client_id: &Arc<str>, tier: Tier, now: i64) -> Decision {
-        let burst_limit = RateLimit::new(tier.burst_limit(), BURST_WINDOW_SECONDS);
-        let Some(hourly) = tier.hourly_limit() else {
-            let b = self.burst.check(client_id, burst_limit, now);
-            return Decision {
-                burst: Some(b.quota()),
-                ..b
-            };
-        };
-        let hour_limit = RateLimit::new(hourly, HOUR_SECONDS);
-        let h = self.hourly.check(client_id, hour_limit, now);
-        if !h.allowed {
-            let b = self.burst.peek(client_id, burst_limit, now);
-            return Decision {
-                burst: Some(b.quota()),
-                ..h
-            };
-        }
-        let b = self.burst.check(client_id, burst_limit, now);
-        if b.allowed {
-            return Decision {
-                burst: Some(b.quota()),
-                ..h
-            };
-        }
-        self.hourly.refund(client_id, hour_limit, now);
-        Decision {
-            allowed: false,
-            remaining: h.remaining.saturating_add(1).min(h.limit),
-            retry_after_seconds: b.retry_after_seconds,
-            burst: Some(b.quota()),
-            ..h
-        }
+    /// Whether rate-limit decisions wait on the network (option `rate_limit_url`).
+    pub(crate) fn shared_rate_limits(&self) -> bool {
+        self.limiter.is_shared()
     }
 
     /// Marks an admitted request's client used: one atomic load, and at most once a minute a

@@ -56,7 +56,8 @@ struct StoreArgs {
     /// ({"m_cost", "t_cost", "p_cost"}), deletion_grace_seconds, synchronous ("full" |
     /// "normal"), rate_limits ({"manage": {"limit", "window_seconds"}, …}),
     /// cross_process_staleness_ms, audit_retention_days, OAuth's issuer, authorization_endpoint,
-    /// refresh_reuse_grace_seconds and token lifetimes (docs/oauth.md).
+    /// refresh_reuse_grace_seconds and token lifetimes (docs/oauth.md), and the shared rate
+    /// limits' rate_limit_url, rate_limit_on_outage, rate_limit_key_prefix (docs/scale-out.md).
     #[arg(long, value_name = "JSON", global = true)]
     options: Option<String>,
 }

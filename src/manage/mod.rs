@@ -406,12 +406,18 @@ pub fn admit(store: &Store, req: &Request<'_>) -> Admission {
 
 /// Whether [`admit`] may block for a while on this head: its credentials are a client id
 /// and secret that are not in the credential cache, so authenticating them may run an
-/// argon2 verification. Event-loop hosts admit such requests on a blocking thread and all
+/// argon2 verification, or the store's rate limits are shared (each decision a Redis round
+/// trip, docs/scale-out.md). Event-loop hosts admit such requests on a blocking thread and all
 /// others inline.
 pub fn admission_may_block(store: &Store, req: &Request<'_>) -> bool {
     let path = req.target.split_once('?').map_or(req.target, |(p, _)| p);
     if oauth::route(path).is_some() || route(path).is_none() {
         return false;
+    }
+    // A shared limiter's decision is a Redis round trip (bounded by its timeouts,
+    // docs/scale-out.md): never on the event loop.
+    if store.shared_rate_limits() {
+        return true;
     }
     if req.header("authorization").and_then(bearer_token).is_some() {
         return false;

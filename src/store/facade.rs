@@ -78,7 +78,7 @@ impl Store {
     /// past their deletion time.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         let db = Db::open(path, &options)?;
-        let auth = Arc::new(Authenticator::new(db.clone(), &options));
+        let auth = Arc::new(Authenticator::new(db.clone(), &options)?);
         Ok(Store {
             db,
             auth,
@@ -96,6 +96,12 @@ impl Store {
     /// only those requests on a blocking thread.
     pub fn may_verify_secret(&self, client_id: Option<&str>, client_secret: Option<&str>) -> bool {
         self.auth.may_verify_secret(client_id, client_secret)
+    }
+
+    /// Whether rate-limit decisions wait on the network (option `rate_limit_url`,
+    /// docs/scale-out.md), so an event-loop host runs authentication on a blocking thread.
+    pub(crate) fn shared_rate_limits(&self) -> bool {
+        self.auth.shared_rate_limits()
     }
 
     /// Authenticates and authorizes one request made with `Authorization: Bearer` (docs/oauth.md).

@@ -1,0 +1,550 @@
+//! Shared rate limits in Redis (option `rate_limit_url`, feature `redis`; docs/scale-out.md).
+//!
+//! Every decision is one atomic Lua script (`EVALSHA`, loaded on first use) that runs the
+//! bucketed sliding window of docs/rate-limiting.md — the same counters, the same idle reset and
+//! the same `remaining` / `reset` / `retry-after` arithmetic as [`super::ratelimit`] — on a key
+//! shared by every node: `<prefix>:<family>:<client id>` for the per-family limits,
+//! `<prefix>:tier-hour:<client id>` and `<prefix>:tier-burst:<client id>` for the tiers. Because
+//! the whole decision runs inside Redis, no window of the node set admits more than the limit.
+//!
+//! Time is Redis's own (`TIME` inside the script), so the nodes' clocks may disagree without
+//! widening any window. Each key expires once it has been idle for a whole window.
+//!
+//! No request waits on Redis for long: connecting (with the handshake) and each response are
+//! bounded by [`CONNECT_TIMEOUT`] and [`RESPONSE_TIMEOUT`]. After a connection failure no new
+//! attempt is made for [`RETRY_INTERVAL`]; in between, and whenever Redis fails, the decision is
+//! the option `rate_limit_on_outage`'s: `closed` refuses (429 with `retry-after`), `open` lets
+//! this node's own limiter decide.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::domain::tier::BURST_WINDOW_SECONDS;
+use crate::error::Error;
+use crate::options::{OnOutage, RateLimit, RateLimitUrl};
+
+use super::limiter::{Limiter, LocalLimiter, Rule};
+use super::ratelimit::{Decision, Quota, BUCKETS};
+
+/// The longest a connection attempt (TCP connect and handshake) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(250);
+/// The longest a decision waits for Redis's answer once its script is sent.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_millis(250);
+/// After a connection failure, how long decisions use the outage rule without trying Redis.
+pub const RETRY_INTERVAL: Duration = Duration::from_millis(500);
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 64;
+
+/// The decision script. KEYS[1] is the family's (or tier's hourly, or Enterprise's burst) key,
+/// KEYS[2] the tier's burst key. ARGV: now in ms ("" = Redis `TIME`), mode (`w`: one window,
+/// `b`: one window reported as the burst too, `t`: hourly and burst), then limit and window
+/// in ms of each key, then the number of buckets. Returns
+/// `{allowed, limit, remaining, reset_s, retry_after_s or -1, has_burst, b_limit, b_remaining,
+/// b_reset_s}`.
+const SCRIPT: &str = r#"
+local BUCKETS = tonumber(ARGV[#ARGV])
+local SLOTS = BUCKETS + 1
+local NEVER = -1e18
+local now
+local ttl_extra = 0
+if ARGV[1] == '' then
+  if redis.replicate_commands then pcall(redis.replicate_commands) end
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+  -- Caller time may run slower than Redis's expiry clock: keep the keys longer.
+  ttl_extra = 600000
+end
+
+local function ceil_seconds(ms)
+  if ms < 0 then ms = 0 end
+  return math.floor((ms + 999) / 1000)
+end
+
+local function load(key)
+  local w = { key = key, newest = nil, last = NEVER, counts = {} }
+  for i = 0, SLOTS - 1 do w.counts[i] = 0 end
+  local raw = redis.call('GET', key)
+  if raw then
+    local vals = {}
+    for v in string.gmatch(raw, '[^,]+') do vals[#vals + 1] = tonumber(v) end
+    if #vals == SLOTS + 2 then
+      w.newest = vals[1]
+      w.last = vals[2]
+      for i = 0, SLOTS - 1 do w.counts[i] = vals[i + 3] end
+    end
+  end
+  return w
+end
+
+local function save(w, window_ms)
+  local parts = { string.format('%.0f', w.newest), string.format('%.0f', w.last) }
+  for i = 0, SLOTS - 1 do parts[#parts + 1] = string.format('%.0f', w.counts[i]) end
+  local bucket_ms = math.floor((window_ms + BUCKETS - 1) / BUCKETS)
+  redis.call('SET', w.key, table.concat(parts, ','), 'PX', window_ms + bucket_ms + ttl_extra)
+end
+
+-- docs/rate-limiting.md; the same steps as RateLimiter::decide.
+local function decide(w, limit, window_ms, count)
+  local bucket_ms = math.floor((window_ms + BUCKETS - 1) / BUCKETS)
+  local slot = math.floor(now / bucket_ms)
+  if w.newest == nil then w.newest = slot end
+  if slot > w.newest then
+    local steps = math.min(slot - w.newest, SLOTS)
+    for i = 1, steps do w.counts[(w.newest + i) % SLOTS] = 0 end
+    w.newest = slot
+  end
+  if now - w.last >= window_ms then
+    for i = 0, SLOTS - 1 do w.counts[i] = 0 end
+  end
+  local used = 0
+  for i = 0, SLOTS - 1 do used = used + w.counts[i] end
+  local allowed = used < limit
+  if allowed and count then
+    w.counts[slot % SLOTS] = w.counts[slot % SLOTS] + 1
+    w.last = now
+    used = used + 1
+  end
+  local idle_reset = w.last + window_ms - now
+  local reset_ms = 0
+  for i = 0, SLOTS - 1 do
+    local s = w.newest - i
+    if w.counts[s % SLOTS] > 0 then
+      reset_ms = math.min((s + SLOTS) * bucket_ms - now, idle_reset)
+      break
+    end
+  end
+  local retry = -1
+  if not allowed then
+    local left = used
+    local at = 0
+    for i = 0, SLOTS - 1 do
+      local s = w.newest - (SLOTS - 1) + i
+      if left < limit then break end
+      left = left - w.counts[s % SLOTS]
+      at = (s + SLOTS) * bucket_ms - now
+    end
+    retry = math.max(ceil_seconds(math.min(at, idle_reset)), 1)
+  end
+  local remaining = limit - used
+  if remaining < 0 then remaining = 0 end
+  return { allowed = allowed, limit = limit, remaining = remaining,
+           reset = ceil_seconds(reset_ms), retry = retry }
+end
+
+-- The same steps as RateLimiter::refund.
+local function refund(w, window_ms)
+  local bucket_ms = math.floor((window_ms + BUCKETS - 1) / BUCKETS)
+  local slot = math.floor(now / bucket_ms)
+  if w.newest ~= nil and slot <= w.newest and w.newest - slot < SLOTS then
+    local i = slot % SLOTS
+    if w.counts[i] > 0 then w.counts[i] = w.counts[i] - 1 end
+  end
+end
+
+local function out(d, b)
+  local r = { d.allowed and 1 or 0, d.limit, d.remaining, d.reset, d.retry, 0, 0, 0, 0 }
+  if b then r[6] = 1; r[7] = b.limit; r[8] = b.remaining; r[9] = b.reset end
+  return r
+end
+
+local mode = ARGV[2]
+local limit1, window1 = tonumber(ARGV[3]), tonumber(ARGV[4])
+local w1 = load(KEYS[1])
+local d1 = decide(w1, limit1, window1, true)
+if d1.allowed then save(w1, window1) end
+if mode == 'w' then return out(d1, nil) end
+if mode == 'b' then return out(d1, d1) end
+
+-- A tier: hourly quota (KEYS[1]) and burst window (KEYS[2]); refused by one, counted by neither.
+local limit2, window2 = tonumber(ARGV[5]), tonumber(ARGV[6])
+local w2 = load(KEYS[2])
+if not d1.allowed then
+  return out(d1, decide(w2, limit2, window2, false))
+end
+local d2 = decide(w2, limit2, window2, true)
+if d2.allowed then
+  save(w2, window2)
+  return out(d1, d2)
+end
+refund(w1, window1)
+save(w1, window1)
+local remaining = d1.remaining + 1
+if remaining > d1.limit then remaining = d1.limit end
+return out({ allowed = false, limit = d1.limit, remaining = remaining, reset = d1.reset,
+             retry = d2.retry }, d2)
+"#;
+
+/// The shared limiter: a Redis client, a few idle connections, and this node's own limiter for
+/// `rate_limit_on_outage = "open"`.
+pub(crate) struct SharedLimiter {
+    client: redis::Client,
+    script: redis::Script,
+    prefix: String,
+    on_outage: OnOutage,
+    idle: Mutex<Vec<redis::Connection>>,
+    /// When (ns since `epoch`) connecting may be tried again after a failure; 0: at once.
+    retry_at_ns: AtomicU64,
+    epoch: Instant,
+    fallback: LocalLimiter,
+}
+
+/// Why a decision could not be made in Redis.
+#[derive(Debug)]
+pub(crate) struct Unavailable;
+
+impl SharedLimiter {
+    pub(crate) fn new(
+        url: &RateLimitUrl,
+        prefix: &str,
+        on_outage: OnOutage,
+    ) -> crate::Result<SharedLimiter> {
+        let client = redis::Client::open(url.as_str()).map_err(|e| {
+            Error::Options(format!(
+                "rate_limit_url {} is not a usable Redis URL: {:?}",
+                url.redacted(),
+                e.kind()
+            ))
+        })?;
+        Ok(SharedLimiter {
+            client,
+            script: redis::Script::new(SCRIPT),
+            prefix: prefix.to_owned(),
+            on_outage,
+            idle: Mutex::new(Vec::new()),
+            retry_at_ns: AtomicU64::new(0),
+            epoch: Instant::now(),
+            fallback: LocalLimiter::default(),
+        })
+    }
+
+    /// One decision in Redis; `now_ms` None uses Redis's clock (what every node does), Some
+    /// the given time (tests compare the script with the per-process limiter step by step).
+    pub(crate) fn try_decide(
+        &self,
+        client_id: &str,
+        rule: Rule,
+        now_ms: Option<i64>,
+    ) -> Result<Decision, Unavailable> {
+        let elapsed = |s: &Self| u64::try_from(s.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => {
+                if elapsed(self) < self.retry_at_ns.load(Ordering::Relaxed) {
+                    return Err(Unavailable);
+                }
+                match self.connect() {
+                    Ok(conn) => conn,
+                    Err(_) => {
+                        self.back_off();
+                        return Err(Unavailable);
+                    }
+                }
+            }
+        };
+        let mut invocation = self.script.prepare_invoke();
+        let now = now_ms.map(|t| t.to_string()).unwrap_or_default();
+        match rule {
+            Rule::Family(family, limit) => {
+                invocation.key(self.key(family.as_str(), client_id));
+                invocation.arg(now).arg("w");
+                push_limit(&mut invocation, limit);
+            }
+            Rule::Tier(tier) => match Rule::hour_limit(tier) {
+                None => {
+                    invocation.key(self.key("tier-burst", client_id));
+                    invocation.arg(now).arg("b");
+                    push_limit(&mut invocation, Rule::burst_limit(tier));
+                }
+                Some(hour) => {
+                    invocation
+                        .key(self.key("tier-hour", client_id))
+                        .key(self.key("tier-burst", client_id));
+                    invocation.arg(now).arg("t");
+                    push_limit(&mut invocation, hour);
+                    push_limit(&mut invocation, Rule::burst_limit(tier));
+                }
+            },
+        }
+        invocation.arg(BUCKETS);
+        match invocation.invoke::<Vec<i64>>(&mut conn) {
+            Ok(v) if v.len() == 9 => {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                if idle.len() < MAX_IDLE {
+                    idle.push(conn);
+                }
+                drop(idle);
+                Ok(decision_of(&v))
+            }
+            // A failed or timed-out connection may still deliver a late answer: never reused.
+            Ok(_) => Err(Unavailable),
+            Err(e) => {
+                if e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+                {
+                    self.back_off();
+                }
+                Err(Unavailable)
+            }
+        }
+    }
+
+    fn connect(&self) -> redis::RedisResult<redis::Connection> {
+        let conn = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+        conn.set_read_timeout(Some(RESPONSE_TIMEOUT))?;
+        conn.set_write_timeout(Some(RESPONSE_TIMEOUT))?;
+        Ok(conn)
+    }
+
+    /// After a connection failure: no attempt for [`RETRY_INTERVAL`], and the idle
+    /// connections (to the same failed server) are dropped.
+    fn back_off(&self) {
+        let at = self.epoch.elapsed() + RETRY_INTERVAL;
+        self.retry_at_ns.store(
+            u64::try_from(at.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub(crate) fn key(&self, kind: &str, client_id: &str) -> String {
+        format!("{}:{kind}:{client_id}", self.prefix)
+    }
+
+    /// The decision while Redis cannot be reached (docs/scale-out.md).
+    fn outage(&self, client_id: &Arc<str>, rule: Rule, now_ms: i64) -> Decision {
+        match self.on_outage {
+            OnOutage::Open => self.fallback.decide(client_id, rule, now_ms),
+            OnOutage::Closed => closed(rule),
+        }
+    }
+}
+
+impl Limiter for SharedLimiter {
+    fn decide(&self, client_id: &Arc<str>, rule: Rule, now_ms: i64) -> Decision {
+        self.try_decide(client_id, rule, None)
+            .unwrap_or_else(|Unavailable| self.outage(client_id, rule, now_ms))
+    }
+}
+
+fn push_limit(invocation: &mut redis::ScriptInvocation<'_>, limit: RateLimit) {
+    invocation
+        .arg(limit.limit)
+        .arg(u64::from(limit.window_seconds.max(1)) * 1000);
+}
+
+fn decision_of(v: &[i64]) -> Decision {
+    let u32_of = |x: i64| u32::try_from(x.max(0)).unwrap_or(u32::MAX);
+    let u64_of = |x: i64| u64::try_from(x.max(0)).unwrap_or(0);
+    Decision {
+        allowed: v[0] == 1,
+        limit: u32_of(v[1]),
+        remaining: u32_of(v[2]),
+        reset_seconds: u64_of(v[3]),
+        retry_after_seconds: (v[4] >= 0).then(|| u64_of(v[4])),
+        burst: (v[5] == 1).then(|| Quota {
+            limit: u32_of(v[6]),
+            remaining: u32_of(v[7]),
+            reset_seconds: u64_of(v[8]),
+        }),
+    }
+}
+
+/// `rate_limit_on_outage = "closed"`: refused, nothing left, try again after the retry
+/// interval (rounded up to a second); the quota is reported full again a window later.
+fn closed(rule: Rule) -> Decision {
+    let retry = Some(RETRY_INTERVAL.as_secs().max(1));
+    match rule {
+        Rule::Family(_, limit) => Decision {
+            allowed: false,
+            limit: limit.limit,
+            remaining: 0,
+            reset_seconds: u64::from(limit.window_seconds),
+            retry_after_seconds: retry,
+            burst: None,
+        },
+        Rule::Tier(tier) => {
+            let burst = Rule::burst_limit(tier);
+            let main = Rule::hour_limit(tier).unwrap_or(burst);
+            Decision {
+                allowed: false,
+                limit: main.limit,
+                remaining: 0,
+                reset_seconds: u64::from(main.window_seconds),
+                retry_after_seconds: retry,
+                burst: Some(Quota {
+                    limit: burst.limit,
+                    remaining: 0,
+                    reset_seconds: u64::from(BURST_WINDOW_SECONDS),
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The script against the per-process limiter, decision by decision, on a real Redis
+    //! (`OPCORE_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`).
+    use super::*;
+    use crate::domain::access::Family;
+    use crate::domain::tier::Tier;
+    use proptest::prelude::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn redis_url() -> String {
+        std::env::var("OPCORE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    }
+
+    /// A limiter on the test Redis under a prefix of its own, and that prefix.
+    fn limiter() -> (SharedLimiter, String) {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let prefix = format!(
+            "opcore-test:unit:{}:{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let url = redis_url();
+        let shared = SharedLimiter::new(&RateLimitUrl::new(&url), &prefix, OnOutage::Closed)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let answer = redis::Client::open(url.as_str())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+        if let Err(e) = answer {
+            panic!("the test Redis at {url} does not answer (set OPCORE_TEST_REDIS_URL): {e}");
+        }
+        (shared, prefix)
+    }
+
+    /// Deletes every key under `prefix`; returns how many there were.
+    fn remove_keys(prefix: &str) -> usize {
+        let mut conn = redis::Client::open(redis_url().as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}:*"))
+            .query(&mut conn)
+            .unwrap();
+        if !keys.is_empty() {
+            redis::cmd("DEL").arg(&keys).query::<()>(&mut conn).unwrap();
+        }
+        keys.len()
+    }
+
+    /// Runs the same requests through both limiters at the same times; every decision
+    /// (allowed, limit, remaining, reset, retry-after, burst) must be equal.
+    fn compare(rule: Rule, gaps: &[i64]) -> Result<usize, TestCaseError> {
+        let (shared, prefix) = limiter();
+        let local = LocalLimiter::default();
+        let id: Arc<str> = "0b6f1f7e-9d3c-4e0a-8a57-2f1c3d4e5f60".into();
+        let mut now = 1_764_800_000_000i64;
+        let mut admitted = 0;
+        for (i, g) in gaps.iter().enumerate() {
+            now += g;
+            let expected = local.decide(&id, rule, now);
+            let got = shared
+                .try_decide(&id, rule, Some(now))
+                .map_err(|_| TestCaseError::fail(format!("Redis at {} failed", redis_url())))?;
+            prop_assert_eq!(got, expected, "request {} at {}", i, now);
+            admitted += usize::from(got.allowed);
+        }
+        prop_assert!(remove_keys(&prefix) > 0);
+        Ok(admitted)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn the_script_decides_as_the_local_limiter(
+            limit in 1u32..30,
+            window in 1u32..5,
+            gaps in proptest::collection::vec(0i64..400, 1..300),
+        ) {
+            compare(Rule::Family(Family::Export, RateLimit::new(limit, window)), &gaps)?;
+        }
+    }
+
+    #[test]
+    fn tiers_decide_as_the_local_limiter_through_burst_refunds_and_the_hourly_quota() {
+        // Free: bursts refused (and refunded from the hourly quota), then the hourly quota used
+        // up over ~7 minutes of requests every 100 ms. Pro and Enterprise: a full burst at
+        // once, refused for the next 4.2 s, then one request every 3 s of which the five
+        // after the window has passed are admitted.
+        let steady = vec![100i64; 4_500];
+        let admitted = compare(Rule::Tier(Tier::Free), &steady).unwrap();
+        assert_eq!(admitted, 1_000);
+        let mut bursty = vec![0i64; 1_200];
+        bursty.extend(std::iter::repeat_n(7, 600));
+        bursty.extend(std::iter::repeat_n(3_000, 6));
+        assert_eq!(compare(Rule::Tier(Tier::Pro), &bursty).unwrap(), 200 + 5);
+        assert_eq!(
+            compare(Rule::Tier(Tier::Enterprise), &bursty).unwrap(),
+            1_000 + 5
+        );
+    }
+
+    #[test]
+    fn keys_are_prefix_family_client_and_expire_after_an_idle_window() {
+        let (shared, prefix) = limiter();
+        let id: Arc<str> = "0b6f1f7e-9d3c-4e0a-8a57-2f1c3d4e5f61".into();
+        let d = shared.decide(&id, Rule::Family(Family::Manage, RateLimit::new(20, 10)), 0);
+        assert!(d.allowed);
+        assert_eq!((d.limit, d.remaining, d.reset_seconds), (20, 19, 10));
+        let mut conn = redis::Client::open(redis_url().as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let key = format!("{prefix}:manage:{id}");
+        let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut conn).unwrap();
+        assert!((10_000..=10_500).contains(&ttl), "{key}: ttl {ttl}");
+        assert_eq!(remove_keys(&prefix), 1);
+    }
+
+    #[test]
+    fn an_unreachable_redis_is_an_outage_decided_at_once() {
+        // A port nothing listens on: refused at connect.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = RateLimitUrl::new(format!("redis://127.0.0.1:{port}"));
+        let id: Arc<str> = "0b6f1f7e-9d3c-4e0a-8a57-2f1c3d4e5f62".into();
+        let rule = Rule::Family(Family::Manage, RateLimit::new(2, 10));
+        let closed = SharedLimiter::new(&url, "p", OnOutage::Closed).unwrap();
+        let d = closed.decide(&id, rule, 0);
+        assert_eq!(
+            d,
+            Decision {
+                allowed: false,
+                limit: 2,
+                remaining: 0,
+                reset_seconds: 10,
+                retry_after_seconds: Some(1),
+                burst: None
+            }
+        );
+        let open = SharedLimiter::new(&url, "p", OnOutage::Open).unwrap();
+        // Open: this node's own limiter decides.
+        assert!(open.decide(&id, rule, 0).allowed);
+        assert_eq!(open.decide(&id, rule, 0).remaining, 0);
+        assert!(!open.decide(&id, rule, 0).allowed);
+        let t = closed.decide(&id, Rule::Tier(Tier::Pro), 0);
+        assert_eq!(
+            (
+                t.allowed,
+                t.limit,
+                t.reset_seconds,
+                t.burst.map(|b| b.limit)
+            ),
+            (false, 10_000, 3600, Some(200))
+        );
+    }
+}
