@@ -23,8 +23,8 @@ use crate::domain::model::ClientType;
 use crate::domain::tier::{Tier, BURST_WINDOW_SECONDS, HOUR_SECONDS};
 use crate::error::Error;
 use crate::options::{Options, RateLimit, RateLimits};
+use crate::store::backend::Backend;
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
-use crate::store::sqlite::Db;
 use cache::{CachedClient, CredentialCache};
 use oauth::{
     AuthorizeError, AuthorizeRequest, ClientAuth, Grant, IssuedTokens, Metadata, OAuthError,
@@ -131,11 +131,11 @@ pub enum AuthError {
 /// Authentication state for one store handle: the credential cache, the failed-attempt
 /// throttles and the rate limiter. Thread-safe.
 pub struct Authenticator {
-    core: Core<Db>,
+    core: Core<Backend>,
 }
 
 impl Authenticator {
-    pub(crate) fn new(db: Db, options: &Options) -> Self {
+    pub(crate) fn new(db: Backend, options: &Options) -> Self {
         Authenticator {
             core: Core::new(db, options),
         }

@@ -1,0 +1,339 @@
+//! The PostgreSQL backend against a real server: the backend-agnostic suite, and what only
+//! several nodes on one database show. The server is `OPCORE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); every test creates its own database and
+//! drops it at the end. A server that cannot be reached fails the test, naming the URL.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::PgDb;
+use crate::auth::{AuthError, AuthRequest};
+use crate::domain::access::Family;
+use crate::domain::model::ClientType;
+use crate::domain::secret::Argon2Params;
+use crate::error::Error;
+use crate::options::Options;
+use crate::store::{NewClient, NewProject};
+use crate::Store;
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn server_url() -> String {
+    std::env::var("OPCORE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_URL.to_owned())
+}
+
+/// A database of its own for one test, dropped (with its connections) when this is dropped.
+pub(crate) struct TestDb {
+    server: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub(crate) fn create() -> TestDb {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let server = server_url();
+        let name = format!(
+            "opcore_test_{}_{}_{:08x}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {} (set OPCORE_TEST_POSTGRES_URL): {e}",
+                super::redacted(&server)
+            )
+        });
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let mut url = url::Url::parse(&server).expect("OPCORE_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        TestDb {
+            server,
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn open(options: &Options) -> (PgDb, TestDb) {
+    let db = TestDb::create();
+    let backend = PgDb::open(&db.url, options).expect("open the PostgreSQL store");
+    (backend, db)
+}
+
+crate::store::suite::backend_suite!(open);
+
+fn named(name: &str) -> NewProject {
+    NewProject {
+        name: name.into(),
+        ..NewProject::default()
+    }
+}
+
+fn cheap_options() -> Options {
+    Options {
+        argon2: Argon2Params {
+            m_cost: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        ..Options::default()
+    }
+}
+
+#[test]
+fn concurrent_same_name_creates_on_two_nodes_get_distinct_ids() {
+    let db = TestDb::create();
+    let a = PgDb::open(&db.url, &cheap_options()).unwrap();
+    let b = PgDb::open(&db.url, &cheap_options()).unwrap();
+    let org = a.create_organization("Acme").unwrap().organization.id;
+    const THREADS: usize = 4;
+    const EACH: usize = 10;
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS * 2)
+            .map(|t| {
+                let node = if t % 2 == 0 { a.clone() } else { b.clone() };
+                let org = org.clone();
+                s.spawn(move || {
+                    (0..EACH)
+                        .map(|_| {
+                            node.create_project(&org, &named("Same"))
+                                .expect("create a project")
+                                .project
+                                .id
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let total = THREADS * 2 * EACH;
+    let distinct: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(distinct.len(), total, "every create got its own id");
+    // The suffixes are handed out in order: exactly `same`, `same-1` … `same-79`.
+    let expected: BTreeSet<String> = std::iter::once("same".to_owned())
+        .chain((1..total).map(|n| format!("same-{n}")))
+        .collect();
+    assert_eq!(
+        distinct,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    // At most two issued-id probes per create, however many share the base.
+    assert!(
+        a.id_probes() + b.id_probes() <= 2 * total as u64 + 2,
+        "probes: {}",
+        a.id_probes() + b.id_probes()
+    );
+}
+
+fn store_on(url: &str) -> Store {
+    Store::open(url, cheap_options()).expect("open a node")
+}
+
+#[test]
+fn a_client_deleted_on_one_node_is_refused_on_another() {
+    let db = TestDb::create();
+    let node_a = store_on(&db.url);
+    let node_b = store_on(&db.url);
+    let boot = node_a.create_organization("Acme").unwrap();
+    let org = boot.organization.id.clone();
+    let created = node_a.create_project(&org, &named("Site")).unwrap();
+    let manager = node_a
+        .create_client(
+            &org,
+            &NewClient {
+                name: "Second root".into(),
+                client_type: ClientType::Root,
+                ..NewClient::default()
+            },
+        )
+        .unwrap();
+    let manage = |store: &Store| {
+        store.authenticate(&AuthRequest {
+            client_id: Some(&manager.client.id),
+            client_secret: Some(manager.secret.expose()),
+            ..AuthRequest::new(Family::Manage)
+        })
+    };
+    let track_id = created.client.id.clone();
+    let track_secret = created.client.secret.expose().to_owned();
+    let track = |store: &Store| {
+        store.authenticate(&AuthRequest {
+            client_id: Some(&track_id),
+            client_secret: Some(&track_secret),
+            project_id: Some(&created.project.id),
+            ..AuthRequest::new(Family::Track)
+        })
+    };
+    // Node B authenticates both clients and caches them.
+    let principal = manage(&node_b).expect("the manager authenticates on node B");
+    track(&node_b).expect("the tracker authenticates on node B");
+    track(&node_b).expect("and again, from the cache");
+    assert!(node_b.authenticator().cached_credentials() >= 2);
+    let acting = node_b.acting_as(&principal);
+    acting.list_projects(&org).expect("a Manage call on node B");
+
+    // Node A deletes the manager: node B's next Manage call is refused at once.
+    node_a.delete_client(&org, &manager.client.id).unwrap();
+    assert!(matches!(
+        acting.list_projects(&org),
+        Err(Error::Unauthenticated)
+    ));
+    // Node A deletes the tracker: node B's cached Track authentication fails within 1 s.
+    let deleted = Instant::now();
+    node_a.delete_client(&org, &track_id).unwrap();
+    loop {
+        match track(&node_b) {
+            Err(AuthError::InvalidCredentials) => break,
+            Ok(_) => assert!(
+                deleted.elapsed() < Duration::from_secs(1),
+                "node B still accepted a deleted client after {:?}",
+                deleted.elapsed()
+            ),
+            Err(e) => panic!("unexpected refusal: {e:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
+    let db = TestDb::create();
+    drop(PgDb::open(&db.url, &cheap_options()).unwrap());
+    let mut admin = db.client();
+    admin
+        .batch_execute("UPDATE opcore_schema SET version = 99")
+        .unwrap();
+    let snapshot = |c: &mut postgres::Client| -> Vec<String> {
+        let mut rows: Vec<String> = c
+            .query(
+                "SELECT table_name FROM information_schema.tables
+                 WHERE table_schema = current_schema() ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect();
+        let version: i64 = c
+            .query_one("SELECT version FROM opcore_schema", &[])
+            .unwrap()
+            .get(0);
+        let revision: i64 = c
+            .query_one("SELECT value FROM meta WHERE key = 'auth_revision'", &[])
+            .unwrap()
+            .get(0);
+        rows.push(format!("version={version} revision={revision}"));
+        rows
+    };
+    let before = snapshot(&mut admin);
+    let err = PgDb::open(&db.url, &cheap_options()).unwrap_err();
+    let Error::Open(message) = &err else {
+        panic!("expected Error::Open, got {err:?}");
+    };
+    assert!(
+        message.contains("schema version 99")
+            && message.contains(&format!(
+                "newer than this opcore supports ({})",
+                super::schema::current_version()
+            ))
+            && message.contains(&db.name),
+        "{message}"
+    );
+    assert_eq!(snapshot(&mut admin), before);
+}
+
+#[test]
+fn a_database_of_another_program_is_refused() {
+    let db = TestDb::create();
+    db.client()
+        .batch_execute("CREATE TABLE orders (id INT); INSERT INTO orders VALUES (1);")
+        .unwrap();
+    let err = PgDb::open(&db.url, &cheap_options()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Open(m) if m.contains("not an opcore store")),
+        "{err:?}"
+    );
+    let n: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "nothing was created");
+}
+
+#[test]
+fn several_nodes_opening_a_new_database_at_once_create_it_once() {
+    let db = TestDb::create();
+    let opened: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| PgDb::open(&db.url, &cheap_options())))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for o in &opened {
+        assert!(o.is_ok(), "{o:?}");
+    }
+    let keys: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM store_keys", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 1);
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_open_error() {
+    let started = Instant::now();
+    let url = "postgres://opcore:hunter2secret@127.0.0.1:1/opcore";
+    let err = Store::open(url, cheap_options()).unwrap_err();
+    let Error::Open(message) = &err else {
+        panic!("expected Error::Open, got {err:?}");
+    };
+    assert!(
+        message
+            .starts_with("postgres://opcore:***@127.0.0.1:1/opcore: cannot connect to PostgreSQL"),
+        "{message}"
+    );
+    assert!(!err.to_string().contains("hunter2secret"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn the_store_path_is_the_url_without_its_password() {
+    let db = TestDb::create();
+    let store = store_on(&db.url);
+    assert_eq!(
+        store.path().to_str(),
+        Some(super::redacted(&db.url).as_str())
+    );
+}
