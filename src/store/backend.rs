@@ -330,3 +330,23 @@ impl ChangeNotification for Backend {
         dispatch!(self, b => b.access_revision())
     }
 }
+
+#[cfg(all(test, not(feature = "postgres")))]
+mod tests {
+    use super::Backend;
+    use crate::error::Error;
+    use crate::options::Options;
+
+    #[test]
+    fn a_postgres_url_without_the_feature_is_refused_and_creates_no_file() {
+        let cwd = std::env::current_dir().unwrap();
+        let url = "postgres://opcore:hunter2secret@127.0.0.1:5432/opcore";
+        let err = Backend::open(std::path::Path::new(url), &Options::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Open(m) if m == "postgres://opcore:***@127.0.0.1:5432/opcore: \
+                this build of opcore has no PostgreSQL support (Cargo feature `postgres`)"),
+            "{err:?}"
+        );
+        assert!(!cwd.join("postgres:").exists());
+    }
+}

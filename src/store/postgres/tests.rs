@@ -4,7 +4,9 @@
 //! drops it at the end. A server that cannot be reached fails the test, naming the URL.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::PgDb;
@@ -336,4 +338,146 @@ fn the_store_path_is_the_url_without_its_password() {
         store.path().to_str(),
         Some(super::redacted(&db.url).as_str())
     );
+}
+
+/// A TCP proxy in front of the test server that can play an outage: `down` cuts every
+/// connection and refuses new ones, `up` lets them through again.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let stop = Arc::new(AtomicBool::new(false));
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (up2, stop2, streams2) = (up.clone(), stop.clone(), streams.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let _ = client.set_nonblocking(false);
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let pairs = [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ];
+                streams2.lock().unwrap().extend([client, server]);
+                for (mut from, mut to) in pairs {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy {
+            port,
+            up,
+            stop,
+            streams,
+        }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for s in self.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.down();
+    }
+}
+
+#[test]
+fn while_the_database_is_unreachable_requests_get_503_and_the_node_recovers() {
+    let db = TestDb::create();
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(upstream);
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let store = store_on(url.as_str());
+    let boot = store.create_organization("Acme").unwrap();
+    let id = boot.client.client.id.clone();
+    let secret = boot.client.secret.expose().to_owned();
+    let call = |method: &str, body: &[u8]| {
+        let headers = [
+            ("openpanel-client-id", id.as_str()),
+            ("openpanel-client-secret", secret.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let started = Instant::now();
+        let response = crate::manage::handle(
+            &store,
+            &crate::manage::Request {
+                headers: &headers,
+                body,
+                ..crate::manage::Request::new(method, "/manage/projects")
+            },
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a request took {:?}",
+            started.elapsed()
+        );
+        response
+    };
+    assert_eq!(call("GET", b"").status, 200);
+
+    proxy.down();
+    for method in ["GET", "POST", "GET"] {
+        let r = call(method, br#"{"name":"During"}"#);
+        assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(),
+            serde_json::json!({"error": "Service Unavailable", "message": "Storage unavailable"})
+        );
+    }
+
+    proxy.up();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = call("POST", br#"{"name":"After"}"#);
+        if r.status == 201 || r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+        assert!(Instant::now() < deadline, "the node did not recover");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let names: Vec<String> = store
+        .list_projects(&boot.organization.id)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["After"], "nothing from the outage was stored");
 }
