@@ -459,7 +459,7 @@ fn ts(millis: i64) -> Timestamp {
 
 /// A lost or refused connection: the database cannot be reached.
 fn unavailable(e: &postgres::Error) -> Error {
-    Error::Unavailable(e.to_string())
+    Error::Unavailable(describe(e))
 }
 
 /// How a PostgreSQL failure reaches callers: a deadlock, serialization failure or lock
@@ -483,7 +483,15 @@ fn storage_error(e: postgres::Error) -> Error {
     if class.starts_with("08") || class.starts_with("57P") || class.starts_with("53") {
         return unavailable(&e);
     }
-    Error::Storage(e.to_string())
+    Error::Storage(describe(&e))
+}
+
+/// A failure's text with the server's message (rust-postgres's own text is only "db error").
+fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}): {}", e, db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 /// `.pg()?` on a PostgreSQL result: its error as an [`Error`] ([`storage_error`]).

@@ -13,6 +13,12 @@ use crate::error::{Error, Result};
 /// The advisory lock key every opcore node takes while migrating (`opco` in ASCII).
 const MIGRATION_LOCK: i64 = 0x6f70_636f;
 
+/// Whether `opcore_schema` exists, read from `pg_tables` with the statement's snapshot: a
+/// name lookup (`to_regclass`) may answer from a cache that still misses a table another node
+/// created while this one waited for the migration lock.
+const HAS_VERSION_TABLE: &str = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables
+     WHERE schemaname = current_schema() AND tablename = 'opcore_schema')";
+
 /// The version recorded in `opcore_schema`, or None when the table does not exist.
 fn recorded_version(client: &mut Client) -> Result<Option<i64>> {
     let exists: bool = client
@@ -78,10 +84,7 @@ pub(super) fn migrate(client: &mut Client, shown: &str) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .pg()?;
     let version = {
-        let exists: bool = tx
-            .query_one("SELECT to_regclass('opcore_schema') IS NOT NULL", &[])
-            .pg()?
-            .get(0);
+        let exists: bool = tx.query_one(HAS_VERSION_TABLE, &[]).pg()?.get(0);
         if exists {
             tx.query_one("SELECT max(version) FROM opcore_schema", &[])
                 .pg()?
