@@ -183,6 +183,10 @@ impl PgDb {
     /// (without its password); a database written by a newer opcore is [`Error::Open`] and is
     /// left untouched.
     pub(crate) fn open(url: &str, options: &Options) -> Result<PgDb> {
+        blocking(|| PgDb::open_here(url, options))
+    }
+
+    fn open_here(url: &str, options: &Options) -> Result<PgDb> {
         options.validate()?;
         let shown = redacted(url);
         let hasher = SecretHasher::new(options.argon2).map_err(Error::Options)?;
@@ -396,7 +400,11 @@ impl PgDb {
 
     /// Runs `f` again while it fails with [`Error::Busy`] (a deadlock or serialization
     /// failure), with a growing pause, until the busy timeout has passed.
-    fn retrying<T>(&self, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    fn retrying<T>(&self, f: impl FnMut() -> Result<T>) -> Result<T> {
+        blocking(|| self.retrying_here(f))
+    }
+
+    fn retrying_here<T>(&self, mut f: impl FnMut() -> Result<T>) -> Result<T> {
         let started = std::time::Instant::now();
         let mut attempt = 0u32;
         loop {
@@ -440,6 +448,34 @@ impl PgDb {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.listener.stop();
+        // Closing a connection blocks on rust-postgres's own runtime, which panics on a
+        // thread running a Tokio runtime: close them on a thread of their own there.
+        let conns = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|p| p.into_inner()));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("opcore-pg-close".into())
+                .spawn(move || drop(conns));
+        } else {
+            drop(conns);
+        }
+    }
+}
+
+/// Runs `f`, which uses rust-postgres's synchronous client. That client drives each
+/// connection with a runtime of its own and panics when called on a thread that is running a
+/// Tokio runtime (as `opcore serve`'s workers, docs/server.md): there, `f` runs through
+/// `block_in_place`, which lets the worker block. On a current-thread runtime nothing can
+/// block safely, so the call fails with a message saying what to do instead.
+fn blocking<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => f(),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(_) => Err(Error::Storage(
+            "the PostgreSQL backend cannot be called on a current-thread Tokio runtime's \
+             thread; call it from a blocking thread (spawn_blocking)"
+                .into(),
+        )),
     }
 }
 

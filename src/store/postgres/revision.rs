@@ -88,17 +88,20 @@ fn listen(config: &postgres::Config, state: &State) {
             state.connected.store(true, Ordering::SeqCst);
             pause = Duration::from_millis(50);
             while !state.stop.load(Ordering::SeqCst) {
-                let mut n = 0u64;
+                let mut heard_any = false;
                 {
                     let mut notifications = client.notifications();
                     let mut iter = notifications.timeout_iter(HEARTBEAT);
+                    // Each notification counts at once, also during a steady stream of them.
                     while let Some(_note) = iter.next()? {
-                        n += 1;
+                        state.heard.fetch_add(1, Ordering::SeqCst);
+                        heard_any = true;
+                        if state.stop.load(Ordering::SeqCst) {
+                            break;
+                        }
                     }
                 }
-                if n > 0 {
-                    state.heard.fetch_add(n, Ordering::SeqCst);
-                } else {
+                if !heard_any {
                     // Quiet: make sure the connection is still alive.
                     client.simple_query("")?;
                 }

@@ -481,3 +481,48 @@ fn while_the_database_is_unreachable_requests_get_503_and_the_node_recovers() {
         .collect();
     assert_eq!(names, ["After"], "nothing from the outage was stored");
 }
+
+/// `opcore serve` on PostgreSQL: requests answered on the server's async workers (cached
+/// credentials) as well as on its blocking threads reach the database, and the server stops
+/// cleanly.
+#[cfg(feature = "server")]
+#[test]
+fn the_http_server_serves_a_postgres_store() {
+    use std::io::{Read, Write};
+    let db = TestDb::create();
+    let store = store_on(&db.url);
+    let boot = store.create_organization("Acme").unwrap();
+    let server = crate::server::spawn(
+        store,
+        "127.0.0.1:0".parse().unwrap(),
+        crate::server::LogSink::lines(|_| {}),
+    )
+    .unwrap();
+    let request = |method: &str, body: &str| -> String {
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        write!(
+            s,
+            "{method} /manage/projects HTTP/1.1\r\nhost: test\r\nopenpanel-client-id: {}\r\n\
+             openpanel-client-secret: {}\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            boot.client.client.id,
+            boot.client.secret.expose(),
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    for _ in 0..3 {
+        let created = request("POST", r#"{"name":"Same"}"#);
+        assert!(created.starts_with("HTTP/1.1 20"), "{created}");
+        let listed = request("GET", "");
+        assert!(listed.starts_with("HTTP/1.1 200"), "{listed}");
+    }
+    let listed = request("GET", "");
+    for id in ["\"same\"", "\"same-1\"", "\"same-2\""] {
+        assert!(listed.contains(id), "{listed}");
+    }
+    server.stop().unwrap();
+}
