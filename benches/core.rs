@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac::{Hmac, Mac};
-use opcore::auth::cache::{CachedClient, CredentialCache};
+use opcore::auth::cache::{CachedClient, CredentialCache, LastUse};
 use opcore::auth::ratelimit::RateLimiter;
 use opcore::domain::secret::{Argon2Params, Secret, SecretHasher};
 use opcore::manage::{handle, Request};
@@ -580,6 +580,9 @@ fn open_and_memory(c: &mut Criterion) {
                 ignore_cors_and_secret: false,
                 project_delete_at: None,
                 tier: None,
+                expires_at: None,
+                secret_until: None,
+                last_used: LastUse::default(),
             },
         );
     }

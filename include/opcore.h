@@ -351,7 +351,8 @@ extern "C" {
  *
  * - `path`: file path (UTF-8, not empty). Required.
  * - `options_json`: NULL for the defaults, or a JSON object with any of `argon2`
- *   (`{"m_cost","t_cost","p_cost"}`), `deletion_grace_seconds`, `synchronous` (`"full"` or
+ *   (`{"m_cost","t_cost","p_cost"}`), `deletion_grace_seconds`, `audit_retention_days`
+ *   (default 90, 1 to 36500; docs/lifecycle.md#audit-log), `synchronous` (`"full"` or
  *   `"normal"`), `rate_limits` (`{"track"|"export"|"insights"|"manage":
  *   {"limit","window_seconds"}}`), `cross_process_staleness_ms`, `credential_cache_capacity`,
  *   `busy_timeout_ms`, `access_token_ttl_seconds` (default 3600), `refresh_token_ttl_seconds`
@@ -845,6 +846,30 @@ opc_status opc_client_update(opc_store *store,
  * `store` is NULL or open; strings are NULL or NUL-terminated.
  */
 opc_status opc_client_delete(opc_store *store, const char *organization_id, const char *client_id);
+
+/**
+ * Rotates a client's secret (docs/lifecycle.md#rotation). `json`: the body of
+ * `POST /manage/clients/{id}/rotate` — `{"graceSeconds"?}`, an integer from 0 to 2592000
+ * (30 days), default 0; `""` and `"{}"` rotate without grace. `*out_json` receives the client
+ * read plus `"secret"` (the new secret — the only time it is shown) and
+ * `"previousSecretExpiresAt"` (when the old secret stops working; null: it already has).
+ *
+ * The old secret keeps working until `previousSecretExpiresAt` and not a moment longer;
+ * rotating again ends any earlier grace at once, so at most two secrets are ever valid.
+ * Every handle in this process forgets the old state at once, other processes within
+ * `cross_process_staleness_ms`. Returns `OPC_INVALID_INPUT` for a bad `graceSeconds` (named
+ * in `opc_last_error_message()`), `OPC_NOT_FOUND` for a client not in the organization.
+ *
+ * Ownership: free `*out_json` with `opc_string_free` (which also wipes the secret).
+ *
+ * # Safety
+ * `store` is NULL or open; strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+ */
+opc_status opc_client_rotate(opc_store *store,
+                             const char *organization_id,
+                             const char *client_id,
+                             const char *json,
+                             char **out_json);
 
 /**
  * Creates a reference. `json`: the body of `POST /manage/references`: `{"projectId",
@@ -1462,6 +1487,25 @@ opc_status opc_client_update_ex(opc_store *store,
 opc_status opc_client_delete_ex(opc_store *store,
                                 const char *organization_id,
                                 const char *client_id,
+                                char **out_error);
+
+/**
+ * `opc_client_rotate` with this call's failure detail: every argument, the result, ownership and
+ * thread-safety as for `opc_client_rotate`.
+ *
+ * - `out_error`: NULL (no detail wanted), or where to store the detail: `*out_error` is set
+ *   to NULL when the call left no detail, else to a copy of what `opc_last_error_message()`
+ *   shows right after the call (the failure's detail; for `opc_handle` variants also the
+ *   internal cause of a 5xx response). Free it with `opc_string_free`.
+ *
+ * # Safety
+ * As `opc_client_rotate`; `out_error` is NULL or writable.
+ */
+opc_status opc_client_rotate_ex(opc_store *store,
+                                const char *organization_id,
+                                const char *client_id,
+                                const char *json,
+                                char **out_json,
                                 char **out_error);
 
 /**

@@ -33,7 +33,9 @@ pub use auth::tokens::{BearerRequest, TokenInfo};
 pub use auth::{AuthError, AuthRequest, Principal};
 pub use domain::access::Family;
 pub use domain::clock::{Clock, ManualClock, SystemClock};
-pub use domain::model::{Client, ClientType, Organization, Project, ProjectType, Reference};
+pub use domain::model::{
+    AuditAction, AuditEntry, Client, ClientType, Organization, Project, ProjectType, Reference,
+};
 pub use domain::secret::Secret;
 pub use domain::tier::Tier;
 pub use domain::time::Timestamp;
@@ -41,5 +43,5 @@ pub use error::{Error, Resource, Result};
 pub use options::{Options, RateLimit, RateLimits, Synchronous};
 pub use store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges, Store,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient, Store,
 };

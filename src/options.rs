@@ -78,6 +78,9 @@ pub struct Options {
     pub argon2: Argon2Params,
     /// Grace between a project's DELETE and its disappearance (default 24 h).
     pub deletion_grace_seconds: i64,
+    /// How many days audit entries are kept before `purge` removes them (default 90, at least
+    /// 1, at most 36,500; docs/lifecycle.md#audit-log).
+    pub audit_retention_days: u32,
     pub synchronous: Synchronous,
     pub rate_limits: RateLimits,
     /// How stale this process's view of deletions made by *other processes* may be
@@ -109,6 +112,11 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Default of [`Options::audit_retention_days`].
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+/// The longest [`Options::audit_retention_days`] may be (100 years).
+pub const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
+
 /// Default of [`Options::refresh_reuse_grace_seconds`].
 pub const DEFAULT_REFRESH_REUSE_GRACE_SECONDS: u32 = 10;
 /// The longest [`Options::refresh_reuse_grace_seconds`] may be.
@@ -122,6 +130,7 @@ impl Default for Options {
         Options {
             argon2: Argon2Params::default(),
             deletion_grace_seconds: DEFAULT_GRACE_SECONDS,
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             synchronous: Synchronous::Full,
             rate_limits: RateLimits::default(),
             cross_process_staleness_ms: 1000,
@@ -143,6 +152,7 @@ impl Default for Options {
 struct OptionsJson {
     argon2: Option<Argon2Params>,
     deletion_grace_seconds: Option<i64>,
+    audit_retention_days: Option<u32>,
     synchronous: Option<Synchronous>,
     rate_limits: Option<RateLimits>,
     cross_process_staleness_ms: Option<u64>,
@@ -168,6 +178,9 @@ impl Options {
         }
         if let Some(v) = parsed.deletion_grace_seconds {
             options.deletion_grace_seconds = v;
+        }
+        if let Some(v) = parsed.audit_retention_days {
+            options.audit_retention_days = v;
         }
         if let Some(v) = parsed.synchronous {
             options.synchronous = v;
@@ -211,6 +224,11 @@ impl Options {
             return Err(Error::Options(
                 "deletion_grace_seconds must not be negative".into(),
             ));
+        }
+        if !(1..=MAX_AUDIT_RETENTION_DAYS).contains(&self.audit_retention_days) {
+            return Err(Error::Options(format!(
+                "audit_retention_days must be between 1 and {MAX_AUDIT_RETENTION_DAYS}"
+            )));
         }
         for family in Family::ALL {
             let l = self.rate_limits.for_family(family);
@@ -294,11 +312,13 @@ mod tests {
         let o = Options::from_json(
             r#"{"argon2":{"m_cost":8,"t_cost":1,"p_cost":1},"deletion_grace_seconds":60,
                 "synchronous":"normal","rate_limits":{"manage":{"limit":5,"window_seconds":1}},
-                "cross_process_staleness_ms":0}"#,
+                "cross_process_staleness_ms":0,"audit_retention_days":7}"#,
         )
         .unwrap();
         assert_eq!(o.argon2.m_cost, 8);
         assert_eq!(o.deletion_grace_seconds, 60);
+        assert_eq!(o.audit_retention_days, 7);
+        assert_eq!(Options::default().audit_retention_days, 90);
         assert_eq!(o.synchronous, Synchronous::Normal);
         assert_eq!(o.rate_limits.manage, RateLimit::new(5, 1));
         assert_eq!(o.rate_limits.track, RateLimit::new(1000, 10));
@@ -354,6 +374,15 @@ mod tests {
             (r#"{"argon":{}}"#, "unknown field `argon`"),
             (r#"{"synchronous":"off"}"#, "unknown variant `off`"),
             (r#"{"deletion_grace_seconds":-1}"#, "deletion_grace_seconds"),
+            (
+                r#"{"audit_retention_days":0}"#,
+                "audit_retention_days must be between 1 and 36500",
+            ),
+            (
+                r#"{"audit_retention_days":36501}"#,
+                "audit_retention_days must be between 1 and 36500",
+            ),
+            (r#"{"audit_retention_days":-1}"#, "invalid value"),
             (
                 r#"{"rate_limits":{"track":{"limit":0,"window_seconds":1}}}"#,
                 "rate_limits.track",

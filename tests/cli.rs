@@ -117,8 +117,10 @@ fn init_prints_the_bootstrap_json() {
         keys(client),
         [
             "createdAt",
+            "expiresAt",
             "id",
             "ignoreCorsAndSecret",
+            "lastUsedAt",
             "name",
             "organizationId",
             "projectId",
@@ -186,7 +188,7 @@ fn bad_options_are_named_and_nothing_is_created() {
         (
             r#"{"argon":{}}"#,
             "opcore: invalid options: unknown field `argon`, expected one of `argon2`, \
-             `deletion_grace_seconds`, `synchronous`, `rate_limits`, \
+             `deletion_grace_seconds`, `audit_retention_days`, `synchronous`, `rate_limits`, \
              `cross_process_staleness_ms`, `credential_cache_capacity`, `busy_timeout_ms`, \
              `access_token_ttl_seconds`, `refresh_token_ttl_seconds`, \
              `authorization_code_ttl_seconds`, `refresh_reuse_grace_seconds`, `issuer`, `authorization_endpoint` at line 1 column 8\n",
@@ -248,6 +250,7 @@ fn help_is_everywhere() {
         vec!["organizations"],
         vec!["organizations", "list"],
         vec!["organizations", "get"],
+        vec!["audit"],
     ];
     #[cfg(feature = "server")]
     commands.push(vec!["serve"]);
@@ -818,4 +821,131 @@ mod serve {
         assert!(child.wait().unwrap().success());
         assert!(d.path().join("opcore.db").exists());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit log
+
+#[test]
+fn audit_prints_the_log_newest_first_with_no_actor_for_cli_changes() {
+    let d = Dir::new();
+    let boot = d.json(&["init", "--name", "Acme"]);
+    d.json(&[
+        "projects",
+        "create",
+        "--name",
+        "Shop",
+        "--domain",
+        "https://shop.example",
+    ]);
+    let client = d.json(&["clients", "create", "--name", "Reader", "--type", "read"]);
+    let client_id = client["id"].as_str().unwrap().to_owned();
+    d.json(&["clients", "delete", &client_id]);
+    d.json(&["projects", "delete", "shop"]);
+
+    let log = d.json(&["audit"]);
+    let entries = log["data"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["resourceId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("project.delete", "shop"),
+            ("client.delete", client_id.as_str()),
+            ("client.create", client_id.as_str()),
+            ("project.create", "shop"),
+            ("organization.create", "acme"),
+        ]
+    );
+    assert!(entries.iter().all(|e| e["actorClientId"].is_null()));
+    assert_eq!(entries[3]["changes"], json!(["name", "domain", "client"]));
+    assert_eq!(entries[2]["changes"], json!(["name", "type", "secret"]));
+    assert_eq!(log.get("nextCursor"), None);
+    // No secret printed by earlier commands reaches the log's output.
+    let text = log.to_string();
+    for secret in [&boot["client"]["secret"], &client["secret"]] {
+        assert!(!text.contains(secret.as_str().unwrap()));
+    }
+
+    let page = d.json(&["audit", "--limit", "2"]);
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    let cursor = page["nextCursor"].as_str().expect("more remain").to_owned();
+    let next = d.json(&["audit", "--limit", "2", "--cursor", &cursor]);
+    assert_eq!(next["data"][0]["action"], "client.create");
+    let shop = d.json(&["audit", "--resource-id", "shop", "--org", "acme"]);
+    assert_eq!(shop["data"].as_array().unwrap().len(), 2);
+
+    d.fails(
+        &["audit", "--limit", "0"],
+        "opcore: invalid input: limit: Expected an integer from 1 to 1000\n",
+    );
+    d.fails(
+        &["audit", "--org", "nope"],
+        "opcore: Organization not found: `nope`\n",
+    );
+}
+
+#[test]
+fn clients_rotate_prints_the_new_secret_once_and_create_takes_an_expiry() {
+    let d = Dir::new();
+    let org = d.json(&["init", "--name", "Acme"])["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = d.json(&[
+        "clients",
+        "create",
+        "--name",
+        "Deployer",
+        "--type",
+        "read",
+        "--expires-at",
+        "2999-01-01",
+        "--org",
+        &org,
+    ]);
+    assert_eq!(created["expiresAt"], "2999-01-01T00:00:00.000Z");
+    assert_eq!(created["lastUsedAt"], Value::Null);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let old = created["secret"].as_str().unwrap().to_owned();
+
+    let rotated = d.json(&["clients", "rotate", &id, "--grace-seconds", "3600"]);
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    assert!(new.starts_with("sec_") && new != old);
+    assert!(rotated["previousSecretExpiresAt"].is_string());
+    assert_eq!(rotated["id"], id.as_str());
+    let again = d.json(&["clients", "rotate", &id]);
+    assert_eq!(again["previousSecretExpiresAt"], Value::Null);
+    // Reads never show a secret.
+    let read = serde_json::to_string(&d.json(&["clients", "get", &id])).unwrap();
+    assert!(!read.contains("sec_"), "{read}");
+
+    let out = d.run(&["clients", "rotate", &id, "--grace-seconds", "2592001"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("graceSeconds: Expected an integer from 0 to 2592000 (seconds)"),
+        "{err}"
+    );
+    d.fails(
+        &["clients", "rotate", "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c"],
+        "opcore: Client not found: `0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c`\n",
+    );
+    let out = d.run(&[
+        "clients",
+        "create",
+        "--name",
+        "Old",
+        "--expires-at",
+        "2000-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expiresAt: Must be in the future"));
 }

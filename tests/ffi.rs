@@ -2614,3 +2614,189 @@ fn a_handle_used_after_fork_fails_with_opc_forked() {
     assert_eq!(status, opc_status::OPC_OK, "{}", last_error());
     assert_eq!(json(out)["name"], "Acme");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rotation (docs/lifecycle.md)
+
+#[test]
+fn client_rotate_issues_a_new_secret_and_ends_earlier_graces() {
+    let f = Fixture::new();
+    let (org, _, _) = f.organization("Acme");
+    let created = f
+        .create("client", &org, r#"{"name":"Exporter","type":"read"}"#)
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let first = created["secret"].as_str().unwrap().to_owned();
+    let (o, i) = (c(&org), c(&id));
+    let rotate = |body: &str| -> Result<Value, (opc_status, String)> {
+        let body = c(body);
+        let mut out: *mut c_char = sentinel();
+        let status =
+            unsafe { opc_client_rotate(f.store, o.as_ptr(), i.as_ptr(), body.as_ptr(), &mut out) };
+        if status == opc_status::OPC_OK {
+            Ok(json(out))
+        } else {
+            assert_eq!(out, sentinel(), "out_json written on failure");
+            Err((status, last_error()))
+        }
+    };
+    let allowed = |secret: &str| {
+        let p = authenticate(
+            &f,
+            opc_family::OPC_FAMILY_EXPORT as u32,
+            Some(&id),
+            Some(secret),
+            None,
+            None,
+        );
+        (p.allowed, p.http_status, text(&p.message))
+    };
+
+    let second = rotate(r#"{"graceSeconds":3600}"#).unwrap();
+    assert_eq!(second["id"], id.as_str());
+    assert!(second["previousSecretExpiresAt"].is_string());
+    assert!(second["lastUsedAt"].is_null());
+    let second = second["secret"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert!(allowed(&first).0);
+    assert!(allowed(&second).0);
+
+    let third = rotate("").unwrap();
+    assert!(third["previousSecretExpiresAt"].is_null());
+    let third = third["secret"].as_str().unwrap().to_owned();
+    for gone in [&first, &second] {
+        assert_eq!(
+            allowed(gone),
+            (false, 401, "Invalid client credentials".to_owned())
+        );
+    }
+    assert!(allowed(&third).0);
+
+    // Refusals: nothing rotated, the out-parameter untouched, no secret in the message.
+    for (body, status, message) in [
+        (
+            r#"{"graceSeconds":-5}"#,
+            opc_status::OPC_INVALID_INPUT,
+            "graceSeconds: Expected an integer from 0 to 2592000 (seconds)",
+        ),
+        (
+            r#"{"graceSeconds":null}"#,
+            opc_status::OPC_INVALID_INPUT,
+            "graceSeconds: Expected number, received null",
+        ),
+        (
+            "[]",
+            opc_status::OPC_INVALID_INPUT,
+            "Expected object, received array",
+        ),
+    ] {
+        let (got, detail) = rotate(body).unwrap_err();
+        assert_eq!(got, status, "{body}");
+        assert!(detail.contains(message), "{body}: {detail}");
+        assert!(!detail.contains("sec_"));
+    }
+    let missing = c("0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c");
+    let body = c("{}");
+    let mut out: *mut c_char = sentinel();
+    assert_eq!(
+        unsafe {
+            opc_client_rotate(
+                f.store,
+                o.as_ptr(),
+                missing.as_ptr(),
+                body.as_ptr(),
+                &mut out,
+            )
+        },
+        opc_status::OPC_NOT_FOUND
+    );
+    assert_eq!(last_error(), "Client not found");
+    assert_eq!(out, sentinel());
+    let (other_org, _, _) = f.organization("Globex");
+    let other = c(&other_org);
+    assert_eq!(
+        unsafe { opc_client_rotate(f.store, other.as_ptr(), i.as_ptr(), body.as_ptr(), &mut out) },
+        opc_status::OPC_NOT_FOUND
+    );
+    for (args, message) in [
+        (
+            (ptr::null_mut(), o.as_ptr(), i.as_ptr(), body.as_ptr()),
+            "store is NULL",
+        ),
+        (
+            (f.store, ptr::null(), i.as_ptr(), body.as_ptr()),
+            "organization_id is NULL",
+        ),
+        (
+            (f.store, o.as_ptr(), ptr::null(), body.as_ptr()),
+            "client_id is NULL",
+        ),
+        (
+            (f.store, o.as_ptr(), i.as_ptr(), ptr::null()),
+            "json is NULL",
+        ),
+        (
+            (f.store, bad_utf8(), i.as_ptr(), body.as_ptr()),
+            "organization_id is not valid UTF-8",
+        ),
+        (
+            (f.store, o.as_ptr(), bad_utf8(), body.as_ptr()),
+            "client_id is not valid UTF-8",
+        ),
+        (
+            (f.store, o.as_ptr(), i.as_ptr(), bad_utf8()),
+            "json is not valid UTF-8",
+        ),
+    ] {
+        unsafe { opc_client_rotate(args.0, args.1, args.2, args.3, &mut out) };
+        assert_eq!(last_error(), message);
+        assert_eq!(out, sentinel());
+    }
+    assert_eq!(
+        unsafe {
+            opc_client_rotate(
+                f.store,
+                o.as_ptr(),
+                i.as_ptr(),
+                body.as_ptr(),
+                ptr::null_mut(),
+            )
+        },
+        opc_status::OPC_NULL_ARGUMENT
+    );
+    assert!(allowed(&third).0, "no refusal rotated anything");
+
+    // The _ex variant reports its own detail.
+    let mut detail = ptr::null_mut();
+    assert_eq!(
+        unsafe {
+            opc_client_rotate_ex(
+                f.store,
+                o.as_ptr(),
+                missing.as_ptr(),
+                body.as_ptr(),
+                &mut out,
+                &mut detail,
+            )
+        },
+        opc_status::OPC_NOT_FOUND
+    );
+    assert_eq!(take(detail), "Client not found");
+
+    // Expiry through the update call: the right secret gets its own message.
+    let past = c(r#"{"expiresAt":"2000-01-01"}"#);
+    let mut updated = ptr::null_mut();
+    assert_eq!(
+        unsafe { opc_client_update(f.store, o.as_ptr(), i.as_ptr(), past.as_ptr(), &mut updated) },
+        opc_status::OPC_OK
+    );
+    assert_eq!(json(updated)["expiresAt"], "2000-01-01T00:00:00.000Z");
+    assert_eq!(
+        allowed(&third),
+        (false, 401, "Client credentials expired".to_owned())
+    );
+    assert_eq!(
+        allowed("sec_0123456789abcdef0123456789abcdef"),
+        (false, 401, "Invalid client credentials".to_owned())
+    );
+}

@@ -537,11 +537,13 @@ const SEED_UUIDS: [&str; 2] = [
 
 type DefaultValue = fn() -> Value;
 
-/// Client fields beyond the seeds (SPEC §8: redirect URIs and rate-limit tier), with the
-/// value a client the seeds create has.
-const CLIENT_EXTENSIONS: [(&str, DefaultValue); 2] = [
+/// Client fields beyond the seeds (SPEC §8: redirect URIs and rate-limit tier; expiry,
+/// docs/lifecycle.md), with the value a client the seeds create has. `lastUsedAt`, the other
+/// lifecycle field, is null or a timestamp (the clients the examples authenticate with are used).
+const CLIENT_EXTENSIONS: [(&str, DefaultValue); 3] = [
     ("redirectUris", || Value::Array(Vec::new())),
     ("tier", || Value::Null),
+    ("expiresAt", || Value::Null),
 ];
 
 struct Compare<'a> {
@@ -567,6 +569,15 @@ impl Compare<'_> {
                             self.problems
                                 .push(format!("{path}.{k}: {}, expected the default", a[k]));
                         }
+                    }
+                }
+                if !e.contains_key("lastUsedAt") && a.contains_key("lastUsedAt") {
+                    ak.retain(|key| key.as_str() != "lastUsedAt");
+                    let used = &a["lastUsedAt"];
+                    if !(used.is_null() || used.as_str().is_some_and(is_timestamp)) {
+                        self.problems.push(format!(
+                            "{path}.lastUsedAt: {used}, expected null or a timestamp"
+                        ));
                     }
                 }
                 ek.sort();

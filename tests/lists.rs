@@ -441,6 +441,11 @@ fn references_from_an_older_store_are_listed_after_migration() {
          CREATE INDEX clients_by_project ON clients (project_id);
          CREATE INDEX references_by_project ON project_references (project_id, created_at);
          ALTER TABLE clients DROP COLUMN secret_check; DROP TABLE store_keys;
+         ALTER TABLE clients DROP COLUMN expires_at; ALTER TABLE clients DROP COLUMN last_used_at;
+         ALTER TABLE clients DROP COLUMN previous_secret_hash;
+         ALTER TABLE clients DROP COLUMN previous_secret_check;
+         ALTER TABLE clients DROP COLUMN previous_secret_expires_at; DROP TABLE audit_log;
+         DELETE FROM meta WHERE key = 'data_revision';
          PRAGMA user_version = 3;",
     )
     .unwrap();
@@ -662,4 +667,121 @@ proptest! {
             }
         }
     }
+}
+
+// The page cache (docs/server.md#the-page-cache): a list served from memory is never staler
+// than a fresh read — not after a write by another handle on the file (another process), not
+// after a project's deletion time passes with no write at all, and never for a deleted caller.
+
+/// The `field` of every listed item, sorted (the order is not what these tests check).
+fn names(r: &common::Res, field: &str) -> Vec<String> {
+    let mut names: Vec<String> = r
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[field].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_cached_list_shows_every_write_made_through_another_handle_on_the_file() {
+    let env = Env::new();
+    env.project("Alpha");
+    assert_eq!(names(&env.get("/manage/projects"), "name"), ["Alpha"]);
+    assert_eq!(names(&env.get("/manage/projects"), "name"), ["Alpha"]);
+    // A second store on the same file: its own pool and cache, like another process.
+    let other = Store::open(env.db_path(), common::test_options(&env.clock)).unwrap();
+    env.clock.advance_ms(1);
+    let beta = other
+        .create_project(
+            &env.org,
+            &NewProject {
+                name: "Beta".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        names(&env.get("/manage/projects"), "name"),
+        ["Alpha", "Beta"]
+    );
+    other
+        .update_project(
+            &env.org,
+            &beta.project.id,
+            &opcore::ProjectChanges {
+                name: Some("Gamma".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        names(&env.get("/manage/projects"), "name"),
+        ["Alpha", "Gamma"]
+    );
+    other.delete_project(&env.org, &beta.project.id).unwrap();
+    assert_eq!(names(&env.get("/manage/projects"), "name"), ["Alpha"]);
+    // The same holds for each page of a paged list.
+    let first = env.get("/manage/projects?limit=1");
+    assert_eq!(names(&first, "name"), ["Alpha"]);
+    env.clock.advance_ms(1);
+    other
+        .create_project(
+            &env.org,
+            &NewProject {
+                name: "Delta".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    // Newest first: the same page now holds the new project.
+    env.clock.advance_ms(1);
+    assert_eq!(
+        names(&env.get("/manage/projects?limit=1"), "name"),
+        ["Delta"]
+    );
+}
+
+#[test]
+fn a_cached_list_drops_a_project_s_clients_and_references_when_its_deletion_time_passes() {
+    let env = Env::new();
+    let p = env.project("Doomed")["id"].as_str().unwrap().to_owned();
+    env.reference(&p, "launch");
+    assert_eq!(env.delete(&format!("/manage/projects/{p}")).status, 200);
+    // Scheduled, not yet past: still listed (and now cached).
+    let clients = |env: &Env| names(&env.get("/manage/clients"), "name");
+    let references = |env: &Env| names(&env.get("/manage/references"), "title");
+    assert_eq!(clients(&env), ["First client", "Root client"]);
+    assert_eq!(clients(&env), ["First client", "Root client"]);
+    assert_eq!(references(&env), ["launch"]);
+    assert_eq!(references(&env), ["launch"]);
+    // No write happens; only time passes.
+    env.clock.advance_ms(24 * 3600 * 1000 - 1);
+    assert_eq!(clients(&env), ["First client", "Root client"]);
+    env.clock.advance_ms(1);
+    assert_eq!(clients(&env), ["Root client"]);
+    assert_eq!(references(&env), Vec::<String>::new());
+}
+
+#[test]
+fn a_caller_deleted_through_another_handle_gets_401_even_for_a_cached_list() {
+    let env = Env::new();
+    let second = env.client("Second root", "root", None);
+    assert_eq!(
+        env.call("GET", "/manage/projects", Some(&second), None)
+            .status,
+        200
+    );
+    assert_eq!(
+        env.call("GET", "/manage/projects", Some(&second), None)
+            .status,
+        200
+    );
+    let other = Store::open(env.db_path(), common::test_options(&env.clock)).unwrap();
+    other.delete_client(&env.org, &second.id).unwrap();
+    env.call("GET", "/manage/projects", Some(&second), None)
+        .assert_error(401, "Unauthorized", common::INVALID_CREDENTIALS);
 }

@@ -95,6 +95,8 @@ fn create_project_returns_it_with_a_first_write_client() {
             "ignoreCorsAndSecret": false,
             "redirectUris": [],
             "tier": null,
+            "expiresAt": null,
+            "lastUsedAt": null,
             "createdAt": T0_TEXT,
             "updatedAt": T0_TEXT
         })
@@ -789,6 +791,8 @@ fn create_client_returns_its_secret_once() {
             "ignoreCorsAndSecret": false,
             "redirectUris": [],
             "tier": null,
+            "expiresAt": null,
+            "lastUsedAt": null,
             "createdAt": at(30 * 60_000),
             "updatedAt": at(30 * 60_000)
         })
@@ -1912,6 +1916,11 @@ fn routes(w: &World) -> Vec<(&'static str, String, Option<Value>)> {
             Some(json!({"name": "Hijacked"})),
         ),
         ("DELETE", format!("/clients/{c}"), None),
+        (
+            "POST",
+            format!("/clients/{c}/rotate"),
+            Some(json!({"graceSeconds": 60})),
+        ),
         ("GET", "/references".into(), None),
         (
             "POST",
@@ -2015,7 +2024,7 @@ fn a_root_client_of_another_organization_gets_404_on_every_route() {
             let target = format!("{prefix}{path}");
             let r = env.call(method, &target, Some(&other), body.as_ref());
             let what = format!("{method} {target}: {}", r.body);
-            let is_item = path.matches('/').count() == 2;
+            let is_item = path.matches('/').count() == 2 || path.ends_with("/rotate");
             if is_item {
                 let message = match path.split('/').nth(1) {
                     Some("projects") => "Project not found",
@@ -2026,6 +2035,9 @@ fn a_root_client_of_another_organization_gets_404_on_every_route() {
                 // Indistinguishable from a missing one.
                 let missing = match path.split('/').nth(1) {
                     Some("projects") => format!("{prefix}/projects/no-such-project"),
+                    Some(kind) if path.ends_with("/rotate") => {
+                        format!("{prefix}/{kind}/{missing_uuid}/rotate")
+                    }
                     Some(kind) => format!("{prefix}/{kind}/{missing_uuid}"),
                     None => unreachable!(),
                 };
@@ -2137,6 +2149,11 @@ fn every_documented_response_is_produced() {
                     format!("/manage/clients/{client}"),
                     json!({"name": "Renamed"}),
                 ),
+                (
+                    "POST",
+                    format!("/manage/clients/{client}/rotate"),
+                    json!({"graceSeconds": 60}),
+                ),
                 ("DELETE", format!("/manage/clients/{client}"), json!({})),
                 ("GET", "/manage/references".into(), json!({})),
                 (
@@ -2155,6 +2172,7 @@ fn every_documented_response_is_produced() {
                     format!("/manage/references/{reference}"),
                     json!({}),
                 ),
+                ("GET", "/manage/audit".into(), json!({})),
             ]
         };
     let send = |env: &Env, method: &str, target: &str, body: &Value| {
@@ -2205,7 +2223,7 @@ fn every_documented_response_is_produced() {
         assert_eq!(env.raw(method, &target, &bearer, b"").status, 403);
     }
     for (method, target, _) in ops("nope", missing, missing) {
-        if target.matches('/').count() == 3 {
+        if target.matches('/').count() == 3 || target.ends_with("/rotate") {
             assert_eq!(send(&env, method, &target, &json!({})).status, 404);
         }
     }
@@ -2220,10 +2238,8 @@ fn every_documented_response_is_produced() {
     let r = env.reference("q", "R")["id"].as_str().unwrap().to_owned();
     for (method, target, _) in ops("q", &c, &r) {
         if method == "POST" || method == "PATCH" {
-            assert_eq!(
-                send(&env, method, &target, &json!({"name": 1, "title": 1})).status,
-                400
-            );
+            let bad = json!({"name": 1, "title": 1, "graceSeconds": -1});
+            assert_eq!(send(&env, method, &target, &bad).status, 400);
         }
     }
     env.delete(&format!("/manage/clients/{}", env.root.id))
@@ -2239,6 +2255,7 @@ fn every_documented_response_is_produced() {
         "/manage/projects?limit=0",
         "/manage/clients?limit=1001",
         "/manage/references?cursor=forged",
+        "/manage/audit?limit=0",
     ] {
         assert_eq!(env.get(target).status, 400, "{target}");
     }
@@ -2263,8 +2280,11 @@ fn every_documented_response_is_produced() {
     let env = Env::new();
     env.get("/manage/projects");
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
-    conn.execute_batch("DROP TABLE project_references; DROP TABLE clients; DROP TABLE projects;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE project_references; DROP TABLE clients; DROP TABLE projects; \
+         DROP TABLE audit_log;",
+    )
+    .unwrap();
     for (method, target, body) in ops("x", missing, missing) {
         assert_eq!(
             send(&env, method, &target, &body).status,

@@ -2,7 +2,9 @@
 //!
 //! - `crash_loop`: a writer process is SIGKILLed at a random moment, again and again; after
 //!   each kill the file passes `PRAGMA integrity_check` and holds every write the writer
-//!   acknowledged (creates, updates and deletes).
+//!   acknowledged (creates, updates and deletes), and its audit log matches those writes one
+//!   to one (`audit_entries_and_their_changes_survive_kills_together` is its short form, run
+//!   by plain `cargo test`).
 //! - `contention`: processes × threads run a mixed workload on one file; no call fails, no
 //!   acknowledged write is lost, every id is unique.
 //! - regressions for inputs the fuzzers found.
@@ -353,11 +355,158 @@ impl Acknowledged {
     }
 }
 
+/// The audit log and the store agree after a kill (docs/lifecycle.md#audit-log): every
+/// change the writer made has its entry and every entry its change, because both are written
+/// in one transaction. Projects and clients present have exactly one creation entry (the
+/// default and root clients are part of their project's and organization's), a deleted
+/// client or reference has exactly one creation and one deletion entry, and a reference titled
+/// `vN` has exactly N update entries.
+fn verify_audit(store: &Store, org: &str, round: u64) {
+    use opcore::{AuditAction, ListOptions};
+    let log = store
+        .list_audit(org, None, &ListOptions::default())
+        .expect("audit log")
+        .items;
+    let mut counts: HashMap<(AuditAction, &str), u64> = HashMap::new();
+    for e in &log {
+        assert_eq!(
+            e.actor_client_id, None,
+            "round {round}: direct calls have no actor"
+        );
+        *counts
+            .entry((e.action, e.resource_id.as_str()))
+            .or_default() += 1;
+    }
+    let count = |action, id: &str| counts.get(&(action, id)).copied().unwrap_or(0);
+    let projects = store.list_projects(org).expect("projects");
+    let clients = store.list_clients(org, None).expect("clients");
+    let references = store.list_references(org, None).expect("references");
+    for p in &projects {
+        assert_eq!(
+            count(AuditAction::ProjectCreate, &p.id),
+            1,
+            "round {round}: project {}",
+            p.id
+        );
+    }
+    let present_clients: HashSet<&str> = clients
+        .iter()
+        .filter(|c| c.name != "First client" && c.client_type != ClientType::Root)
+        .map(|c| c.id.as_str())
+        .collect();
+    let present_references: HashMap<&str, &str> = references
+        .iter()
+        .map(|r| (r.id.as_str(), r.title.as_str()))
+        .collect();
+    for id in &present_clients {
+        assert_eq!(
+            count(AuditAction::ClientCreate, id),
+            1,
+            "round {round}: client {id}"
+        );
+        assert_eq!(
+            count(AuditAction::ClientDelete, id),
+            0,
+            "round {round}: client {id}"
+        );
+    }
+    for (id, title) in &present_references {
+        let version: u64 = title
+            .trim_start_matches('v')
+            .parse()
+            .expect("a version title");
+        assert_eq!(
+            count(AuditAction::ReferenceCreate, id),
+            1,
+            "round {round}: reference {id}"
+        );
+        assert_eq!(
+            count(AuditAction::ReferenceDelete, id),
+            0,
+            "round {round}: reference {id}"
+        );
+        assert_eq!(
+            count(AuditAction::ReferenceUpdate, id),
+            version,
+            "round {round}: reference {id} titled {title}: one entry per update"
+        );
+    }
+    let mut entries_by_kind = (0u64, 0u64, 0u64);
+    for ((action, id), n) in &counts {
+        match action {
+            AuditAction::ProjectCreate => {
+                entries_by_kind.0 += n;
+                assert!(
+                    projects.iter().any(|p| p.id == *id),
+                    "round {round}: project {id} has an entry but no row"
+                );
+            }
+            AuditAction::ClientCreate | AuditAction::ClientDelete => {
+                entries_by_kind.1 += n;
+                assert_eq!(*n, 1, "round {round}: {} {id}", action.as_str());
+                let deleted = count(AuditAction::ClientDelete, id) == 1;
+                assert_eq!(
+                    count(AuditAction::ClientCreate, id),
+                    1,
+                    "round {round}: client {id}"
+                );
+                assert_eq!(
+                    present_clients.contains(id),
+                    !deleted,
+                    "round {round}: client {id}"
+                );
+            }
+            AuditAction::ReferenceCreate | AuditAction::ReferenceDelete => {
+                entries_by_kind.2 += n;
+                assert_eq!(*n, 1, "round {round}: {} {id}", action.as_str());
+                let deleted = count(AuditAction::ReferenceDelete, id) == 1;
+                assert_eq!(
+                    count(AuditAction::ReferenceCreate, id),
+                    1,
+                    "round {round}: reference {id}"
+                );
+                assert_eq!(
+                    present_references.contains_key(id),
+                    !deleted,
+                    "round {round}: reference {id}"
+                );
+            }
+            AuditAction::ReferenceUpdate => {
+                assert_eq!(
+                    count(AuditAction::ReferenceCreate, id),
+                    1,
+                    "round {round}: reference {id}"
+                );
+            }
+            AuditAction::OrganizationCreate => assert_eq!((*id, *n), (org, 1)),
+            other => panic!("round {round}: the writer makes no {}", other.as_str()),
+        }
+    }
+    assert_eq!(
+        entries_by_kind.0,
+        projects.len() as u64,
+        "round {round}: project entries"
+    );
+}
+
 #[test]
 #[ignore = "long: run by scripts/crash-loop.sh and scripts/ci-extra.sh"]
 fn crash_loop() {
-    let kills = env_number("OPCORE_CRASH_KILLS", 10);
-    let max_delay_ms = env_number("OPCORE_CRASH_MAX_DELAY_MS", 400);
+    run_crash_loop(
+        env_number("OPCORE_CRASH_KILLS", 10),
+        env_number("OPCORE_CRASH_MAX_DELAY_MS", 400),
+    );
+}
+
+/// The crash loop's short form, run by plain `cargo test`: a few kills, each followed by the
+/// checks of [`Acknowledged::verify`] and [`verify_audit`] (a change and its audit entry
+/// commit or roll back together).
+#[test]
+fn audit_entries_and_their_changes_survive_kills_together() {
+    run_crash_loop(env_number("OPCORE_AUDIT_CRASH_KILLS", 4), 300);
+}
+
+fn run_crash_loop(kills: u64, max_delay_ms: u64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("crash.db");
     let org = {
@@ -419,6 +568,7 @@ fn crash_loop() {
         let store = Store::open(&db, workload_options())
             .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         acknowledged.verify(&store, &org);
+        verify_audit(&store, &org, round);
         acknowledged.settle(&store, &org);
         eprintln!(
             "crash-loop round {round}/{kills}: killed after {delay} ms, {} acknowledged writes \

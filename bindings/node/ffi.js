@@ -145,6 +145,7 @@ const PROTOTYPES = [
   'opc_status opc_client_list(opc_store *store, const char *organization_id, const char *project_id, _Out_ void **out_json)',
   'opc_status opc_client_update(opc_store *store, const char *organization_id, const char *client_id, const char *json, _Out_ void **out_json)',
   'opc_status opc_client_delete(opc_store *store, const char *organization_id, const char *client_id)',
+  'opc_status opc_client_rotate(opc_store *store, const char *organization_id, const char *client_id, const char *json, _Out_ void **out_json)',
   'opc_status opc_reference_create(opc_store *store, const char *organization_id, const char *json, _Out_ void **out_json)',
   'opc_status opc_reference_get(opc_store *store, const char *organization_id, const char *reference_id, _Out_ void **out_json)',
   'opc_status opc_reference_list(opc_store *store, const char *organization_id, const char *project_id, _Out_ void **out_json)',
@@ -172,7 +173,8 @@ const EX_VARIANTS = [
   'opc_handle_from', 'opc_authenticate', 'opc_authorize', 'opc_token_verify',
   'opc_project_create', 'opc_project_get', 'opc_project_list', 'opc_project_update',
   'opc_project_delete', 'opc_client_create', 'opc_client_get', 'opc_client_list',
-  'opc_client_update', 'opc_client_delete', 'opc_reference_create', 'opc_reference_get',
+  'opc_client_update', 'opc_client_delete', 'opc_client_rotate', 'opc_reference_create',
+  'opc_reference_get',
   'opc_reference_list', 'opc_reference_update', 'opc_reference_delete',
   'opc_project_list_page', 'opc_client_list_page', 'opc_reference_list_page',
 ];

@@ -47,6 +47,10 @@ export interface Client {
   redirectUris: string[];
   /** Rate-limit tier; null: the per-family limits apply. */
   tier: Tier | null;
+  /** When the client's credentials stop working; null: never. */
+  expiresAt: string | null;
+  /** The last successful authentication (within 60 s); null: never used. */
+  lastUsedAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -187,6 +191,8 @@ export interface ClientCreate {
   type?: ClientType;
   redirectUris?: string[];
   tier?: Tier | null;
+  /** Must be in the future; null: never expires. */
+  expiresAt?: string | null;
 }
 
 /** `PATCH /manage/clients/{id}`. */
@@ -196,6 +202,8 @@ export interface ClientUpdate {
   projectId?: string | null;
   redirectUris?: string[];
   tier?: Tier | null;
+  /** A past instant expires the client at once; null: never expires. */
+  expiresAt?: string | null;
 }
 
 /** Client inputs of `admin()` only: it alone accepts `ignoreCorsAndSecret`. */
@@ -224,6 +232,20 @@ export interface ReferenceUpdate {
 
 export type CreatedProject = Project & { client: { id: string; secret: string } };
 export type CreatedClient = Client & { secret: string };
+/** What `clients.rotate` returns: the new secret (shown this once) and when the old one stops. */
+export type RotatedClient = CreatedClient & { previousSecretExpiresAt: string | null };
+
+/** Clients: a Collection that can also rotate a secret (docs/lifecycle.md). */
+export class ClientCollection<TCreate, TUpdate> extends Collection<
+  Client,
+  CreatedClient,
+  TCreate,
+  TUpdate
+> {
+  /** A new secret; the old one keeps working for `graceSeconds` (0 to 2592000, default 0). */
+  rotate(id: string, graceSeconds?: number): RotatedClient;
+  rotateAsync(id: string, graceSeconds?: number): Promise<RotatedClient>;
+}
 
 /**
  * One Manage API collection. `T` is the resource, `TCreated` what `create` returns, `TCreate`
@@ -246,7 +268,7 @@ export class Collection<T, TCreated = T, TCreate = Partial<T>, TUpdate = Partial
 /** The Manage API for one root client. */
 export class Manage {
   readonly projects: Collection<Project, CreatedProject, ProjectCreate, ProjectUpdate>;
-  readonly clients: Collection<Client, CreatedClient, ClientCreate, ClientUpdate>;
+  readonly clients: ClientCollection<ClientCreate, ClientUpdate>;
   readonly references: Collection<Reference, Reference, ReferenceCreate, ReferenceUpdate>;
   /** Sends `method` to `/manage${path}`; returns the parsed body of a 2xx response. */
   request(method: string, path: string, body?: Body): any;
@@ -260,7 +282,7 @@ export class Manage {
  */
 export class Admin {
   readonly projects: Collection<Project, CreatedProject, ProjectCreate, ProjectUpdate>;
-  readonly clients: Collection<Client, CreatedClient, AdminClientCreate, AdminClientUpdate>;
+  readonly clients: ClientCollection<AdminClientCreate, AdminClientUpdate>;
   readonly references: Collection<Reference, Reference, ReferenceCreate, ReferenceUpdate>;
 }
 export { Collection as AdminCollection };

@@ -718,7 +718,7 @@ class Manage {
     /** `/manage/projects` */
     this.projects = new Collection(this, 'projects', false);
     /** `/manage/clients` */
-    this.clients = new Collection(this, 'clients', true);
+    this.clients = new ClientCollection(this, 'clients', true);
     /** `/manage/references` */
     this.references = new Collection(this, 'references', true);
   }
@@ -812,6 +812,34 @@ class Collection {
   }
 }
 
+/** The body of a rotation: `{graceSeconds}` (an integer; the library checks its range). */
+function graceBody(graceSeconds) {
+  if (!Number.isInteger(graceSeconds)) {
+    throw new TypeError(`graceSeconds must be an integer, not ${typeof graceSeconds}`);
+  }
+  return { graceSeconds };
+}
+
+/** `/manage/clients`: a Collection that can also rotate a client's secret. */
+class ClientCollection extends Collection {
+  /**
+   * Replaces the client's secret (`POST /manage/clients/{id}/rotate`); returns the client with
+   * its new `secret` (shown this once) and `previousSecretExpiresAt`. The old secret keeps
+   * working for `graceSeconds` (0 to 2592000; 0: it stops at once); rotating again ends any
+   * earlier grace at once (docs/lifecycle.md). Throws NotFound, ValidationError.
+   */
+  rotate(id, graceSeconds = 0) {
+    return this._manage.request('POST', `${this._item(id)}/rotate`, graceBody(graceSeconds)).data;
+  }
+
+  /** `rotate` on a worker thread. */
+  rotateAsync(id, graceSeconds = 0) {
+    return promised(() =>
+      this._manage.requestAsync('POST', `${this._item(id)}/rotate`, graceBody(graceSeconds)))
+      .then((b) => b.data);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Admin
 
@@ -823,7 +851,7 @@ class Admin {
     /** opc_project_* */
     this.projects = new AdminCollection(this, 'project', false);
     /** opc_client_* */
-    this.clients = new AdminCollection(this, 'client', true);
+    this.clients = new AdminClientCollection(this, 'client', true);
     /** opc_reference_* */
     this.references = new AdminCollection(this, 'reference', true);
   }
@@ -909,6 +937,20 @@ class AdminCollection {
   }
 }
 
+/** opc_client_*: an AdminCollection that can also rotate a secret (opc_client_rotate). */
+class AdminClientCollection extends AdminCollection {
+  /** As `ClientCollection#rotate`. */
+  rotate(id, graceSeconds = 0) {
+    return this._call(false, 'rotate', cstr(id, 'id'), JSON.stringify(graceBody(graceSeconds)));
+  }
+
+  /** `rotate` on a worker thread. */
+  rotateAsync(id, graceSeconds = 0) {
+    return promised(() =>
+      this._call(true, 'rotate', cstr(id, 'id'), JSON.stringify(graceBody(graceSeconds))));
+  }
+}
+
 /** The loaded library's version, e.g. '0.1.0'. */
 function version() {
   return ffi.lib().opc_version();
@@ -918,8 +960,10 @@ module.exports = {
   Store,
   Manage,
   Collection,
+  ClientCollection,
   Admin,
   AdminCollection,
+  AdminClientCollection,
   Response,
   Principal,
   TokenInfo,

@@ -6,6 +6,7 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
@@ -31,6 +32,54 @@ pub struct CachedClient {
     pub project_delete_at: Option<Timestamp>,
     /// The client's rate-limit tier (a tier change empties every cache).
     pub tier: Option<Tier>,
+    /// The client's `expiresAt` when verified (a change empties every cache); from then on
+    /// the entry proves the secret but grants nothing (docs/lifecycle.md#expiry).
+    pub expires_at: Option<Timestamp>,
+    /// For an entry verified with a rotation's previous secret: the end of its grace, after
+    /// which the entry is worthless (docs/lifecycle.md#rotation).
+    pub secret_until: Option<Timestamp>,
+    /// When this client's last use was last recorded (docs/lifecycle.md#last-use).
+    pub last_used: LastUse,
+}
+
+/// The time (milliseconds) a client's use was last recorded, shared by whoever holds the
+/// entry; compared and swapped on every authentication, so recording costs one atomic load
+/// until a minute has passed. Compares equal to every other `LastUse`: it is bookkeeping, not
+/// part of what an entry proves.
+#[derive(Clone, Default)]
+pub struct LastUse(Arc<AtomicI64>);
+
+impl LastUse {
+    /// Starting from the stored `lastUsedAt` (None: never).
+    pub fn new(recorded: Option<Timestamp>) -> Self {
+        LastUse(Arc::new(AtomicI64::new(recorded.map_or(i64::MIN, |t| t.0))))
+    }
+
+    /// Whether a use at `now` should be recorded: true at most once per `interval_ms` (and
+    /// then marks it recorded); false otherwise, after one atomic load.
+    pub fn claim(&self, now: Timestamp, interval_ms: i64) -> bool {
+        let last = self.0.load(Ordering::Relaxed);
+        if now.0.saturating_sub(last) < interval_ms {
+            return false;
+        }
+        self.0
+            .compare_exchange(last, now.0, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+}
+
+impl PartialEq for LastUse {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for LastUse {}
+
+impl std::fmt::Debug for LastUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LastUse")
+    }
 }
 
 pub type CacheKey = [u8; 32];
@@ -130,6 +179,12 @@ impl CredentialCache {
         inner.entries.put(key, client);
     }
 
+    /// Forgets `key` (an entry that outlived its secret's grace).
+    pub fn remove(&self, key: &CacheKey) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.entries.pop(key);
+    }
+
     pub fn len(&self) -> usize {
         self.inner
             .lock()
@@ -189,7 +244,22 @@ mod tests {
             ignore_cors_and_secret: false,
             project_delete_at: None,
             tier: None,
+            expires_at: None,
+            secret_until: None,
+            last_used: LastUse::default(),
         }
+    }
+
+    #[test]
+    fn a_use_is_claimed_once_per_interval() {
+        let l = LastUse::new(None);
+        assert!(l.claim(Timestamp(1_000), 60_000));
+        assert!(!l.claim(Timestamp(1_000), 60_000));
+        assert!(!l.claim(Timestamp(60_999), 60_000));
+        assert!(l.claim(Timestamp(61_000), 60_000));
+        let recorded = LastUse::new(Some(Timestamp(5_000)));
+        assert!(!recorded.claim(Timestamp(64_999), 60_000));
+        assert!(recorded.claim(Timestamp(65_000), 60_000));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod ratelimit;
 pub mod throttle;
 pub mod tokens;
+pub(crate) mod usage;
 
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ use crate::error::Error;
 use crate::options::{Options, RateLimit, RateLimits};
 use crate::store::backend::Backend;
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
-use cache::{CachedClient, CredentialCache};
+use cache::{CachedClient, CredentialCache, LastUse};
 use oauth::{
     AuthorizeError, AuthorizeRequest, ClientAuth, Grant, IssuedTokens, Metadata, OAuthError,
 };
@@ -98,6 +99,10 @@ pub enum AuthError {
     /// The id is not a UUID.
     #[error("Malformed client ID (must be a valid UUIDv4)")]
     MalformedClientId,
+    /// The right secret of a client past its `expiresAt` (docs/lifecycle.md#expiry); only
+    /// ever said once the secret is proven, so it tells a guesser nothing.
+    #[error("Client credentials expired")]
+    CredentialsExpired,
     /// Valid credentials of a type the family refuses.
     #[error("{}", .0.denied_message())]
     WrongType(Family),
@@ -150,6 +155,17 @@ impl Authenticator {
     /// secrets and unknown client ids add none.
     pub fn argon2_verifications(&self) -> u64 {
         self.core.argon2_verifications()
+    }
+
+    /// How many batches of last uses this handle has written (docs/lifecycle.md#last-use).
+    pub fn last_used_writes(&self) -> u64 {
+        self.core.usage.writes()
+    }
+
+    /// Writes the last uses this handle has pending now rather than in the background; client
+    /// reads through [`crate::Store`] do it first, so they see every use (docs/lifecycle.md).
+    pub fn flush_last_used(&self) {
+        self.core.usage.flush();
     }
 
     pub fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
@@ -227,9 +243,15 @@ impl Authenticator {
 /// empties the credential cache, OAuth codes, grants and tokens, and reading a project for
 /// scope checks (`crate::store::roles`). Any backend with these roles will do; the calls are
 /// statically dispatched.
-pub(crate) trait AuthBackend: Credentials + ChangeNotification + Grants + Resources {}
+pub(crate) trait AuthBackend:
+    Credentials + ChangeNotification + Grants + Resources + Clone + Send + Sync + 'static
+{
+}
 
-impl<B: Credentials + ChangeNotification + Grants + Resources> AuthBackend for B {}
+impl<B> AuthBackend for B where
+    B: Credentials + ChangeNotification + Grants + Resources + Clone + Send + Sync + 'static
+{
+}
 
 /// [`Authenticator`]'s state and logic over a storage backend `B`.
 pub(crate) struct Core<B> {
@@ -246,6 +268,8 @@ pub(crate) struct Core<B> {
     burst: RateLimiter<Arc<str>>,
     ttl: tokens::Lifetimes,
     metadata: oauth::Metadata,
+    /// Last uses waiting to be written (docs/lifecycle.md#last-use).
+    usage: usage::UsageLog,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -266,7 +290,9 @@ enum ExistenceCheck {
 
 impl<B: AuthBackend> Core<B> {
     pub(crate) fn new(db: B, options: &Options) -> Self {
+        let writer = db.clone();
         Core {
+            usage: usage::UsageLog::new(Box::new(move |uses| writer.record_last_used(uses))),
             db,
             limits: options.rate_limits,
             cache: CredentialCache::new(options.credential_cache_capacity),
@@ -321,6 +347,7 @@ impl<B: AuthBackend> Core<B> {
         }
         let project_id = self.scope(req, &client)?;
         let rate = self.rate(&client, req.family, now)?;
+        self.mark_used(&client, now);
         Ok(Principal {
             client_id: client.client_id,
             organization_id: client.organization_id,
@@ -395,6 +422,14 @@ impl<B: AuthBackend> Core<B> {
         }
     }
 
+    /// Marks an admitted request's client used: one atomic load, and at most once a minute a
+    /// queued write (docs/lifecycle.md#last-use).
+    pub(crate) fn mark_used(&self, client: &CachedClient, now: crate::Timestamp) {
+        if client.last_used.claim(now, usage::RECORD_INTERVAL_MS) {
+            self.usage.record(&client.client_id, now);
+        }
+    }
+
     /// Steps 1–2: who is this? Credentials only; type and scope come after.
     fn identify(
         &self,
@@ -431,6 +466,20 @@ impl<B: AuthBackend> Core<B> {
             if deletion::is_gone(hit.project_delete_at, now) {
                 return Err(AuthError::InvalidCredentials);
             }
+            // Deadlines are kept to the millisecond: judged by the exact clock, read only for
+            // entries that have one (docs/lifecycle.md).
+            if hit.secret_until.is_some() || hit.expires_at.is_some() {
+                let exact = self.db.now();
+                if hit.secret_until.is_some_and(|until| exact >= until) {
+                    // A previous secret past its grace: judged afresh, and refused, as any
+                    // wrong secret is.
+                    self.cache.remove(&key);
+                    return self.verify_uncached(req, &id, secret, key, revision);
+                }
+                if hit.expires_at.is_some_and(|e| exact >= e) {
+                    return Err(AuthError::CredentialsExpired);
+                }
+            }
             // Manage acts with no revocation window (docs/security.md#revocation-windows): the
             // cache proves the secret, one indexed read proves the client still exists.
             if req.family == Family::Manage
@@ -444,14 +493,17 @@ impl<B: AuthBackend> Core<B> {
             }
             return Ok(hit);
         }
-        self.verify_uncached(req, &id, secret, key, revision, now)
+        self.verify_uncached(req, &id, secret, key, revision)
     }
 
-    /// A secret not in the credential cache. The check value refuses a wrong secret, and an
-    /// unknown id (against the dummy value), after one HMAC; argon2 runs only for a secret
-    /// that passes it, or for a hash older than check values. The failed-attempt throttle
-    /// turns refusals of wrong secrets into 429s for a guessing (client id, source) or source,
-    /// and never refuses a right secret (docs/security.md#the-failed-attempt-throttle).
+    /// A secret not in the credential cache. The check values refuse a wrong secret, and an
+    /// unknown id (against the dummy value), after one HMAC, computed once and compared with
+    /// the current secret's check value and, during a rotation's grace, the previous one's;
+    /// argon2 runs only against the hash whose check value matched (or a hash older than
+    /// check values). The failed-attempt throttle turns refusals of wrong secrets into 429s
+    /// for a guessing (client id, source) or source, and never refuses a right secret
+    /// (docs/security.md#the-failed-attempt-throttle). A right secret of an expired client is
+    /// refused with its own message, after the proof (docs/lifecycle.md#expiry).
     fn verify_uncached(
         &self,
         req: &AuthRequest<'_>,
@@ -459,38 +511,87 @@ impl<B: AuthBackend> Core<B> {
         secret: &str,
         key: cache::CacheKey,
         revision: u64,
-        now: crate::Timestamp,
     ) -> Result<CachedClient, AuthError> {
-        let stored = self.db.secret_check(id).map_err(AuthError::Storage)?;
+        // This path reads the store anyway: deadlines are judged by the exact clock.
+        let now = self.db.now();
+        let stored = self.db.secret_checks(id, now).map_err(AuthError::Storage)?;
         let check_key = self.db.check_key();
-        let passes = match stored {
-            // Known id with a check value, or unknown id: the same HMAC and comparison.
-            Some(Some(check)) => check_key.admits(id, secret, Some(check)),
-            None => check_key.admits(id, secret, None),
-            // A hash from before check values: only argon2 can tell.
-            Some(None) => true,
+        let computed = check_key.value(id, secret);
+        let (current, previous) = match stored {
+            // A hash from before check values (None): only argon2 can tell.
+            Some(checks) => (
+                checks
+                    .current
+                    .is_none_or(|c| check_key.matches(computed, Some(c))),
+                checks
+                    .previous
+                    .is_some_and(|(p, _)| p.is_none_or(|p| check_key.matches(computed, Some(p)))),
+            ),
+            // Unknown id: the same HMAC and comparison, against the dummy value.
+            None => (check_key.matches(computed, None), false),
         };
-        if !passes {
+        if !current && !previous {
             return Err(self.refuse_wrong_secret(id, req.source, now));
         }
         let creds = self.db.client_credentials(id).map_err(AuthError::Storage)?;
         let verified = match &creds {
             Some(c) if !deletion::is_gone(c.project_delete_at, now) => {
-                match self.db.hasher().verify(&c.secret_hash, secret) {
-                    Verification::Valid { needs_rehash } => Some(needs_rehash),
-                    Verification::Invalid => None,
-                }
+                let hasher = self.db.hasher();
+                let by_current = current
+                    .then(|| match hasher.verify(&c.secret_hash, secret) {
+                        Verification::Valid { needs_rehash } => Some(Via::Current { needs_rehash }),
+                        Verification::Invalid => None,
+                    })
+                    .flatten();
+                by_current.or_else(|| {
+                    let p = c
+                        .previous
+                        .as_ref()
+                        .filter(|p| previous && now < p.expires_at)?;
+                    match hasher.verify(&p.hash, secret) {
+                        Verification::Valid { .. } => Some(Via::Previous(p.expires_at)),
+                        Verification::Invalid => None,
+                    }
+                })
             }
             _ => {
                 self.db.hasher().verify_dummy(secret);
                 None
             }
         };
-        let (Some(needs_rehash), Some(creds)) = (verified, creds) else {
+        let (Some(via), Some(creds)) = (verified, creds) else {
             return Err(self.refuse_wrong_secret(id, req.source, now));
         };
         self.by_client.clear(&throttle_key(id, req.source));
-        let check = check_key.value(id, secret);
+        let secret_until = match via {
+            Via::Current { needs_rehash } => {
+                self.record_current(id, secret, &creds, computed, needs_rehash);
+                None
+            }
+            // The previous secret is on its way out: neither rehashed nor given a check value.
+            Via::Previous(until) => Some(until),
+        };
+        if creds.client.expires_at.is_some_and(|e| now >= e) {
+            return Err(AuthError::CredentialsExpired);
+        }
+        let client = CachedClient {
+            secret_until,
+            ..to_cached(&creds)
+        };
+        self.cache.insert(key, revision, client.clone());
+        Ok(client)
+    }
+
+    /// After the current secret verified: stores its check value if it had none, and a hash
+    /// with the current argon2 parameters if it needs one.
+    fn record_current(
+        &self,
+        id: &str,
+        secret: &str,
+        creds: &crate::store::ClientCredentials,
+        check: u32,
+        needs_rehash: bool,
+    ) {
         if needs_rehash || creds.secret_check != Some(check) {
             let new_hash = needs_rehash
                 .then(|| {
@@ -503,9 +604,6 @@ impl<B: AuthBackend> Core<B> {
                 self.db
                     .record_verified_secret(id, &creds.secret_hash, new_hash.as_deref(), check);
         }
-        let client = to_cached(&creds);
-        self.cache.insert(key, revision, client.clone());
-        Ok(client)
     }
 
     /// Records a refused secret against its (client id, source) and its source, and says how
@@ -560,6 +658,9 @@ impl<B: AuthBackend> Core<B> {
         {
             return Err(AuthError::InvalidCredentials);
         }
+        if creds.client.expires_at.is_some_and(|e| self.db.now() >= e) {
+            return Err(AuthError::CredentialsExpired);
+        }
         Ok(to_cached(&creds))
     }
 
@@ -610,7 +711,20 @@ fn to_cached(c: &crate::store::ClientCredentials) -> CachedClient {
         ignore_cors_and_secret: c.client.ignore_cors_and_secret,
         project_delete_at: c.project_delete_at,
         tier: c.client.tier,
+        expires_at: c.client.expires_at,
+        secret_until: None,
+        last_used: LastUse::new(c.client.last_used_at),
     }
+}
+
+/// Which of a client's secrets a presented secret proved to be.
+#[derive(Clone, Copy)]
+enum Via {
+    Current {
+        needs_rehash: bool,
+    },
+    /// A rotation's previous secret, valid until the given time.
+    Previous(crate::Timestamp),
 }
 
 impl<B: AuthBackend> Core<B> {

@@ -329,8 +329,12 @@ impl<B: AuthBackend> Core<B> {
             // on the family.
             ..AuthRequest::new(Family::Manage)
         };
-        match self.identify(&request, self.db.now(), super::ExistenceCheck::Now) {
-            Ok(client) => Ok(client),
+        let now = self.db.now();
+        match self.identify(&request, now, super::ExistenceCheck::Now) {
+            Ok(client) => {
+                self.mark_used(&client, now);
+                Ok(client)
+            }
             Err(AuthError::Throttled {
                 retry_after_seconds,
             }) => Err(OAuthError::Throttled {

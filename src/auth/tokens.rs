@@ -108,6 +108,9 @@ impl<B: AuthBackend> Core<B> {
             ignore_cors_and_secret: false,
             project_delete_at: None,
             tier: record.client.tier,
+            expires_at: record.client.expires_at,
+            secret_until: None,
+            last_used: super::cache::LastUse::default(),
         };
         let scope_request = AuthRequest {
             project_id: req.project_id,
@@ -156,6 +159,8 @@ impl<B: AuthBackend> Core<B> {
             || record.revoked
             || record.rotated
             || deletion::is_gone(record.project_delete_at, now)
+            // A token of an expired client stops working with it (docs/lifecycle.md#expiry).
+            || record.client.expires_at.is_some_and(|e| now >= e)
         {
             return Err(AuthError::InvalidToken);
         }

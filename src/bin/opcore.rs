@@ -1,7 +1,7 @@
 //! The `opcore` command-line program: create a store and its first organization (`init`),
 //! serve the Manage API over HTTP (`serve`), purge projects past their deletion time
-//! (`purge`), and administer organizations, projects, clients and references directly on the
-//! store file, printing JSON.
+//! (`purge`), administer organizations, projects, clients and references directly on the
+//! store file and read an organization's audit log (`audit`), printing JSON.
 
 #[path = "opcore/admin.rs"]
 mod admin;
@@ -55,7 +55,7 @@ struct StoreArgs {
     /// Store options as JSON, the keys of `opc_store_open`: argon2
     /// ({"m_cost", "t_cost", "p_cost"}), deletion_grace_seconds, synchronous ("full" |
     /// "normal"), rate_limits ({"manage": {"limit", "window_seconds"}, …}),
-    /// cross_process_staleness_ms, OAuth's issuer, authorization_endpoint,
+    /// cross_process_staleness_ms, audit_retention_days, OAuth's issuer, authorization_endpoint,
     /// refresh_reuse_grace_seconds and token lifetimes (docs/oauth.md).
     #[arg(long, value_name = "JSON", global = true)]
     options: Option<String>,
@@ -76,8 +76,8 @@ enum Command {
     /// its root client id and secret once.
     #[cfg(feature = "server")]
     Serve(serve::ServeArgs),
-    /// Remove projects past their deletion time, with their clients and references; print
-    /// {"purged": N}.
+    /// Remove projects past their deletion time, with their clients and references, and audit
+    /// entries older than audit_retention_days; print {"purged": N} (projects).
     Purge,
     /// List or show organizations.
     #[command(subcommand, visible_alias = "orgs")]
@@ -91,6 +91,9 @@ enum Command {
     /// OAuth 2.0: issue an authorization code for a consenting user (`authorize`).
     #[command(subcommand)]
     Oauth(oauth::OAuthCommand),
+    /// Print an organization's audit log, newest first, as GET /manage/audit returns it:
+    /// {"data": [...], "nextCursor": ...}.
+    Audit(admin::AuditArgs),
 }
 
 /// A failure reported to the user on standard error; the process exits with status 1.
@@ -152,6 +155,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
             admin::references(&store, &org, scoped.command)
         }
         Command::Oauth(cmd) => oauth::oauth(&open_existing(&cli.store)?, cmd),
+        Command::Audit(args) => {
+            let store = open_existing(&cli.store)?;
+            let org = admin::organization(&store, args.org.as_deref())?;
+            admin::audit(&store, &org, args)
+        }
     }
 }
 

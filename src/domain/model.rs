@@ -105,6 +105,11 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// The rate-limit tier; None: the per-family limits of docs/security.md apply.
     pub tier: Option<Tier>,
+    /// When the client's credentials stop working (docs/lifecycle.md#expiry); None: never.
+    pub expires_at: Option<Timestamp>,
+    /// The last successful authentication, kept to within a minute
+    /// (docs/lifecycle.md#last-use); None: never used.
+    pub last_used_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

@@ -153,7 +153,13 @@ impl CheckKey {
     /// client id, compared against the dummy value). The same work whichever case it is; the
     /// comparison is constant-time.
     pub fn admits(&self, client_id: &str, secret: &str, stored: Option<u32>) -> bool {
-        let computed = self.value(client_id, secret);
+        self.matches(self.value(client_id, secret), stored)
+    }
+
+    /// Whether a check value computed once by [`CheckKey::value`] matches `stored` (None: the
+    /// dummy value of an unknown client id). Constant-time; lets one HMAC be compared against
+    /// a client's current and previous secrets (docs/lifecycle.md#rotation).
+    pub fn matches(&self, computed: u32, stored: Option<u32>) -> bool {
         let expected = stored.unwrap_or(self.dummy);
         bool::from(computed.to_be_bytes().ct_eq(&expected.to_be_bytes()))
     }

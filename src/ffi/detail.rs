@@ -617,6 +617,33 @@ pub unsafe extern "C" fn opc_client_delete_ex(
     }
 }
 
+/// `opc_client_rotate` with this call's failure detail: every argument, the result, ownership and
+/// thread-safety as for `opc_client_rotate`.
+///
+/// - `out_error`: NULL (no detail wanted), or where to store the detail: `*out_error` is set
+///   to NULL when the call left no detail, else to a copy of what `opc_last_error_message()`
+///   shows right after the call (the failure's detail; for `opc_handle` variants also the
+///   internal cause of a 5xx response). Free it with `opc_string_free`.
+///
+/// # Safety
+/// As `opc_client_rotate`; `out_error` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn opc_client_rotate_ex(
+    store: *mut opc_store,
+    organization_id: *const c_char,
+    client_id: *const c_char,
+    json: *const c_char,
+    out_json: *mut *mut c_char,
+    out_error: *mut *mut c_char,
+) -> opc_status {
+    // SAFETY: the caller keeps `opc_client_rotate`'s contract.
+    unsafe {
+        with_detail(out_error, || {
+            opc_client_rotate(store, organization_id, client_id, json, out_json)
+        })
+    }
+}
+
 /// `opc_reference_create` with this call's failure detail: every argument, the result, ownership and
 /// thread-safety as for `opc_reference_create`.
 ///

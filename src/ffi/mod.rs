@@ -63,10 +63,10 @@ pub use oauth::{
     OPC_TOKEN_ERROR_SIZE, OPC_TOKEN_TEXT_SIZE,
 };
 pub use resources::{
-    opc_client_create, opc_client_delete, opc_client_get, opc_client_list, opc_client_update,
-    opc_project_create, opc_project_delete, opc_project_get, opc_project_list, opc_project_update,
-    opc_reference_create, opc_reference_delete, opc_reference_get, opc_reference_list,
-    opc_reference_update,
+    opc_client_create, opc_client_delete, opc_client_get, opc_client_list, opc_client_rotate,
+    opc_client_update, opc_project_create, opc_project_delete, opc_project_get, opc_project_list,
+    opc_project_update, opc_reference_create, opc_reference_delete, opc_reference_get,
+    opc_reference_list, opc_reference_update,
 };
 pub use status::{opc_status, opc_status_code, opc_status_str};
 pub use store::{

@@ -287,6 +287,43 @@ pub unsafe extern "C" fn opc_client_delete(
     })
 }
 
+/// Rotates a client's secret (docs/lifecycle.md#rotation). `json`: the body of
+/// `POST /manage/clients/{id}/rotate` — `{"graceSeconds"?}`, an integer from 0 to 2592000
+/// (30 days), default 0; `""` and `"{}"` rotate without grace. `*out_json` receives the client
+/// read plus `"secret"` (the new secret — the only time it is shown) and
+/// `"previousSecretExpiresAt"` (when the old secret stops working; null: it already has).
+///
+/// The old secret keeps working until `previousSecretExpiresAt` and not a moment longer;
+/// rotating again ends any earlier grace at once, so at most two secrets are ever valid.
+/// Every handle in this process forgets the old state at once, other processes within
+/// `cross_process_staleness_ms`. Returns `OPC_INVALID_INPUT` for a bad `graceSeconds` (named
+/// in `opc_last_error_message()`), `OPC_NOT_FOUND` for a client not in the organization.
+///
+/// Ownership: free `*out_json` with `opc_string_free` (which also wipes the secret).
+///
+/// # Safety
+/// `store` is NULL or open; strings are NULL or NUL-terminated; `out_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn opc_client_rotate(
+    store: *mut opc_store,
+    organization_id: *const c_char,
+    client_id: *const c_char,
+    json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> opc_status {
+    ffi_boundary!("opc_client_rotate", {
+        let store = unsafe { store_ref(store) }?;
+        let org = unsafe { required(organization_id, "organization_id") }?;
+        let id = unsafe { required(client_id, "client_id") }?;
+        let json = unsafe { required(json, "json") }?;
+        let out = out_param(out_json, "out_json")?;
+        let map = object(json)?;
+        let grace = body::grace_seconds(&map).map_err(Error::Validation)?;
+        out.write(json_string(&store.rotate_client(org, id, grace)?)?);
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // References
 

@@ -95,7 +95,8 @@ mod fork {
 ///
 /// - `path`: file path (UTF-8, not empty). Required.
 /// - `options_json`: NULL for the defaults, or a JSON object with any of `argon2`
-///   (`{"m_cost","t_cost","p_cost"}`), `deletion_grace_seconds`, `synchronous` (`"full"` or
+///   (`{"m_cost","t_cost","p_cost"}`), `deletion_grace_seconds`, `audit_retention_days`
+///   (default 90, 1 to 36500; docs/lifecycle.md#audit-log), `synchronous` (`"full"` or
 ///   `"normal"`), `rate_limits` (`{"track"|"export"|"insights"|"manage":
 ///   {"limit","window_seconds"}}`), `cross_process_staleness_ms`, `credential_cache_capacity`,
 ///   `busy_timeout_ms`, `access_token_ttl_seconds` (default 3600), `refresh_token_ttl_seconds`

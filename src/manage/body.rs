@@ -228,6 +228,7 @@ pub fn new_client(map: &Map<String, Value>) -> Result<NewClient, Vec<FieldError>
         ignore_cors_and_secret: false,
         redirect_uris: f.string_array("redirectUris").unwrap_or_default(),
         tier: f.tier("tier").flatten(),
+        expires_at: f.nullable_string("expiresAt").flatten(),
     };
     f.finish(input)
 }
@@ -241,8 +242,25 @@ pub fn client_changes(map: &Map<String, Value>) -> Result<ClientChanges, Vec<Fie
         ignore_cors_and_secret: None,
         redirect_uris: f.string_array("redirectUris"),
         tier: f.tier("tier"),
+        expires_at: f.nullable_string("expiresAt"),
     };
     f.finish(input)
+}
+
+/// The body of `POST /clients/{id}/rotate`: `graceSeconds`, an integer from 0 to
+/// [`crate::store::MAX_GRACE_SECONDS`], default 0 (docs/lifecycle.md#rotation).
+pub fn grace_seconds(map: &Map<String, Value>) -> Result<u64, Vec<FieldError>> {
+    match map.get("graceSeconds") {
+        None => Ok(0),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|g| *g <= crate::store::MAX_GRACE_SECONDS)
+            .ok_or_else(|| vec![crate::store::inputs::grace_seconds_error()]),
+        Some(other) => Err(vec![FieldError::new(
+            "graceSeconds",
+            format!("Expected number, received {}", kind(other)),
+        )]),
+    }
 }
 
 /// The field only the Rust and C APIs accept, never the Manage API (docs/c-api.md).

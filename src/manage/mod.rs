@@ -189,15 +189,20 @@ enum Route<'a> {
     Metadata(&'a str),
     List(Collection),
     Item(Collection, &'a str),
+    /// `/manage/audit`: the organization's audit log (read only).
+    Audit,
+    /// `/clients/{id}/rotate` (docs/lifecycle.md#rotation).
+    Rotate(&'a str),
 }
 
 impl Route<'_> {
     /// The methods the route answers, as the `Allow` header lists them.
     fn allowed(&self) -> &'static [&'static str] {
         match self {
-            Route::OpenApi | Route::Metadata(_) => &["GET", "HEAD"],
+            Route::OpenApi | Route::Metadata(_) | Route::Audit => &["GET", "HEAD"],
             Route::List(_) => &["GET", "HEAD", "POST"],
             Route::Item(..) => &["GET", "HEAD", "PATCH", "DELETE"],
+            Route::Rotate(_) => &["POST"],
         }
     }
 }
@@ -301,6 +306,8 @@ enum Pending {
 enum OwnedRoute {
     List(Collection),
     Item(Collection, String),
+    Audit,
+    Rotate(String),
 }
 
 impl Admitted {
@@ -390,6 +397,8 @@ pub fn admit(store: &Store, req: &Request<'_>) -> Admission {
         Route::Metadata(suffix) => return respond(oauth::metadata(store, suffix)),
         Route::List(c) => OwnedRoute::List(c),
         Route::Item(c, id) => OwnedRoute::Item(c, id.to_owned()),
+        Route::Audit => OwnedRoute::Audit,
+        Route::Rotate(id) => OwnedRoute::Rotate(id.to_owned()),
     };
     match authenticate(store, req) {
         Ok(principal) => Admission::Body(Admitted {
@@ -451,6 +460,9 @@ fn manage(
         (OwnedRoute::Item(c, id), Method::Get | Method::Head) => get(store, org, *c, id),
         (OwnedRoute::Item(c, id), Method::Patch) => update(store, org, *c, id, body),
         (OwnedRoute::Item(c, id), _) => delete(store, org, *c, id),
+        // `admit` lets only GET and HEAD through to the audit log.
+        (OwnedRoute::Audit, _) => audit(store, org, query),
+        (OwnedRoute::Rotate(id), _) => rotate(store, org, id, body),
     };
     match result {
         Ok(response) => response,
@@ -602,6 +614,9 @@ fn route(path: &str) -> Option<Route<'_>> {
     if head == "openapi.json" && id.is_none() {
         return Some(Route::OpenApi);
     }
+    if head == "audit" {
+        return id.is_none().then_some(Route::Audit);
+    }
     let collection = match head {
         "projects" => Collection::Projects,
         "clients" => Collection::Clients,
@@ -611,7 +626,12 @@ fn route(path: &str) -> Option<Route<'_>> {
     match id {
         None => Some(Route::List(collection)),
         Some(id) if !id.is_empty() && !id.contains('/') => Some(Route::Item(collection, id)),
-        Some(_) => None,
+        Some(rest) => match rest.split_once('/') {
+            Some((id, "rotate")) if collection == Collection::Clients && !id.is_empty() => {
+                Some(Route::Rotate(id))
+            }
+            _ => None,
+        },
     }
 }
 
@@ -671,6 +691,7 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
             AuthError::InvalidCredentials
+            | AuthError::CredentialsExpired
             | AuthError::MalformedClientId
             | AuthError::WrongType(_)
             | AuthError::MissingToken
@@ -845,16 +866,21 @@ fn data(value: &impl Serialize) -> Result<Response, Outcome> {
 /// Roughly the JSON size of one listed resource, to size the body once.
 const LISTED_BYTES: usize = 320;
 
-fn page<T: Serialize>(page: &Page<T>) -> Result<Response, Outcome> {
-    let mut body = Vec::with_capacity(64 + page.items.len() * LISTED_BYTES);
-    serde_json::to_writer(&mut body, &ListBody::of(page))
-        .map_err(|e| Error::Storage(e.to_string()))?;
-    Ok(Response {
+/// A 200 with a JSON body.
+fn json_ok(body: Vec<u8>) -> Response {
+    Response {
         status: 200,
         headers: vec![("content-type".into(), "application/json".into())],
         body,
         internal_error: None,
-    })
+    }
+}
+
+fn page_body<T: Serialize>(page: &Page<T>) -> Result<Vec<u8>, Outcome> {
+    let mut body = Vec::with_capacity(64 + page.items.len() * LISTED_BYTES);
+    serde_json::to_writer(&mut body, &ListBody::of(page))
+        .map_err(|e| Error::Storage(e.to_string()))?;
+    Ok(body)
 }
 
 fn success() -> Result<Response, Outcome> {
@@ -879,23 +905,55 @@ fn list(
         Error::Validation(details) => Outcome::Query(details),
         other => Outcome::Store(other),
     };
-    match c {
-        Collection::Projects => page(
+    // Everything the page depends on besides the store's contents (docs/server.md#the-page-cache).
+    let key = format!(
+        "{org}\0{}\0{}\0{}\0{}",
+        c as u8,
+        project.unwrap_or(""),
+        options.limit.map_or(-1, i64::from),
+        options.cursor.as_deref().unwrap_or("")
+    );
+    if c == Collection::Clients {
+        // Client reads show `lastUsedAt`: write what is queued first, so that a cached page
+        // is checked against it (docs/lifecycle.md#last-use).
+        store.authenticator().flush_last_used();
+    }
+    let body = store.cached_page(key, org, |store| match c {
+        Collection::Projects => page_body(
             &store
                 .list_projects_page(org, &options)
                 .map_err(query_error)?,
         ),
-        Collection::Clients => page(
+        Collection::Clients => page_body(
             &store
                 .list_clients_page(org, project, &options)
                 .map_err(query_error)?,
         ),
-        Collection::References => page(
+        Collection::References => page_body(
             &store
                 .list_references_page(org, project, &options)
                 .map_err(query_error)?,
         ),
-    }
+    })?;
+    Ok(json_ok(body))
+}
+
+/// `GET /manage/audit[?limit=&cursor=&resourceId=]`: a page of the organization's audit log
+/// (docs/lifecycle.md#audit-log). Root clients only, as every Manage route; an empty
+/// `resourceId` is no filter.
+fn audit(store: &Store, org: &str, query: &str) -> Result<Response, Outcome> {
+    let options = list_options(query).map_err(Outcome::Query)?;
+    let resource = query_param(query, "resourceId").filter(|r| !r.is_empty());
+    let query_error = |e: Error| match e {
+        Error::Validation(details) => Outcome::Query(details),
+        other => Outcome::Store(other),
+    };
+    let body = page_body(
+        &store
+            .list_audit(org, resource.as_deref(), &options)
+            .map_err(query_error)?,
+    )?;
+    Ok(json_ok(body))
 }
 
 /// `limit` and `cursor` from a list's query string. `limit` is a decimal integer (its range
@@ -978,6 +1036,14 @@ fn update(
             data(&store.update_reference(org, &id, &body::reference_changes(&map)?)?)
         }
     }
+}
+
+/// `POST /clients/{id}/rotate`: the client, its new secret (once) and when the previous one
+/// stops working (docs/lifecycle.md#rotation).
+fn rotate(store: &Store, org: &str, id: &str, body: &[u8]) -> Result<Response, Outcome> {
+    let id = decode(id);
+    let grace = body::grace_seconds(&object(body)?)?;
+    data(&store.rotate_client(org, &id, grace)?)
 }
 
 fn delete(store: &Store, org: &str, c: Collection, id: &str) -> Result<Response, Outcome> {

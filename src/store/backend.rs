@@ -10,19 +10,19 @@ use crate::store::postgres::PgDb;
 use crate::store::sqlite::Db;
 
 use crate::domain::hashing::SecretHasher;
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
 use crate::error::Result;
 use crate::options::Options;
 use crate::store::records::{
-    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, SecretChecks, TokenRecord,
 };
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 /// A store's backend. Cheap to clone; `Send + Sync`.
@@ -197,6 +197,15 @@ impl Resources for Backend {
         dispatch!(self, b => b.delete_client(organization_id, id))
     }
 
+    fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient> {
+        dispatch!(self, b => b.rotate_client(organization_id, id, grace_seconds))
+    }
+
     fn create_reference(&self, organization_id: &str, input: &NewReference) -> Result<Reference> {
         dispatch!(self, b => b.create_reference(organization_id, input))
     }
@@ -235,6 +244,15 @@ impl Resources for Backend {
         dispatch!(self, b => b.delete_reference(organization_id, id))
     }
 
+    fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>> {
+        dispatch!(self, b => b.list_audit(organization_id, resource_id, options))
+    }
+
     fn purge(&self) -> Result<usize> {
         dispatch!(self, b => b.purge())
     }
@@ -261,8 +279,8 @@ impl Credentials for Backend {
         dispatch!(self, b => b.client_credentials(id))
     }
 
-    fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
-        dispatch!(self, b => b.secret_check(id))
+    fn secret_checks(&self, id: &str, now: Timestamp) -> Result<Option<SecretChecks>> {
+        dispatch!(self, b => b.secret_checks(id, now))
     }
 
     fn record_verified_secret(
@@ -277,6 +295,10 @@ impl Credentials for Backend {
 
     fn client_is_active(&self, id: &str) -> Result<bool> {
         dispatch!(self, b => b.client_is_active(id))
+    }
+
+    fn record_last_used(&self, uses: &[(&str, Timestamp)]) -> Result<()> {
+        dispatch!(self, b => b.record_last_used(uses))
     }
 }
 
@@ -328,6 +350,18 @@ impl Grants for Backend {
 impl ChangeNotification for Backend {
     fn access_revision(&self) -> Result<u64> {
         dispatch!(self, b => b.access_revision())
+    }
+
+    fn data_revision(&self) -> Result<u64> {
+        dispatch!(self, b => b.data_revision())
+    }
+
+    fn page_validity(
+        &self,
+        organization_id: &str,
+        now: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>)> {
+        dispatch!(self, b => b.page_validity(organization_id, now))
     }
 }
 

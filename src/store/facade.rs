@@ -10,15 +10,16 @@ use std::sync::Arc;
 use crate::auth::oauth::{AuthorizeError, AuthorizeRequest};
 use crate::auth::tokens::{BearerRequest, TokenInfo};
 use crate::auth::{AuthError, AuthRequest, Authenticator, Principal};
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 use crate::options::Options;
 use crate::store::backend::Backend;
-use crate::store::roles::Resources;
+use crate::store::pages::{self, PageCache};
+use crate::store::roles::{ChangeNotification, Credentials, Resources};
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 /// An open opcore store. Cheap to clone (clones share everything); `Send + Sync`, so one handle
@@ -69,6 +70,7 @@ use crate::store::{
 pub struct Store {
     db: Backend,
     auth: Arc<Authenticator>,
+    pages: Arc<PageCache>,
 }
 
 impl Store {
@@ -79,7 +81,11 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         let db = Backend::open(path.as_ref(), &options)?;
         let auth = Arc::new(Authenticator::new(db.clone(), &options));
-        Ok(Store { db, auth })
+        Ok(Store {
+            db,
+            auth,
+            pages: Arc::default(),
+        })
     }
 
     /// Authenticates and authorizes one request (docs/security.md).
@@ -138,6 +144,7 @@ impl Store {
         Store {
             db: self.db.acting_as(&principal.client_id),
             auth: self.auth.clone(),
+            pages: self.pages.clone(),
         }
     }
 
@@ -146,6 +153,33 @@ impl Store {
     /// Manage dispatcher's refusals made before any transaction use it.
     pub(crate) fn check_actor(&self) -> Result<()> {
         self.db.check_actor()
+    }
+
+    /// A list page as JSON bytes: from the page cache when nothing it depends on can have
+    /// changed (docs/server.md#the-page-cache), else `produce`d by a fresh read and kept. The
+    /// check is one read of storage, which for a handle acting for a client is also the
+    /// acting check. `key` names the page within `organization_id`'s lists completely.
+    pub(crate) fn cached_page<E: From<crate::Error>>(
+        &self,
+        key: String,
+        organization_id: &str,
+        produce: impl FnOnce(&Store) -> std::result::Result<Vec<u8>, E>,
+    ) -> std::result::Result<Vec<u8>, E> {
+        let revision = ChangeNotification::data_revision(&self.db)?;
+        let now = Credentials::now(&self.db);
+        if let Some(body) = self.pages.get(&key, revision, now) {
+            return Ok(body.to_vec());
+        }
+        let body = produce(self)?;
+        if body.len() <= pages::MAX_BYTES {
+            // Kept only if no write committed since `revision` was read, i.e. the page is
+            // what the store held at that revision.
+            let (after, until) = ChangeNotification::page_validity(&self.db, organization_id, now)?;
+            if after == revision {
+                self.pages.put(key, revision, until, &body);
+            }
+        }
+        Ok(body)
     }
 
     /// The authentication state (cache size and the like).
@@ -265,6 +299,7 @@ impl Store {
     }
 
     pub fn get_client(&self, organization_id: &str, id: &str) -> Result<Client> {
+        self.auth.flush_last_used();
         Resources::get_client(&self.db, organization_id, id)
     }
 
@@ -274,6 +309,7 @@ impl Store {
         organization_id: &str,
         project_id: Option<&str>,
     ) -> Result<Vec<Client>> {
+        self.auth.flush_last_used();
         Resources::list_clients(&self.db, organization_id, project_id)
     }
 
@@ -284,6 +320,7 @@ impl Store {
         project_id: Option<&str>,
         options: &ListOptions,
     ) -> Result<Page<Client>> {
+        self.auth.flush_last_used();
         Resources::list_clients_page(&self.db, organization_id, project_id, options)
     }
 
@@ -300,6 +337,21 @@ impl Store {
     /// staleness bound in others. The organization's last root client cannot be deleted.
     pub fn delete_client(&self, organization_id: &str, id: &str) -> Result<()> {
         Resources::delete_client(&self.db, organization_id, id)
+    }
+
+    /// Replaces a client's secret with a new one, returned once in the result. The old secret
+    /// keeps working until `previous_secret_expires_at` (now + `grace_seconds`, at most
+    /// [`crate::store::MAX_GRACE_SECONDS`]; 0: it stops at once) and not a moment longer;
+    /// rotating again ends any earlier grace at once, so at most two secrets are ever valid.
+    /// Every credential cache forgets the old state: at once in this process, within the
+    /// staleness bound in others (docs/lifecycle.md#rotation).
+    pub fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient> {
+        Resources::rotate_client(&self.db, organization_id, id, grace_seconds)
     }
 
     // References.
@@ -347,5 +399,29 @@ impl Store {
 
     pub fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()> {
         Resources::delete_reference(&self.db, organization_id, id)
+    }
+
+    // The audit log.
+
+    /// One page of the organization's audit log, newest first (the order the changes
+    /// committed in); with `resource_id`, only the entries about that resource
+    /// (docs/lifecycle.md#audit-log). Entries older than `audit_retention_days` are removed by
+    /// [`Store::purge`].
+    ///
+    /// ```no_run
+    /// # let store = opcore::Store::open("opcore.db", opcore::Options::default())?;
+    /// let page = store.list_audit("acme", None, &opcore::ListOptions::limit(50))?;
+    /// for entry in &page.items {
+    ///     println!("{} {} {}", entry.at, entry.action.as_str(), entry.resource_id);
+    /// }
+    /// # Ok::<(), opcore::Error>(())
+    /// ```
+    pub fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>> {
+        Resources::list_audit(&self.db, organization_id, resource_id, options)
     }
 }

@@ -38,6 +38,10 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     /// Rate-limit tier; default none (the per-family limits of docs/security.md).
     pub tier: Option<Tier>,
+    /// When the client's credentials stop working, in the format of a reference's `datetime`
+    /// (docs/behaviour.md#dates); must be in the future. Default never
+    /// (docs/lifecycle.md#expiry).
+    pub expires_at: Option<String>,
 }
 
 impl Default for NewClient {
@@ -49,6 +53,7 @@ impl Default for NewClient {
             ignore_cors_and_secret: false,
             redirect_uris: Vec::new(),
             tier: None,
+            expires_at: None,
         }
     }
 }
@@ -65,6 +70,9 @@ pub struct ClientChanges {
     pub redirect_uris: Option<Vec<String>>,
     /// `Some(None)` removes the tier.
     pub tier: Option<Option<Tier>>,
+    /// `Some(None)`: never expires; `Some(Some(t))`: expires at `t`, which may be in the past
+    /// (expiring the client at once; docs/lifecycle.md#expiry).
+    pub expires_at: Option<Option<String>>,
 }
 
 /// `POST /references`. `datetime` is RFC 3339 with a zone or `YYYY-MM-DD`; default now.
@@ -166,9 +174,32 @@ impl ProjectChanges {
     }
 }
 
+/// The JSON name of a client's expiry.
+pub(crate) const EXPIRES_AT: &str = "expiresAt";
+
+/// The most `graceSeconds` a rotation accepts: 30 days (docs/lifecycle.md#rotation).
+pub const MAX_GRACE_SECONDS: u64 = 2_592_000;
+
+/// Why a rotation's `graceSeconds` is refused.
+pub(crate) fn grace_seconds_error() -> FieldError {
+    FieldError::new(
+        "graceSeconds",
+        format!("Expected an integer from 0 to {MAX_GRACE_SECONDS} (seconds)"),
+    )
+}
+
+/// Why a new client's `expiresAt` is refused: it is not in the future.
+pub(crate) fn past_expiry_error() -> FieldError {
+    FieldError::new(
+        EXPIRES_AT,
+        "Must be in the future; to expire an existing client now, PATCH its expiresAt",
+    )
+}
+
 pub(crate) struct ValidClient {
     pub name: String,
     pub redirect_uris: Vec<String>,
+    pub expires_at: Option<Timestamp>,
 }
 
 impl NewClient {
@@ -176,11 +207,16 @@ impl NewClient {
         let mut c = Checker::default();
         let name = c.one(validate::text("name", &self.name));
         let redirect_uris = c.many(validate::redirect_uris(&self.redirect_uris));
+        let expires_at = match &self.expires_at {
+            Some(t) => c.one(validate::datetime_field(EXPIRES_AT, t)).map(Some),
+            None => Some(None),
+        };
         c.finish()?;
-        match (name, redirect_uris) {
-            (Some(name), Some(redirect_uris)) => Ok(ValidClient {
+        match (name, redirect_uris, expires_at) {
+            (Some(name), Some(redirect_uris), Some(expires_at)) => Ok(ValidClient {
                 name,
                 redirect_uris,
+                expires_at,
             }),
             _ => Err(crate::Error::Validation(Vec::new())),
         }
@@ -193,6 +229,8 @@ impl NewClient {
 pub(crate) struct CheckedClientChanges {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
+    /// `Some(None)`: clear the expiry.
+    pub expires_at: Option<Option<Timestamp>>,
     pub errors: Vec<FieldError>,
 }
 
@@ -207,9 +245,15 @@ impl ClientChanges {
             .redirect_uris
             .as_deref()
             .and_then(|uris| c.many(validate::redirect_uris(uris)));
+        let expires_at = match &self.expires_at {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(t)) => c.one(validate::datetime_field(EXPIRES_AT, t)).map(Some),
+        };
         CheckedClientChanges {
             name,
             redirect_uris,
+            expires_at,
             errors: c.0,
         }
     }

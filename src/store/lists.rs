@@ -64,6 +64,8 @@ pub(crate) enum ListKind {
     Projects = 1,
     Clients = 2,
     References = 3,
+    /// The audit log: the position's `created_at` holds the entry's `seq`, its commit order.
+    Audit = 4,
 }
 
 /// Format version of the cursor (its first byte).
@@ -162,11 +164,13 @@ fn encode(kind: ListKind, created_at: i64, id: &str) -> String {
     bytes.extend_from_slice(&created_at.to_be_bytes());
     match kind {
         ListKind::Projects => bytes.extend_from_slice(id.as_bytes()),
-        ListKind::Clients | ListKind::References => match uuid::Uuid::parse_str(id) {
-            Ok(u) => bytes.extend_from_slice(u.as_bytes()),
-            // Stored ids are hyphenated UUIDs; a hand-edited row gets a cursor that is refused.
-            Err(_) => bytes.extend_from_slice(id.as_bytes()),
-        },
+        ListKind::Clients | ListKind::References | ListKind::Audit => {
+            match uuid::Uuid::parse_str(id) {
+                Ok(u) => bytes.extend_from_slice(u.as_bytes()),
+                // Stored ids are hyphenated UUIDs; a hand-edited row gets a cursor that is refused.
+                Err(_) => bytes.extend_from_slice(id.as_bytes()),
+            }
+        }
     }
     Base64UrlUnpadded::encode_string(&bytes)
 }
@@ -197,7 +201,7 @@ fn decode(kind: ListKind, text: &str) -> Option<Position> {
             }
             id.to_owned()
         }
-        ListKind::Clients | ListKind::References => {
+        ListKind::Clients | ListKind::References | ListKind::Audit => {
             let bytes: [u8; 16] = id.try_into().ok()?;
             uuid::Uuid::from_bytes(bytes).hyphenated().to_string()
         }
@@ -222,6 +226,7 @@ mod tests {
             (ListKind::Projects, "my-project-2"),
             (ListKind::Clients, UUID),
             (ListKind::References, UUID),
+            (ListKind::Audit, UUID),
         ] {
             for t in [0, 1_705_314_600_000, -1, i64::MAX, i64::MIN] {
                 let text = encode(kind, t, id);
@@ -244,6 +249,7 @@ mod tests {
         let good = encode(ListKind::References, 5, UUID);
         assert_eq!(decode(ListKind::Clients, &good), None);
         assert_eq!(decode(ListKind::Projects, &good), None);
+        assert_eq!(decode(ListKind::Audit, &good), None);
         let mut versioned = Base64UrlUnpadded::decode_vec(&good).unwrap();
         versioned[0] = 2;
         assert_eq!(

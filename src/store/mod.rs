@@ -6,9 +6,10 @@
 
 pub(crate) mod backend;
 mod facade;
-mod inputs;
+pub(crate) mod inputs;
 mod lists;
 mod outputs;
+mod pages;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod records;
@@ -18,11 +19,12 @@ pub(crate) mod sqlite;
 mod suite;
 
 pub use facade::Store;
+pub use inputs::MAX_GRACE_SECONDS;
 pub use inputs::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
 pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
-pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient};
+pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient, RotatedClient};
 pub(crate) use records::{
     ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
 };

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::domain::model::{Client, Organization, Project};
 use crate::domain::secret::Secret;
+use crate::domain::time::Timestamp;
 
 /// What bootstrap returns: the organization and its first root client with the secret,
 /// serialized as `{"organization":{…},"client":{…,"secret":"sec_…"}}`. The only place that
@@ -37,4 +38,15 @@ pub struct CreatedProject {
 pub struct DefaultClient {
     pub id: String,
     pub secret: Secret,
+}
+
+/// What a rotation returns: the client, its new secret (once) and when the previous secret
+/// stops working (None: at once, a rotation without grace; docs/lifecycle.md#rotation).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedClient {
+    #[serde(flatten)]
+    pub client: Client,
+    pub secret: Secret,
+    pub previous_secret_expires_at: Option<Timestamp>,
 }

@@ -17,6 +17,25 @@ pub(crate) struct ClientCredentials {
     pub project_delete_at: Option<Timestamp>,
     /// The client's project's normalized CORS entries (empty without a project).
     pub project_cors: Vec<String>,
+    /// The secret a rotation replaced, while its grace lasts (docs/lifecycle.md#rotation).
+    pub previous: Option<PreviousSecret>,
+}
+
+/// The secret a rotation replaced: valid until `expires_at` (exclusive), never after.
+#[derive(Debug, Clone)]
+pub(crate) struct PreviousSecret {
+    pub hash: String,
+    pub expires_at: Timestamp,
+}
+
+/// The first step of authenticating a client id: the check values of its valid secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SecretChecks {
+    /// The current secret's check value; None for a hash from before check values.
+    pub current: Option<u32>,
+    /// The previous secret's check value (None: from before check values) and the end of its
+    /// grace, when a rotation left one.
+    pub previous: Option<(Option<u32>, Timestamp)>,
 }
 
 /// An authorization code to store.

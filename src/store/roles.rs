@@ -11,17 +11,17 @@
 //! - [`ChangeNotification`]: the access revision, which changes whenever access may have been
 //!   revoked.
 
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::secret::{CheckKey, SecretHasher};
 use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
 use crate::error::Result;
 use crate::store::records::{
-    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, SecretChecks, TokenRecord,
 };
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 /// Organizations, projects, clients and references, and `purge`. Every project, client and
@@ -63,6 +63,14 @@ pub(crate) trait Resources {
         changes: &ClientChanges,
     ) -> Result<Client>;
     fn delete_client(&self, organization_id: &str, id: &str) -> Result<()>;
+    /// Replaces a client's secret; the old one stays valid for `grace_seconds`
+    /// (docs/lifecycle.md#rotation).
+    fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient>;
     fn create_reference(&self, organization_id: &str, input: &NewReference) -> Result<Reference>;
     fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference>;
     fn list_references(
@@ -83,6 +91,13 @@ pub(crate) trait Resources {
         changes: &ReferenceChanges,
     ) -> Result<Reference>;
     fn delete_reference(&self, organization_id: &str, id: &str) -> Result<()>;
+    /// One page of the organization's audit log, newest first, optionally of one resource.
+    fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>>;
     fn purge(&self) -> Result<usize>;
 }
 
@@ -98,9 +113,9 @@ pub(crate) trait Credentials {
     fn check_key(&self) -> &CheckKey;
     /// Everything authentication needs about a client id, or None when no such client exists.
     fn client_credentials(&self, id: &str) -> Result<Option<ClientCredentials>>;
-    /// A client's secret check value: `None`, no such client; `Some(None)`, a hash made
-    /// before check values.
-    fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>>;
+    /// The check values of a client's valid secrets at `now` (the previous one only during a
+    /// rotation's grace): `None`, no such client.
+    fn secret_checks(&self, id: &str, now: Timestamp) -> Result<Option<SecretChecks>>;
     /// Records a successful verification: the check value, and a rehashed secret if any.
     fn record_verified_secret(
         &self,
@@ -111,6 +126,9 @@ pub(crate) trait Credentials {
     ) -> Result<()>;
     /// Whether the client exists and its project is not past its deletion time.
     fn client_is_active(&self, id: &str) -> Result<bool>;
+    /// Records successful authentications in one write: each client's last use becomes the
+    /// later of its stored value and the given time.
+    fn record_last_used(&self, uses: &[(&str, Timestamp)]) -> Result<()>;
 }
 
 /// OAuth codes, grants and tokens, stored as digests.
@@ -139,4 +157,15 @@ pub(crate) trait ChangeNotification {
     /// A number that changes whenever access may have been revoked: at once for changes made
     /// in this process, within `cross_process_staleness_ms` for other processes' changes.
     fn access_revision(&self) -> Result<u64>;
+    /// A number that every committed write changes (docs/server.md#the-page-cache), read from
+    /// storage on every call. For a handle acting for a client the same read makes the acting
+    /// check: `Error::Unauthenticated` when the client is gone.
+    fn data_revision(&self) -> Result<u64>;
+    /// The data revision and the first project deletion time after `now` in the
+    /// organization: a list read now stays valid while both hold.
+    fn page_validity(
+        &self,
+        organization_id: &str,
+        now: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>)>;
 }

@@ -89,6 +89,8 @@ macro_rules! backend_suite {
             references_are_scoped_to_projects_of_the_organization,
             credentials_hold_the_hash_never_the_secret,
             a_verified_secret_is_recorded_only_against_its_hash,
+            a_rotation_keeps_the_previous_secret_for_its_grace_only,
+            last_use_only_moves_forward,
             clients_are_active_until_deleted_or_their_project_is_gone,
             the_access_revision_changes_when_access_may_be_revoked,
             codes_are_claimed_once_by_their_client,
@@ -97,6 +99,7 @@ macro_rules! backend_suite {
             refresh_tokens_rotate_once_with_a_grace,
             tokens_and_grants_are_revoked,
             purge_prunes_long_expired_tokens,
+            the_audit_log_has_one_entry_per_change,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -670,6 +673,7 @@ pub(crate) fn clients_keep_their_type_and_project<B: Backend>(env: &Env<B>) {
                 ignore_cors_and_secret: true,
                 redirect_uris: vec!["https://app.example.com/callback".into()],
                 tier: Some(Tier::Pro),
+                expires_at: None,
             },
         )
         .unwrap();
@@ -1083,7 +1087,10 @@ pub(crate) fn credentials_hold_the_hash_never_the_secret<B: Backend>(env: &Env<B
     );
     let check = b.check_key().value(id, secret);
     assert_eq!(creds.secret_check, Some(check));
-    assert_eq!(b.secret_check(id).unwrap(), Some(Some(check)));
+    assert_eq!(
+        b.secret_checks(id, b.now()).unwrap().map(|c| c.current),
+        Some(Some(check))
+    );
     assert_eq!(creds.project_delete_at, None);
     assert_eq!(creds.project_cors, ["https://example.com"]);
 
@@ -1106,24 +1113,114 @@ pub(crate) fn credentials_hold_the_hash_never_the_secret<B: Backend>(env: &Env<B
     let unknown = "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c";
     assert!(b.client_credentials(unknown).unwrap().is_none());
     assert!(b.client_credentials("not-a-uuid").unwrap().is_none());
-    assert_eq!(b.secret_check(unknown).unwrap(), None);
+    assert_eq!(
+        b.secret_checks(unknown, b.now())
+            .unwrap()
+            .map(|c| c.current),
+        None
+    );
     // The clock is the one the backend was opened with.
     env.clock.advance_secs(7);
     assert_eq!(b.now(), T0.plus_seconds(7));
     assert_eq!(b.now_coarse(), T0.plus_seconds(7));
 }
 
+pub(crate) fn a_rotation_keeps_the_previous_secret_for_its_grace_only<B: Backend>(env: &Env<B>) {
+    let b = &env.backend;
+    let (acme, root) = org(env, "Acme");
+    let before = b.client_credentials(&root).unwrap().unwrap();
+    let old_check = before.secret_check;
+    let revision = b.access_revision().unwrap();
+    let rotated = b.rotate_client(&acme, &root, 60).unwrap();
+    assert_ne!(
+        b.access_revision().unwrap(),
+        revision,
+        "a rotation bumps the revision"
+    );
+    let until = b.now().plus_seconds(60);
+    assert_eq!(rotated.previous_secret_expires_at, Some(until));
+    let creds = b.client_credentials(&root).unwrap().unwrap();
+    let previous = creds.previous.expect("a previous secret");
+    assert_eq!(
+        (previous.hash.as_str(), previous.expires_at),
+        (before.secret_hash.as_str(), until)
+    );
+    let new_check = b.check_key().value(&root, rotated.secret.expose());
+    assert_eq!(creds.secret_check, Some(new_check));
+    assert!(matches!(
+        b.hasher()
+            .verify(&creds.secret_hash, rotated.secret.expose()),
+        Verification::Valid { .. }
+    ));
+    let checks = b.secret_checks(&root, b.now()).unwrap().unwrap();
+    assert_eq!(checks.current, Some(new_check));
+    assert_eq!(checks.previous, Some((old_check, until)));
+    // Not at the instant the grace ends.
+    assert_eq!(
+        b.secret_checks(&root, until).unwrap().unwrap().previous,
+        None
+    );
+    // A rotation without grace keeps no previous secret; a bad grace or client changes nothing.
+    let again = b.rotate_client(&acme, &root, 0).unwrap();
+    assert_eq!(again.previous_secret_expires_at, None);
+    assert!(b
+        .client_credentials(&root)
+        .unwrap()
+        .unwrap()
+        .previous
+        .is_none());
+    assert!(matches!(
+        b.rotate_client(&acme, &root, 2_592_001),
+        Err(Error::Validation(_))
+    ));
+    let (other, _) = org(env, "Other");
+    assert!(matches!(
+        b.rotate_client(&other, &root, 0),
+        Err(Error::NotFound(Resource::Client))
+    ));
+    let current = b.client_credentials(&root).unwrap().unwrap().secret_check;
+    assert_eq!(
+        current,
+        Some(b.check_key().value(&root, again.secret.expose()))
+    );
+}
+
+pub(crate) fn last_use_only_moves_forward<B: Backend>(env: &Env<B>) {
+    let b = &env.backend;
+    let (acme, root) = org(env, "Acme");
+    assert_eq!(b.get_client(&acme, &root).unwrap().last_used_at, None);
+    b.record_last_used(&[(&root, Timestamp(5_000))]).unwrap();
+    b.record_last_used(&[(&root, Timestamp(4_000)), ("unknown", Timestamp(9))])
+        .unwrap();
+    assert_eq!(
+        b.get_client(&acme, &root).unwrap().last_used_at,
+        Some(Timestamp(5_000))
+    );
+    b.record_last_used(&[(&root, Timestamp(6_000))]).unwrap();
+    assert_eq!(
+        b.get_client(&acme, &root).unwrap().last_used_at,
+        Some(Timestamp(6_000))
+    );
+}
+
 pub(crate) fn a_verified_secret_is_recorded_only_against_its_hash<B: Backend>(env: &Env<B>) {
     let b = &env.backend;
     let (_, root) = org(env, "Acme");
     let old_hash = b.client_credentials(&root).unwrap().unwrap().secret_hash;
-    let old_check = b.secret_check(&root).unwrap().unwrap();
+    let old_check = b
+        .secret_checks(&root, b.now())
+        .unwrap()
+        .map(|c| c.current)
+        .unwrap();
     // Against a hash that is no longer stored: nothing changes.
     b.record_verified_secret(&root, "$argon2id$stale", Some("$argon2id$new"), 7)
         .unwrap();
     let creds = b.client_credentials(&root).unwrap().unwrap();
     assert_eq!(creds.secret_hash, old_hash);
-    assert_eq!(b.secret_check(&root).unwrap(), Some(old_check));
+    assert_eq!(
+        b.secret_checks(&root, b.now()).unwrap().map(|c| c.current),
+        Some(old_check)
+    );
     // Against the stored hash, without a rehash: only the check value.
     b.record_verified_secret(&root, &old_hash, None, 42)
         .unwrap();
@@ -1137,7 +1234,10 @@ pub(crate) fn a_verified_secret_is_recorded_only_against_its_hash<B: Backend>(en
         .unwrap();
     let creds = b.client_credentials(&root).unwrap().unwrap();
     assert_eq!(creds.secret_hash, "$argon2id$rehashed");
-    assert_eq!(b.secret_check(&root).unwrap(), Some(Some(u32::MAX)));
+    assert_eq!(
+        b.secret_checks(&root, b.now()).unwrap().map(|c| c.current),
+        Some(Some(u32::MAX))
+    );
 }
 
 pub(crate) fn clients_are_active_until_deleted_or_their_project_is_gone<B: Backend>(env: &Env<B>) {
@@ -1566,4 +1666,141 @@ mod sqlite_backend {
     }
 
     super::backend_suite!(open);
+}
+
+// The audit log (docs/lifecycle.md#audit-log).
+
+pub(crate) fn the_audit_log_has_one_entry_per_change<B: Backend>(env: &Env<B>) {
+    use crate::domain::model::AuditAction as A;
+    let b = &env.backend;
+    let (other, _) = org(env, "Other");
+    let (org, _) = org(env, "Acme");
+    let p = b.create_project(&org, &named("Shop")).unwrap().project.id;
+    let c = b
+        .create_client(&org, &client("Reader", ClientType::Read, Some(&p)))
+        .unwrap()
+        .client
+        .id;
+    let r = b
+        .create_reference(&org, &reference(&p, "Launch"))
+        .unwrap()
+        .id;
+    b.update_reference(
+        &org,
+        &r,
+        &ReferenceChanges {
+            title: Some("Launched".into()),
+            ..ReferenceChanges::default()
+        },
+    )
+    .unwrap();
+    // Failures leave nothing.
+    assert!(b.create_project(&org, &named("")).is_err());
+    assert!(b
+        .delete_reference(&org, "fa0c2780-55f2-4d9e-bea0-da2e02c7b1a9")
+        .is_err());
+    b.delete_reference(&org, &r).unwrap();
+    b.delete_client(&org, &c).unwrap();
+    b.delete_project(&org, &p).unwrap();
+    // A repeated deletion changes nothing and writes nothing.
+    b.delete_project(&org, &p).unwrap();
+    b.update_project(
+        &org,
+        &p,
+        &ProjectChanges {
+            cross_domain: Some(true),
+            ..ProjectChanges::default()
+        },
+    )
+    .unwrap();
+    b.delete_project(&org, &p).unwrap();
+    env.clock.advance_secs(GRACE_SECONDS);
+    assert_eq!(b.purge().unwrap(), 1);
+
+    let log = b
+        .list_audit(&org, None, &ListOptions::default())
+        .unwrap()
+        .items;
+    let got: Vec<(A, &str, Option<&str>, Vec<&str>)> = log
+        .iter()
+        .map(|e| {
+            (
+                e.action,
+                e.resource_id.as_str(),
+                e.project_id.as_deref(),
+                e.changes.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    let some = Some(p.as_str());
+    assert_eq!(
+        got,
+        [
+            (A::ProjectPurge, p.as_str(), some, vec![]),
+            (A::ProjectDelete, p.as_str(), some, vec![]),
+            (
+                A::ProjectRestore,
+                p.as_str(),
+                some,
+                vec!["crossDomain", "deleteAt"]
+            ),
+            (A::ProjectDelete, p.as_str(), some, vec![]),
+            (A::ClientDelete, c.as_str(), some, vec![]),
+            (A::ReferenceDelete, r.as_str(), some, vec![]),
+            (A::ReferenceUpdate, r.as_str(), some, vec!["title"]),
+            (
+                A::ReferenceCreate,
+                r.as_str(),
+                some,
+                vec!["projectId", "title"]
+            ),
+            (
+                A::ClientCreate,
+                c.as_str(),
+                some,
+                vec!["name", "type", "projectId", "secret"]
+            ),
+            (A::ProjectCreate, p.as_str(), some, vec!["name", "client"]),
+            (
+                A::OrganizationCreate,
+                org.as_str(),
+                None,
+                vec!["name", "client"]
+            ),
+        ]
+    );
+    assert!(log.iter().all(|e| e.actor_client_id.is_none()));
+    assert!(log
+        .iter()
+        .all(|e| e.resource_type == e.action.resource_type()));
+
+    // Pages of three, a resource filter, and the other organization's log apart.
+    let first = b.list_audit(&org, None, &ListOptions::limit(3)).unwrap();
+    assert_eq!(first.items, log[..3]);
+    let next = ListOptions {
+        limit: Some(3),
+        cursor: first.next_cursor.clone(),
+    };
+    assert_eq!(b.list_audit(&org, None, &next).unwrap().items, log[3..6]);
+    let of_client = b
+        .list_audit(&org, Some(&c), &ListOptions::default())
+        .unwrap();
+    assert_eq!(of_client.items.len(), 2);
+    let theirs = b
+        .list_audit(&other, None, &ListOptions::default())
+        .unwrap()
+        .items;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].action, A::OrganizationCreate);
+    assert!(b
+        .list_audit(&other, Some(&p), &ListOptions::default())
+        .unwrap()
+        .items
+        .is_empty());
+    b.delete_organization(&other).unwrap();
+    assert!(b
+        .list_audit(&other, None, &ListOptions::default())
+        .unwrap()
+        .items
+        .is_empty());
 }

@@ -796,6 +796,112 @@ static void test_clients(opc_store *store) {
     arguments_del("opc_client_delete", opc_client_delete, store, org_id, id);
 }
 
+/* Rotation, expiry and last use (docs/lifecycle.md). The grace's end at its instant needs an
+ * injected clock and is shown in tests/lifecycle.rs and tests/lifecycle_http.rs; here: both
+ * secrets during a grace, a second rotation ending it at once, the errors, the expiry message
+ * only for the right secret, and lastUsedAt. */
+static void test_rotation(opc_store *store) {
+    char *json = UNTOUCHED;
+    char id[64];
+    char first[64];
+    char second[64];
+    char third[64];
+    opc_principal p;
+    const char *wrong = "sec_0123456789abcdef0123456789abcdef";
+
+    CHECK_STATUS(opc_client_create(store, org_id, "{\"name\":\"Rotated\",\"type\":\"read\"}",
+                                   &json),
+                 OPC_OK);
+    CHECK(json_field(json, NULL, "id", id, sizeof id));
+    CHECK(json_field(json, NULL, "secret", first, sizeof first));
+    CHECK_CONTAINS(json, "\"expiresAt\":null");
+    CHECK_CONTAINS(json, "\"lastUsedAt\":null");
+    opc_string_free(json);
+
+    CHECK_STATUS(opc_client_rotate(store, org_id, id, "{\"graceSeconds\":3600}", &json), OPC_OK);
+    CHECK(json_field(json, NULL, "secret", second, sizeof second));
+    CHECK(strcmp(first, second) != 0);
+    CHECK(strstr(json, first) == NULL);
+    CHECK_CONTAINS(json, "\"previousSecretExpiresAt\":\"");
+    CHECK_CONTAINS(json, "\"name\":\"Rotated\"");
+    opc_string_free(json);
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, first, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(p.allowed);
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, second, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(p.allowed);
+
+    /* Rotating again, without grace: both earlier secrets stop at once. */
+    CHECK_STATUS(opc_client_rotate(store, org_id, id, "", &json), OPC_OK);
+    CHECK(json_field(json, NULL, "secret", third, sizeof third));
+    CHECK_CONTAINS(json, "\"previousSecretExpiresAt\":null");
+    opc_string_free(json);
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, first, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(!p.allowed && p.http_status == 401);
+    CHECK_STR(p.message, "Invalid client credentials");
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, second, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(!p.allowed && p.http_status == 401);
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, third, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(p.allowed);
+
+    json = UNTOUCHED;
+    CHECK_STATUS(opc_client_rotate(store, org_id, id, "{\"graceSeconds\":2592001}", &json),
+                 OPC_INVALID_INPUT);
+    CHECK_STR(opc_last_error_message(),
+              "invalid input: graceSeconds: Expected an integer from 0 to 2592000 (seconds)");
+    CHECK_STATUS(opc_client_rotate(store, org_id, id, "{\"graceSeconds\":\"1\"}", &json),
+                 OPC_INVALID_INPUT);
+    CHECK_CONTAINS(opc_last_error_message(), "graceSeconds: Expected number, received string");
+    CHECK_STATUS(opc_client_rotate(store, org_id, "0b7e0c1e-5a9b-4d43-9c55-8f0e4a1f2b3c", "{}",
+                                   &json),
+                 OPC_NOT_FOUND);
+    CHECK_STR(opc_last_error_message(), "Client not found");
+    CHECK(json == UNTOUCHED);
+    arguments_out3("opc_client_rotate", opc_client_rotate, store, org_id, id, "{}");
+    /* The refusals rotated nothing. */
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, third, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(p.allowed);
+
+    /* Used: lastUsedAt is set, and no read shows a secret. */
+    CHECK_STATUS(opc_client_get(store, org_id, id, &json), OPC_OK);
+    CHECK(strstr(json, "\"lastUsedAt\":null") == NULL);
+    CHECK_CONTAINS(json, "\"lastUsedAt\":\"");
+    CHECK(strstr(json, "sec_") == NULL);
+    opc_string_free(json);
+
+    /* Expiry: a past expiresAt is refused on create, accepted by an update (expired now). */
+    json = UNTOUCHED;
+    CHECK_STATUS(opc_client_create(store, org_id, "{\"name\":\"Old\",\"expiresAt\":\"2000-01-01\"}",
+                                   &json),
+                 OPC_INVALID_INPUT);
+    CHECK_CONTAINS(opc_last_error_message(), "expiresAt: Must be in the future");
+    CHECK(json == UNTOUCHED);
+    CHECK_STATUS(opc_client_update(store, org_id, id, "{\"expiresAt\":\"2000-01-01\"}", &json),
+                 OPC_OK);
+    CHECK_CONTAINS(json, "\"expiresAt\":\"2000-01-01T00:00:00.000Z\"");
+    opc_string_free(json);
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, third, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(!p.allowed && p.http_status == 401);
+    CHECK_STR(p.message, "Client credentials expired");
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, wrong, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(!p.allowed && p.http_status == 401);
+    CHECK_STR(p.message, "Invalid client credentials");
+    CHECK_STATUS(opc_client_update(store, org_id, id, "{\"expiresAt\":null}", &json), OPC_OK);
+    CHECK_CONTAINS(json, "\"expiresAt\":null");
+    opc_string_free(json);
+    CHECK_STATUS(opc_authenticate(store, OPC_FAMILY_EXPORT, id, third, NULL, NULL, NULL, &p),
+                 OPC_OK);
+    CHECK(p.allowed);
+    CHECK_STATUS(opc_client_delete(store, org_id, id), OPC_OK);
+}
+
 static void test_references(opc_store *store) {
     char *json = UNTOUCHED;
     char id[64];
@@ -883,6 +989,7 @@ int main(int argc, char **argv) {
     test_oauth(store);
     test_projects(store);
     test_clients(store);
+    test_rotation(store);
     test_references(store);
 
     /* Close and reopen: the data is on disk; two handles may share one file. */

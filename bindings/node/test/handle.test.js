@@ -17,9 +17,14 @@ test('GET returns status, headers and json', (t) => {
     ['content-type', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']);
   assert.equal(response.headers['content-type'], 'application/json');
   assert.equal(response.headers['x-ratelimit-remaining'], '19');
-  const { secret, ...read } = root;
+  const { secret, lastUsedAt, ...read } = root;
   assert.match(secret, /^sec_/);
-  assert.deepEqual(response.json, { data: [read] });
+  // The call itself is the root client's first use (docs/lifecycle.md#last-use).
+  assert.equal(lastUsedAt, null);
+  const { lastUsedAt: used, ...listed } = response.json.data[0];
+  assert.match(used, /^\d{4}-\d\d-\d\dT/);
+  assert.deepEqual({ data: [listed] }, { data: [read] });
+  assert.equal(response.json.data.length, 1);
   assert.deepEqual(JSON.parse(response.body), response.json);
   assert.equal(response.raiseForStatus(), response);
   assert.equal(response.internalError, null);

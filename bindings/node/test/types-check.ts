@@ -29,6 +29,12 @@ const info: TokenInfo = store.verifyToken(null);
 const expires: number = info.expiresAt;
 const tier: 'free' | 'pro' | 'enterprise' | null = clients[0].tier;
 const uris: string[] = clients[0].redirectUris;
+const lastUsed: string | null = clients[0].lastUsedAt;
+const expiry: string | null = manage.clients.update('x', { expiresAt: null }).expiresAt;
+const rotated = manage.clients.rotate('x', 3600);
+const until: string | null = rotated.previousSecretExpiresAt;
+const rotatedSecret: string = admin.clients.rotate('x').secret;
+void [lastUsed, expiry, until, rotatedSecret];
 try {
   store.authenticate('export', null);
 } catch (e) {

@@ -17,7 +17,9 @@ after ``os.fork()`` raises :class:`StoreError` with code ``OPC_FORKED``.
 
 from ._store import (
     Admin,
+    AdminClientCollection,
     AdminCollection,
+    ClientCollection,
     Collection,
     Family,
     Manage,
@@ -47,8 +49,10 @@ __all__ = [
     "Store",
     "Manage",
     "Collection",
+    "ClientCollection",
     "Admin",
     "AdminCollection",
+    "AdminClientCollection",
     "Response",
     "Principal",
     "TokenInfo",

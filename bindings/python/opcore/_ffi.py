@@ -176,6 +176,7 @@ SIGNATURES: Dict[str, Tuple[Optional[type], List[type]]] = {
     "opc_client_list": (_status, [_handle, _str, _str, _out_owned_str]),
     "opc_client_update": (_status, [_handle, _str, _str, _str, _out_owned_str]),
     "opc_client_delete": (_status, [_handle, _str, _str]),
+    "opc_client_rotate": (_status, [_handle, _str, _str, _str, _out_owned_str]),
     "opc_reference_create": (_status, [_handle, _str, _str, _out_owned_str]),
     "opc_reference_get": (_status, [_handle, _str, _str, _out_owned_str]),
     "opc_reference_list": (_status, [_handle, _str, _str, _out_owned_str]),
@@ -200,8 +201,8 @@ EX_VARIANTS = (
     "opc_handle_from", "opc_authenticate", "opc_authorize", "opc_token_verify",
     "opc_project_create", "opc_project_get", "opc_project_list", "opc_project_update",
     "opc_project_delete", "opc_client_create", "opc_client_get", "opc_client_list",
-    "opc_client_update", "opc_client_delete", "opc_reference_create", "opc_reference_get",
-    "opc_reference_list", "opc_reference_update", "opc_reference_delete",
+    "opc_client_update", "opc_client_delete", "opc_client_rotate", "opc_reference_create",
+    "opc_reference_get", "opc_reference_list", "opc_reference_update", "opc_reference_delete",
     "opc_project_list_page", "opc_client_list_page", "opc_reference_list_page",
 )
 for _name in EX_VARIANTS:

@@ -47,6 +47,7 @@ from .types import (
     Reference,
     ReferenceCreate,
     ReferenceUpdate,
+    RotatedClient,
 )
 
 #: The message of a store used in a child process after ``os.fork()``.
@@ -57,8 +58,10 @@ __all__ = [
     "Store",
     "Manage",
     "Collection",
+    "ClientCollection",
     "Admin",
     "AdminCollection",
+    "AdminClientCollection",
     "Response",
     "Principal",
     "TokenInfo",
@@ -627,8 +630,7 @@ class Manage:
         self._source = source
         self.projects: Collection[Project, CreatedProject, ProjectCreate, ProjectUpdate] = \
             Collection(self, "projects", filters=False)
-        self.clients: Collection[Client, CreatedClient, ClientCreate, ClientUpdate] = \
-            Collection(self, "clients", filters=True)
+        self.clients: ClientCollection = ClientCollection(self, "clients", filters=True)
         self.references: Collection[Reference, Reference, ReferenceCreate, ReferenceUpdate] = \
             Collection(self, "references", filters=True)
 
@@ -732,6 +734,30 @@ class Collection(Generic[R, C, CI, UI]):
         return cast(Deleted, self._manage.request("DELETE", self._item(resource_id)))
 
 
+def _grace_body(grace_seconds: int) -> Dict[str, Any]:
+    if isinstance(grace_seconds, bool) or not isinstance(grace_seconds, int):
+        raise TypeError(f"grace_seconds must be an int, not {type(grace_seconds).__name__}")
+    return {"graceSeconds": grace_seconds}
+
+
+class ClientCollection(Collection[Client, CreatedClient, ClientCreate, ClientUpdate]):
+    """``/manage/clients``: a :class:`Collection` that can also rotate a client's secret."""
+
+    def rotate(self, resource_id: str, grace_seconds: int = 0) -> RotatedClient:
+        """Replaces the client's secret (``POST /manage/clients/{id}/rotate``); returns the
+        client with its new ``secret`` (shown only this once) and ``previousSecretExpiresAt``.
+        The old secret keeps working for ``grace_seconds`` (0 to 2592000; 0: it stops at once)
+        and rotating again ends any earlier grace at once (docs/lifecycle.md).
+
+        Raises:
+            NotFound: no such client.
+            ValidationError: ``grace_seconds`` out of range.
+        """
+        rotated = self._manage.request("POST", self._item(resource_id) + "/rotate",
+                                       _grace_body(grace_seconds))
+        return cast(RotatedClient, rotated["data"])
+
+
 
 class Admin:
     """One organization's resources through the direct C API; see :meth:`Store.admin`.
@@ -747,8 +773,7 @@ class Admin:
         self._organization = organization_id
         self.projects: AdminCollection[Project, CreatedProject, ProjectCreate, ProjectUpdate] = \
             AdminCollection(self, "project", filters=False)
-        self.clients: AdminCollection[Client, CreatedClient, ClientCreate, ClientUpdate] = \
-            AdminCollection(self, "client", filters=True)
+        self.clients: AdminClientCollection = AdminClientCollection(self, "client", filters=True)
         self.references: AdminCollection[Reference, Reference, ReferenceCreate,
                                          ReferenceUpdate] = \
             AdminCollection(self, "reference", filters=True)
@@ -806,3 +831,13 @@ class AdminCollection(Generic[R, C, CI, UI]):
             function = getattr(_ffi.lib(), f"opc_{self._noun}_delete")
             _check(function(handle, self._admin._organization, _cstr(resource_id, "id")))
         return Deleted(success=True)
+
+
+class AdminClientCollection(AdminCollection[Client, CreatedClient, ClientCreate, ClientUpdate]):
+    """``opc_client_*``: an :class:`AdminCollection` that can also rotate a client's secret
+    (``opc_client_rotate``)."""
+
+    def rotate(self, resource_id: str, grace_seconds: int = 0) -> RotatedClient:
+        """As :meth:`ClientCollection.rotate`."""
+        body = json.dumps(_grace_body(grace_seconds)).encode()
+        return cast(RotatedClient, self._call("rotate", _cstr(resource_id, "id"), body))

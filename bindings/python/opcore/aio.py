@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
-from typing import Any, Awaitable, Callable, Generic, List, Optional, TypeVar, Union
+from typing import Any, Awaitable, Callable, Generic, List, Optional, TypeVar, Union, cast
 
 from ._store import (
     Admin,
@@ -37,7 +37,7 @@ from ._store import (
     Store,
     TokenInfo,
 )
-from .types import Bootstrap, Deleted, FamilyName, Organization
+from .types import Bootstrap, Deleted, FamilyName, Organization, RotatedClient
 
 __all__ = ["AsyncStore", "AsyncManage", "AsyncAdmin", "AsyncCollection", "to_thread"]
 
@@ -148,6 +148,13 @@ class AsyncCollection(Generic[R, C, CI, UI]):
 
     async def delete(self, resource_id: str) -> Deleted:
         return await to_thread(self.sync.delete, resource_id)
+
+    async def rotate(self, resource_id: str, grace_seconds: int = 0) -> RotatedClient:
+        """Clients only: :meth:`ClientCollection.rotate`, awaitable."""
+        rotate = getattr(self.sync, "rotate", None)
+        if rotate is None:
+            raise AttributeError("only clients can be rotated")
+        return cast(RotatedClient, await to_thread(rotate, resource_id, grace_seconds))
 
 
 class AsyncManage:

@@ -28,6 +28,7 @@ __all__ = [
     "CreatedProject",
     "Client",
     "CreatedClient",
+    "RotatedClient",
     "Reference",
     "Bootstrap",
     "Deleted",
@@ -92,12 +93,21 @@ class Client(TypedDict):
     ignoreCorsAndSecret: bool
     redirectUris: List[str]
     tier: Optional[Tier]
+    expiresAt: Optional[str]
+    lastUsedAt: Optional[str]
     createdAt: str
     updatedAt: str
 
 
 class CreatedClient(Client):
     secret: str
+
+
+class RotatedClient(CreatedClient):
+    """``clients.rotate()``: the client, its new secret (shown only this once) and when the
+    previous secret stops working (``None``: it already has)."""
+
+    previousSecretExpiresAt: Optional[str]
 
 
 class Reference(TypedDict):
@@ -150,6 +160,7 @@ class ClientCreate(_ClientCreateRequired, total=False):
     type: ClientType
     redirectUris: List[str]
     tier: Optional[Tier]
+    expiresAt: Optional[str]
 
 
 class ClientUpdate(TypedDict, total=False):
@@ -158,6 +169,7 @@ class ClientUpdate(TypedDict, total=False):
     projectId: Optional[str]
     redirectUris: List[str]
     tier: Optional[Tier]
+    expiresAt: Optional[str]
 
 
 class _ReferenceCreateRequired(TypedDict):

@@ -25,8 +25,12 @@ def test_get_returns_status_headers_and_json(store: opcore.Store, org: Dict[str,
                                       "x-ratelimit-remaining", "x-ratelimit-reset"]
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-ratelimit-remaining"] == "19"
-    assert response.json == {"data": [{k: v for k, v in org["client"].items()
-                                       if k != "secret"}]}
+    # The call itself is the root client's first use (docs/lifecycle.md#last-use).
+    assert org["client"]["lastUsedAt"] is None
+    listed = [dict(c) for c in response.json["data"]]
+    assert isinstance(listed[0].pop("lastUsedAt"), str)
+    assert listed == [{k: v for k, v in org["client"].items()
+                       if k not in ("secret", "lastUsedAt")}]
     assert json.loads(response.body) == response.json
     assert response.raise_for_status() is response
     assert response.internal_error is None

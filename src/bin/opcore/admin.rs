@@ -2,7 +2,7 @@
 //! HTTP or credentials), scoped to one organization and printing JSON.
 
 use clap::{Args, Subcommand};
-use opcore::{ClientType, NewClient, NewProject, NewReference, Store};
+use opcore::{ClientType, ListOptions, NewClient, NewProject, NewReference, Store};
 
 use crate::{print_json, CliError};
 
@@ -92,6 +92,19 @@ pub enum ClientCommand {
         /// Manage API).
         #[arg(long)]
         ignore_cors_and_secret: bool,
+        /// When its credentials stop working (a future instant, in the formats of a
+        /// reference's `--datetime`); default never.
+        #[arg(long, value_name = "WHEN")]
+        expires_at: Option<String>,
+    },
+    /// Replace a client's secret; prints the new one once. The old one keeps working for
+    /// `--grace-seconds` (docs/lifecycle.md).
+    Rotate {
+        /// The client's id.
+        id: String,
+        /// How long the old secret keeps working, 0 to 2592000 (30 days); 0: it stops at once.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        grace_seconds: u64,
     },
     /// Delete a client; it loses access at once.
     Delete {
@@ -133,6 +146,23 @@ pub enum ReferenceCommand {
         /// The reference's id.
         id: String,
     },
+}
+
+/// `opcore audit`: which entries of which organization's audit log.
+#[derive(Args)]
+pub struct AuditArgs {
+    /// The organization's id; may be left out when the store holds exactly one organization.
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<String>,
+    /// Only the entries about this resource (a project, client, reference or organization id).
+    #[arg(long, value_name = "ID")]
+    pub resource_id: Option<String>,
+    /// At most this many entries (1–1000); without it, every entry.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Continue after the entries of an earlier page (its `nextCursor`).
+    #[arg(long)]
+    pub cursor: Option<String>,
 }
 
 /// The organization a command acts in: the one named by `--org` (which must exist), or the
@@ -220,6 +250,7 @@ pub fn clients(store: &Store, org: &str, cmd: ClientCommand) -> Result<(), CliEr
             project,
             client_type,
             ignore_cors_and_secret,
+            expires_at,
         } => {
             let client_type = ClientType::parse(&client_type)
                 .ok_or_else(|| CliError::new(format!("unknown client type `{client_type}`")))?;
@@ -228,10 +259,16 @@ pub fn clients(store: &Store, org: &str, cmd: ClientCommand) -> Result<(), CliEr
                 project_id: project,
                 client_type,
                 ignore_cors_and_secret,
+                expires_at,
                 ..NewClient::default()
             };
             print_json(&store.create_client(org, &input)?)
         }
+        ClientCommand::Rotate { id, grace_seconds } => print_json(
+            &store
+                .rotate_client(org, &id, grace_seconds)
+                .map_err(naming(&id))?,
+        ),
         ClientCommand::Delete { id } => {
             store.delete_client(org, &id).map_err(naming(&id))?;
             print_json(&serde_json::json!({ "success": true }))
@@ -268,4 +305,17 @@ pub fn references(store: &Store, org: &str, cmd: ReferenceCommand) -> Result<(),
             print_json(&serde_json::json!({ "success": true }))
         }
     }
+}
+
+pub fn audit(store: &Store, org: &str, args: AuditArgs) -> Result<(), CliError> {
+    let options = ListOptions {
+        limit: args.limit,
+        cursor: args.cursor,
+    };
+    let page = store.list_audit(org, args.resource_id.as_deref(), &options)?;
+    let mut body = serde_json::json!({ "data": page.items });
+    if let Some(next) = page.next_cursor {
+        body["nextCursor"] = next.into();
+    }
+    print_json(&body)
 }

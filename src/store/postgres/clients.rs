@@ -8,16 +8,19 @@ use postgres::Row;
 use super::resources::{is_live_project, query_page};
 use super::revision::bump;
 use super::{json_column, json_text, ts, PgDb, Tx};
-use crate::domain::model::{Client, ClientType};
+use crate::domain::model::{AuditAction, Client, ClientType};
 use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{canonical_uuid, FieldError};
 use crate::error::{Error, Resource, Result};
-use crate::store::inputs::{CheckedClientChanges, ClientChanges, NewClient, ValidClient};
+use crate::store::inputs::{
+    grace_seconds_error, past_expiry_error, CheckedClientChanges, ClientChanges, NewClient,
+    ValidClient, MAX_GRACE_SECONDS,
+};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
-use crate::store::outputs::CreatedClient;
-use crate::store::records::ClientCredentials;
+use crate::store::outputs::{CreatedClient, RotatedClient};
+use crate::store::records::{ClientCredentials, PreviousSecret, SecretChecks};
 
 /// A validated client ready to insert; the secret was generated and hashed outside the
 /// transaction.
@@ -28,15 +31,80 @@ pub(super) struct PreparedClient {
     ignore_cors_and_secret: bool,
     redirect_uris: Vec<String>,
     tier: Option<Tier>,
+    expires_at: Option<Timestamp>,
     secret: Secret,
     hash: String,
 }
 
+/// A new secret for a rotation, generated and hashed outside the write transaction.
+struct PreparedSecret {
+    secret: Secret,
+    hash: String,
+}
+
+impl PreparedSecret {
+    fn generate(db: &PgDb) -> Result<PreparedSecret> {
+        let secret = Secret::generate();
+        let hash = db
+            .hasher()
+            .hash(&secret)
+            .map_err(|e| Error::Storage(format!("hashing the secret failed: {e}")))?;
+        Ok(PreparedSecret { secret, hash })
+    }
+}
+
+impl PreparedClient {
+    /// The JSON names of the fields a new client is given (`secret` names that one was
+    /// generated; its value is never recorded).
+    pub(super) fn set_fields(&self) -> Vec<&'static str> {
+        let mut set = vec!["name", "type"];
+        if self.project_id.is_some() {
+            set.push("projectId");
+        }
+        if self.ignore_cors_and_secret {
+            set.push("ignoreCorsAndSecret");
+        }
+        if !self.redirect_uris.is_empty() {
+            set.push("redirectUris");
+        }
+        if self.tier.is_some() {
+            set.push("tier");
+        }
+        if self.expires_at.is_some() {
+            set.push("expiresAt");
+        }
+        set.push("secret");
+        set
+    }
+}
+
+/// The JSON names of the fields an update changed.
+fn changed_fields(before: &Client, after: &Client) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if before.name != after.name {
+        changed.push("name");
+    }
+    if before.ignore_cors_and_secret != after.ignore_cors_and_secret {
+        changed.push("ignoreCorsAndSecret");
+    }
+    if before.redirect_uris != after.redirect_uris {
+        changed.push("redirectUris");
+    }
+    if before.tier != after.tier {
+        changed.push("tier");
+    }
+    if before.expires_at != after.expires_at {
+        changed.push("expiresAt");
+    }
+    changed
+}
+
 /// The columns [`client_from_row`] reads, in order, from `clients c`.
 pub(super) const CLIENT_COLUMNS: &str = "c.id, c.name, c.type, c.project_id, c.organization_id, \
-     c.ignore_cors_and_secret, c.created_at, c.updated_at, c.redirect_uris, c.tier";
+     c.ignore_cors_and_secret, c.created_at, c.updated_at, c.redirect_uris, c.tier, \
+     c.expires_at, c.last_used_at";
 /// How many columns [`CLIENT_COLUMNS`] has.
-pub(super) const CLIENT_COLUMN_COUNT: usize = 10;
+pub(super) const CLIENT_COLUMN_COUNT: usize = 12;
 
 pub(super) fn client_from_row(r: &Row) -> Client {
     let ty: String = r.get(2);
@@ -51,6 +119,8 @@ pub(super) fn client_from_row(r: &Row) -> Client {
         ignore_cors_and_secret: r.get(5),
         redirect_uris: json_column(&redirect_uris),
         tier: tier.as_deref().and_then(Tier::parse),
+        expires_at: r.get::<_, Option<i64>>(10).map(ts),
+        last_used_at: r.get::<_, Option<i64>>(11).map(ts),
         created_at: ts(r.get(6)),
         updated_at: ts(r.get(7)),
     }
@@ -65,12 +135,14 @@ impl PgDb {
         let ValidClient {
             name,
             redirect_uris,
+            expires_at,
         } = input.validate()?;
-        let secret = Secret::generate();
-        let hash = self
-            .hasher()
-            .hash(&secret)
-            .map_err(|e| Error::Storage(format!("hashing the secret failed: {e}")))?;
+        // A client created already expired could never be used: refused (an existing client
+        // is expired at once by a PATCH instead; docs/lifecycle.md#expiry).
+        if expires_at.is_some_and(|t| t <= self.now()) {
+            return Err(Error::Validation(vec![past_expiry_error()]));
+        }
+        let PreparedSecret { secret, hash } = PreparedSecret::generate(self)?;
         Ok(PreparedClient {
             name,
             project_id: input.project_id.clone().filter(|p| !p.is_empty()),
@@ -78,6 +150,7 @@ impl PgDb {
             ignore_cors_and_secret: input.ignore_cors_and_secret,
             redirect_uris,
             tier: input.tier,
+            expires_at,
             secret,
             hash,
         })
@@ -96,8 +169,8 @@ impl PgDb {
         tx.exec(
             "INSERT INTO clients (id, organization_id, project_id, name, type, secret_hash,
                                   ignore_cors_and_secret, created_at, updated_at,
-                                  redirect_uris, tier, secret_check)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
+                                  redirect_uris, tier, secret_check, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12)",
             &[
                 &id,
                 &organization_id,
@@ -110,6 +183,7 @@ impl PgDb {
                 &json_text(&p.redirect_uris),
                 &p.tier.map(Tier::as_str),
                 &i64::from(check),
+                &p.expires_at.map(Timestamp::millis),
             ],
         )?;
         Ok(CreatedClient {
@@ -122,6 +196,8 @@ impl PgDb {
                 ignore_cors_and_secret: p.ignore_cors_and_secret,
                 redirect_uris: p.redirect_uris.clone(),
                 tier: p.tier,
+                expires_at: p.expires_at,
+                last_used_at: None,
                 created_at: now,
                 updated_at: now,
             },
@@ -160,13 +236,23 @@ impl PgDb {
                     &[&organization_id],
                 )?;
             }
-            self.insert_client(
+            let created = self.insert_client(
                 tx,
                 organization_id,
                 prepared.project_id.as_deref(),
                 &prepared,
                 now,
-            )
+            )?;
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ClientCreate,
+                &created.client.id,
+                prepared.project_id.as_deref(),
+                &prepared.set_fields(),
+            )?;
+            Ok(created)
         })
     }
 
@@ -248,6 +334,7 @@ impl PgDb {
         let CheckedClientChanges {
             name,
             redirect_uris,
+            expires_at,
             errors: input_errors,
         } = changes.check();
         let now = self.now();
@@ -281,7 +368,7 @@ impl PgDb {
             if !errors.is_empty() {
                 return Err(Error::Validation(errors));
             }
-            let mut updated = current;
+            let mut updated = current.clone();
             if let Some(n) = &name {
                 updated.name = n.clone();
             }
@@ -295,10 +382,14 @@ impl PgDb {
             if let Some(tier) = changes.tier {
                 updated.tier = tier;
             }
+            let expiry_changed = expires_at.is_some_and(|t| t != updated.expires_at);
+            if let Some(t) = expires_at {
+                updated.expires_at = t;
+            }
             updated.updated_at = now;
             tx.exec(
                 "UPDATE clients SET name = $2, ignore_cors_and_secret = $3, updated_at = $4,
-                                    redirect_uris = $5, tier = $6
+                                    redirect_uris = $5, tier = $6, expires_at = $7
                  WHERE id = $1",
                 &[
                     &updated.id,
@@ -307,8 +398,20 @@ impl PgDb {
                     &now.millis(),
                     &json_text(&updated.redirect_uris),
                     &updated.tier.map(Tier::as_str),
+                    &updated.expires_at.map(Timestamp::millis),
                 ],
             )?;
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ClientUpdate,
+                &updated.id,
+                updated.project_id.as_deref(),
+                &changed_fields(&current, &updated),
+            )?;
+            // Verified-credential caches hold the tier and the expiry: make them forget them.
+            let tier_changed = tier_changed || expiry_changed;
             if tier_changed {
                 bump(tx)?;
             }
@@ -359,6 +462,15 @@ impl PgDb {
                 }
             }
             tx.exec("DELETE FROM clients WHERE id = $1", &[&id])?;
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ClientDelete,
+                &id,
+                project.as_deref(),
+                &[],
+            )?;
             bump(tx)
         })?;
         self.revision_committed();
@@ -373,7 +485,8 @@ impl PgDb {
             Ok(tx
                 .opt(
                     &format!(
-                        "SELECT {CLIENT_COLUMNS}, c.secret_hash, p.delete_at, p.cors, c.secret_check
+                        "SELECT {CLIENT_COLUMNS}, c.secret_hash, p.delete_at, p.cors, c.secret_check,
+                                c.previous_secret_hash, c.previous_secret_expires_at
                          FROM clients c LEFT JOIN projects p ON p.id = c.project_id
                          WHERE c.id = $1"
                     ),
@@ -382,7 +495,17 @@ impl PgDb {
                 .map(|r| {
                     const N: usize = CLIENT_COLUMN_COUNT;
                     let cors: Option<String> = r.get(N + 2);
+                    let previous_hash: Option<String> = r.get(N + 4);
+                    let previous_until: Option<i64> = r.get(N + 5);
+                    let previous = match (previous_hash, previous_until) {
+                        (Some(hash), Some(until)) => Some(PreviousSecret {
+                            hash,
+                            expires_at: ts(until),
+                        }),
+                        _ => None,
+                    };
                     ClientCredentials {
+                        previous,
                         client: client_from_row(&r),
                         secret_hash: r.get(N),
                         secret_check: check_column(r.get(N + 3)),
@@ -393,11 +516,122 @@ impl PgDb {
         })
     }
 
-    pub(crate) fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
+    /// The check values of a client's valid secrets at `now` (the previous one only while
+    /// its grace lasts). `None`: no such client. One indexed read of one row.
+    pub(crate) fn secret_checks(&self, id: &str, now: Timestamp) -> Result<Option<SecretChecks>> {
         self.read(|tx| {
             Ok(tx
-                .opt("SELECT secret_check FROM clients WHERE id = $1", &[&id])?
-                .map(|r| check_column(r.get(0))))
+                .opt(
+                    "SELECT secret_check, previous_secret_check, previous_secret_expires_at
+                     FROM clients WHERE id = $1",
+                    &[&id],
+                )?
+                .map(|r| {
+                    let previous_until: Option<i64> = r.get(2);
+                    SecretChecks {
+                        current: check_column(r.get(0)),
+                        previous: previous_until
+                            .map(ts)
+                            .filter(|until| now < *until)
+                            .map(|until| (check_column(r.get(1)), until)),
+                    }
+                }))
+        })
+    }
+
+    /// Replaces client `id`'s secret with a new one, returned once. With `grace_seconds` > 0
+    /// the old secret stays valid until `now + grace` (exclusive); any earlier rotation's
+    /// previous secret dies at once, so at most two secrets are ever valid
+    /// (docs/lifecycle.md#rotation). The audit entry `client.rotate` is written in the same
+    /// transaction, and the access revision is bumped (and notified) so every credential
+    /// cache, on every node, forgets the old state.
+    pub(crate) fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient> {
+        if grace_seconds > MAX_GRACE_SECONDS {
+            return Err(Error::Validation(vec![grace_seconds_error()]));
+        }
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Client));
+        };
+        // argon2 runs before the transaction begins, as for a new client.
+        let fresh = PreparedSecret::generate(self)?;
+        let check = self.check_key().value(&id, fresh.secret.expose());
+        let now = self.now();
+        // At most 30 days of milliseconds: no overflow.
+        let grace_ms = i64::try_from(grace_seconds).unwrap_or(0) * 1000;
+        let previous_until = (grace_ms > 0).then(|| Timestamp(now.millis() + grace_ms));
+        let client = self.write(|tx| {
+            let mut client = tx
+                .opt(
+                    &format!(
+                        "SELECT {CLIENT_COLUMNS} FROM clients c
+                         WHERE id = $1 AND organization_id = $2 AND {VISIBLE} FOR UPDATE OF c"
+                    ),
+                    &[&id, &organization_id, &now.millis()],
+                )?
+                .map(|r| client_from_row(&r))
+                .ok_or(Error::NotFound(Resource::Client))?;
+            // The current secret becomes the previous one (with its check value) while the
+            // grace lasts; without a grace, no previous secret is kept at all.
+            tx.exec(
+                "UPDATE clients SET
+                     previous_secret_hash = CASE WHEN $4::BIGINT IS NULL THEN NULL ELSE secret_hash END,
+                     previous_secret_check = CASE WHEN $4::BIGINT IS NULL THEN NULL ELSE secret_check END,
+                     previous_secret_expires_at = $4::BIGINT,
+                     secret_hash = $2, secret_check = $3, updated_at = $5
+                 WHERE id = $1",
+                &[
+                    &id,
+                    &fresh.hash,
+                    &i64::from(check),
+                    &previous_until.map(Timestamp::millis),
+                    &now.millis(),
+                ],
+            )?;
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ClientRotate,
+                &id,
+                client.project_id.as_deref(),
+                &["secret"],
+            )?;
+            bump(tx)?;
+            client.updated_at = now;
+            Ok(client)
+        })?;
+        self.revision_committed();
+        Ok(RotatedClient {
+            client,
+            secret: Secret::from_plaintext(fresh.secret.expose().to_owned()),
+            previous_secret_expires_at: previous_until,
+        })
+    }
+
+    /// Records successful authentications: each client's `last_used_at` becomes the later of
+    /// its stored value and the given time. One transaction for the whole batch; clients
+    /// deleted meanwhile are skipped (docs/lifecycle.md#last-use). Rows are updated in id
+    /// order, so two nodes writing overlapping batches cannot deadlock.
+    pub(crate) fn record_last_used(&self, uses: &[(&str, Timestamp)]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let mut sorted: Vec<(&str, i64)> = uses.iter().map(|(id, at)| (*id, at.millis())).collect();
+        sorted.sort_unstable();
+        self.write(|tx| {
+            for (id, at) in &sorted {
+                tx.exec(
+                    "UPDATE clients SET last_used_at = $2
+                     WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+                    &[id, at],
+                )?;
+            }
+            Ok(())
         })
     }
 

@@ -13,6 +13,7 @@
 //!
 //! Nothing outside this module names PostgreSQL.
 
+mod audit;
 mod clients;
 mod ids;
 mod open;
@@ -37,6 +38,7 @@ use postgres::{Client, Row, Statement};
 use self::revision::Listener;
 use crate::domain::clock::Clock;
 use crate::domain::hashing::SecretHasher;
+use crate::domain::model::AuditAction;
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -79,6 +81,8 @@ struct Inner {
     hasher: SecretHasher,
     check_key: CheckKey,
     deletion_grace_seconds: i64,
+    /// How long audit entries are kept, in milliseconds (`audit_retention_days`).
+    audit_retention_ms: i64,
     busy_timeout: Duration,
     listener: Listener,
     id_probes: AtomicU64,
@@ -216,6 +220,7 @@ impl PgDb {
                 hasher,
                 check_key,
                 deletion_grace_seconds: options.deletion_grace_seconds,
+                audit_retention_ms: i64::from(options.audit_retention_days) * 86_400_000,
                 busy_timeout,
                 id_probes: AtomicU64::new(0),
             }),
@@ -321,11 +326,17 @@ impl PgDb {
 
     /// Runs `f` on a pooled connection. Plain reads run in autocommit; a handle acting for a
     /// client runs `f` in one transaction that first checks the client, so the check and the
-    /// read see the same state.
+    /// read see the same state. A read moves no data revision.
     fn read<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         if self.actor.is_some() {
-            return self.write(f);
+            return self.transaction(f, false);
         }
+        self.read_autocommit(f)
+    }
+
+    /// Runs `f` on a pooled connection outside any explicit transaction (each statement is
+    /// its own), retrying like the other calls. No acting check.
+    fn read_autocommit<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         self.retrying(|| {
             let mut stale_retried = false;
             loop {
@@ -351,9 +362,15 @@ impl PgDb {
         })
     }
 
-    /// Runs `f` in one transaction, first checking the acting client if any; retries on
-    /// deadlocks and serialization failures.
+    /// Runs `f` in one write transaction, first checking the acting client if any; the
+    /// transaction moves the data revision before it commits (docs/server.md#the-page-cache).
     fn write<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        self.transaction(f, true)
+    }
+
+    /// Runs `f` in one transaction, first checking the acting client if any; retries on
+    /// deadlocks and serialization failures. A `write` transaction moves the data revision.
+    fn transaction<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>, write: bool) -> Result<T> {
         self.retrying(|| {
             let mut stale_retried = false;
             loop {
@@ -373,6 +390,16 @@ impl PgDb {
                         }
                     }
                     let value = f(&mut tx)?;
+                    if write {
+                        // Every write moves the data revision, so cached read results know
+                        // they are stale. The row is locked last, just before commit; a
+                        // database without the row (created before it existed) gains it.
+                        tx.exec(
+                            "INSERT INTO meta (key, value) VALUES ('data_revision', 1)
+                             ON CONFLICT (key) DO UPDATE SET value = meta.value + 1",
+                            &[],
+                        )?;
+                    }
                     match tx.inner {
                         TxInner::Tx(tx) => tx.commit().pg()?,
                         TxInner::Plain(_) => {}
@@ -420,28 +447,51 @@ impl PgDb {
         }
     }
 
-    /// Removes every project past its `deleteAt` (with its clients and references) and prunes
-    /// long-expired OAuth rows. Safe on several nodes at once: rows another node is deleting
-    /// are skipped (`FOR UPDATE SKIP LOCKED`), never waited for or deleted twice.
+    /// Removes every project past its `deleteAt`, with its clients and references (one
+    /// `project.purge` audit entry each, with no actor), prunes audit entries older than
+    /// `audit_retention_days` and long-expired OAuth rows. Safe on several nodes at once:
+    /// rows another node is deleting are skipped (`FOR UPDATE SKIP LOCKED`), never waited for
+    /// or deleted twice. Returns how many projects were purged.
     pub(crate) fn purge(&self) -> Result<usize> {
         let now = self.now();
+        let cutoff = Timestamp(now.millis().saturating_sub(self.inner.audit_retention_ms));
         let purged = self.write(|tx| {
-            let n = tx.exec(
-                "DELETE FROM projects WHERE id IN (
-                     SELECT id FROM projects WHERE delete_at IS NOT NULL AND delete_at <= $1
-                     FOR UPDATE SKIP LOCKED)",
-                &[&now.millis()],
-            )?;
-            if n > 0 {
+            let gone: Vec<(String, String)> = tx
+                .all(
+                    "DELETE FROM projects WHERE id IN (
+                         SELECT id FROM projects WHERE delete_at IS NOT NULL AND delete_at <= $1
+                         FOR UPDATE SKIP LOCKED)
+                     RETURNING id, organization_id",
+                    &[&now.millis()],
+                )?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            audit::prune(tx, cutoff)?;
+            for (id, organization_id) in &gone {
+                audit::append(
+                    tx,
+                    &audit::NewAuditEntry {
+                        organization_id,
+                        at: now,
+                        actor_client_id: None,
+                        action: AuditAction::ProjectPurge,
+                        resource_id: id,
+                        project_id: Some(id),
+                        changes: &[],
+                    },
+                )?;
+            }
+            if !gone.is_empty() {
                 revision::bump(tx)?;
             }
-            Ok(n)
+            Ok(gone.len())
         })?;
         if purged > 0 {
             self.revision_committed();
         }
         self.prune_tokens()?;
-        Ok(usize::try_from(purged).unwrap_or(usize::MAX))
+        Ok(purged)
     }
 }
 

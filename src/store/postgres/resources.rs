@@ -10,7 +10,7 @@ use super::ids::{ORGANIZATION_NS, PROJECT_NS};
 use super::revision::bump;
 use super::{json_column, json_text, ts, PgDb, Tx};
 use crate::domain::deletion;
-use crate::domain::model::{ClientType, Organization, Project, ProjectType, Reference};
+use crate::domain::model::{AuditAction, ClientType, Organization, Project, ProjectType, Reference};
 use crate::domain::slug;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, canonical_uuid};
@@ -185,6 +185,16 @@ impl PgDb {
                 &[&id, &name, &now.millis()],
             )?;
             let client = self.insert_client(tx, &id, None, &prepared, now)?;
+            // One entry for the change: the organization and its first root client.
+            self.audit(
+                tx,
+                now,
+                &id,
+                AuditAction::OrganizationCreate,
+                &id,
+                None,
+                &["name", "client"],
+            )?;
             Ok(Bootstrap {
                 organization: Organization {
                     id: id.clone(),
@@ -223,10 +233,13 @@ impl PgDb {
         })
     }
 
+    /// Removes an organization and everything in it, its audit log included. Its clients
+    /// lose access at once.
     pub(crate) fn delete_organization(&self, id: &str) -> Result<()> {
         let n = self.write(|tx| {
             let n = tx.exec("DELETE FROM organizations WHERE id = $1", &[&id])?;
             if n > 0 {
+                tx.exec("DELETE FROM audit_log WHERE organization_id = $1", &[&id])?;
                 bump(tx)?;
             }
             Ok(n)
@@ -279,6 +292,30 @@ impl PgDb {
                 ],
             )?;
             let created = self.insert_client(tx, organization_id, Some(&id), &client, now)?;
+            // The default client is part of this change: one entry, naming it as `client`.
+            let mut set = vec!["name"];
+            if valid.domain.is_some() {
+                set.push("domain");
+            }
+            if !valid.cors.is_empty() {
+                set.push("cors");
+            }
+            if valid.cross_domain {
+                set.push("crossDomain");
+            }
+            if !valid.types.is_empty() {
+                set.push("types");
+            }
+            set.push("client");
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ProjectCreate,
+                &id,
+                Some(&id),
+                &set,
+            )?;
             Ok(CreatedProject {
                 project: Project {
                     id: id.clone(),
@@ -344,7 +381,8 @@ impl PgDb {
         let valid = changes.validate()?;
         let now = self.now();
         let (project, cancelled) = self.write(|tx| {
-            let mut p = fetch_project(tx, organization_id, id, now, true)?;
+            let before = fetch_project(tx, organization_id, id, now, true)?;
+            let mut p = before.clone();
             let cancelled = p.delete_at.is_some();
             if let Some(n) = &valid.name {
                 p.name = n.clone();
@@ -363,6 +401,20 @@ impl PgDb {
             }
             p.updated_at = now;
             p.delete_at = None;
+            let action = if cancelled {
+                AuditAction::ProjectRestore
+            } else {
+                AuditAction::ProjectUpdate
+            };
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                action,
+                &p.id,
+                Some(&p.id),
+                &changed_project_fields(&before, &p),
+            )?;
             tx.exec(
                 "UPDATE projects SET name = $2, domain = $3, cors = $4, cross_domain = $5,
                         allow_unsafe_revenue_tracking = $6, updated_at = $7, delete_at = NULL
@@ -398,6 +450,15 @@ impl PgDb {
                 tx.exec(
                     "UPDATE projects SET delete_at = $2, updated_at = $3 WHERE id = $1",
                     &[&p.id, &at.millis(), &now.millis()],
+                )?;
+                self.audit(
+                    tx,
+                    now,
+                    organization_id,
+                    AuditAction::ProjectDelete,
+                    &p.id,
+                    Some(&p.id),
+                    &[],
                 )?;
                 bump(tx)?;
             }
@@ -474,7 +535,22 @@ impl PgDb {
                     &organization_id,
                 ],
             )?;
-            Ok(())
+            let mut set = vec!["projectId", "title"];
+            if reference.description.is_some() {
+                set.push("description");
+            }
+            if input.datetime.is_some() {
+                set.push("date");
+            }
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ReferenceCreate,
+                &reference.id,
+                Some(&reference.project_id),
+                &set,
+            )
         })?;
         Ok(reference)
     }
@@ -546,7 +622,8 @@ impl PgDb {
         let valid = changes.validate()?;
         let now = self.now();
         self.write(|tx| {
-            let mut r = fetch_reference(tx, organization_id, &id, now, true)?;
+            let before = fetch_reference(tx, organization_id, &id, now, true)?;
+            let mut r = before.clone();
             if let Some(t) = &valid.title {
                 r.title = t.clone();
             }
@@ -569,6 +646,25 @@ impl PgDb {
                     &now.millis(),
                 ],
             )?;
+            let mut changed = Vec::new();
+            if before.title != r.title {
+                changed.push("title");
+            }
+            if before.description != r.description {
+                changed.push("description");
+            }
+            if before.date != r.date {
+                changed.push("date");
+            }
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ReferenceUpdate,
+                &r.id,
+                Some(&r.project_id),
+                &changed,
+            )?;
             Ok(r)
         })
     }
@@ -579,9 +675,42 @@ impl PgDb {
         };
         let now = self.now();
         self.write(|tx| {
-            fetch_reference(tx, organization_id, &id, now, true)?;
+            let r = fetch_reference(tx, organization_id, &id, now, true)?;
             tx.exec("DELETE FROM project_references WHERE id = $1", &[&id])?;
-            Ok(())
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ReferenceDelete,
+                &id,
+                Some(&r.project_id),
+                &[],
+            )
         })
     }
+}
+
+/// The JSON names of the fields a project update changed (`deleteAt` when it cancelled a
+/// deletion).
+fn changed_project_fields(before: &Project, after: &Project) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if before.name != after.name {
+        changed.push("name");
+    }
+    if before.domain != after.domain {
+        changed.push("domain");
+    }
+    if before.cors != after.cors {
+        changed.push("cors");
+    }
+    if before.cross_domain != after.cross_domain {
+        changed.push("crossDomain");
+    }
+    if before.allow_unsafe_revenue_tracking != after.allow_unsafe_revenue_tracking {
+        changed.push("allowUnsafeRevenueTracking");
+    }
+    if before.delete_at != after.delete_at {
+        changed.push("deleteAt");
+    }
+    changed
 }

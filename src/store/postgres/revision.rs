@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use postgres::fallible_iterator::FallibleIterator;
 
 use super::{PgDb, Tx};
-use crate::error::Result;
+use crate::domain::time::Timestamp;
+use crate::error::{Error, Result};
 
 /// The channel revoking changes notify.
 const CHANNEL: &str = "opcore_access";
@@ -164,5 +165,63 @@ impl PgDb {
             .state
             .local
             .fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl PgDb {
+    /// The data revision (docs/server.md#the-page-cache), in one statement: for a handle
+    /// acting for a client the same statement makes the acting check, and a client that no
+    /// longer exists (or whose project is past its deletion time) gets
+    /// [`crate::Error::Unauthenticated`]; as `sqlite::Db::data_revision`.
+    pub(crate) fn data_revision(&self) -> Result<u64> {
+        let now = self.now().millis();
+        let revision = self.read_autocommit(|tx| {
+            Ok(match self.actor() {
+                None => tx
+                    .opt("SELECT value FROM meta WHERE key = 'data_revision'", &[])?
+                    .map(|r| (r.get::<_, i64>(0), true)),
+                Some(actor) => tx
+                    .opt(
+                        "SELECT m.value, EXISTS (SELECT 1 FROM clients c WHERE c.id = $1
+                             AND (c.project_id IS NULL OR NOT EXISTS (
+                                 SELECT 1 FROM projects p WHERE p.id = c.project_id
+                                     AND p.delete_at IS NOT NULL AND p.delete_at <= $2)))
+                         FROM meta m WHERE m.key = 'data_revision'",
+                        &[&actor, &now],
+                    )?
+                    .map(|r| (r.get::<_, i64>(0), r.get::<_, bool>(1))),
+            })
+        })?;
+        match revision {
+            Some((_, false)) => Err(Error::Unauthenticated),
+            Some((value, true)) => Ok(u64::try_from(value).unwrap_or(0)),
+            None => Err(Error::Storage(
+                "the store has no data revision (meta.data_revision is missing)".into(),
+            )),
+        }
+    }
+
+    /// The data revision and the first deletion time after `now` among the organization's
+    /// projects, in one statement: until then (and while the revision stays), a list of the
+    /// organization's resources read now stays what it is.
+    pub(crate) fn page_validity(
+        &self,
+        organization_id: &str,
+        now: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>)> {
+        let row = self.read_autocommit(|tx| {
+            tx.one(
+                "SELECT (SELECT value FROM meta WHERE key = 'data_revision'),
+                        (SELECT MIN(delete_at) FROM projects
+                         WHERE organization_id = $1 AND delete_at > $2)",
+                &[&organization_id, &now.millis()],
+            )
+        })?;
+        let revision: Option<i64> = row.get(0);
+        let until: Option<i64> = row.get(1);
+        Ok((
+            revision.and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
+            until.map(Timestamp),
+        ))
     }
 }

@@ -3,18 +3,18 @@
 
 use super::PgDb;
 use crate::domain::hashing::SecretHasher;
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
 use crate::error::Result;
 use crate::store::records::{
-    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, SecretChecks, TokenRecord,
 };
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 impl Resources for PgDb {
@@ -105,6 +105,15 @@ impl Resources for PgDb {
         PgDb::delete_client(self, organization_id, id)
     }
 
+    fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient> {
+        PgDb::rotate_client(self, organization_id, id, grace_seconds)
+    }
+
     fn create_reference(&self, organization_id: &str, input: &NewReference) -> Result<Reference> {
         PgDb::create_reference(self, organization_id, input)
     }
@@ -143,6 +152,15 @@ impl Resources for PgDb {
         PgDb::delete_reference(self, organization_id, id)
     }
 
+    fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>> {
+        PgDb::list_audit(self, organization_id, resource_id, options)
+    }
+
     fn purge(&self) -> Result<usize> {
         PgDb::purge(self)
     }
@@ -169,8 +187,8 @@ impl Credentials for PgDb {
         PgDb::client_credentials(self, id)
     }
 
-    fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
-        PgDb::secret_check(self, id)
+    fn secret_checks(&self, id: &str, now: Timestamp) -> Result<Option<SecretChecks>> {
+        PgDb::secret_checks(self, id, now)
     }
 
     fn record_verified_secret(
@@ -185,6 +203,10 @@ impl Credentials for PgDb {
 
     fn client_is_active(&self, id: &str) -> Result<bool> {
         PgDb::client_is_active(self, id)
+    }
+
+    fn record_last_used(&self, uses: &[(&str, Timestamp)]) -> Result<()> {
+        PgDb::record_last_used(self, uses)
     }
 }
 
@@ -236,5 +258,17 @@ impl Grants for PgDb {
 impl ChangeNotification for PgDb {
     fn access_revision(&self) -> Result<u64> {
         PgDb::access_revision(self)
+    }
+
+    fn data_revision(&self) -> Result<u64> {
+        PgDb::data_revision(self)
+    }
+
+    fn page_validity(
+        &self,
+        organization_id: &str,
+        now: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>)> {
+        PgDb::page_validity(self, organization_id, now)
     }
 }

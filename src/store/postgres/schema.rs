@@ -85,12 +85,15 @@ CREATE TABLE project_references (
 CREATE INDEX references_list ON project_references (organization_id, created_at, id);
 CREATE INDEX references_list_by_project ON project_references (project_id, created_at, id);
 -- auth_revision: bumped by every change that can revoke access; each bump also notifies
--- channel opcore_access so other nodes drop cached credentials.
+-- channel opcore_access so other nodes drop cached credentials. data_revision: bumped by every
+-- write transaction, so a cached read result is known current while it has not moved
+-- (docs/server.md#the-page-cache).
 CREATE TABLE meta (
     key     TEXT COLLATE "C" PRIMARY KEY,
     value   BIGINT NOT NULL
 );
 INSERT INTO meta (key, value) VALUES ('auth_revision', 0);
+INSERT INTO meta (key, value) VALUES ('data_revision', 0);
 CREATE TABLE oauth_grants (
     id          TEXT COLLATE "C" PRIMARY KEY,
     client_id   TEXT COLLATE "C" NOT NULL REFERENCES clients(id) ON DELETE CASCADE,

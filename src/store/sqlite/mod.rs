@@ -27,6 +27,7 @@ use self::revision::{shared_for, FileShared};
 
 use crate::domain::clock::Clock;
 use crate::domain::hashing::SecretHasher;
+use crate::domain::model::AuditAction;
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -51,6 +52,8 @@ struct Inner {
     hasher: SecretHasher,
     check_key: CheckKey,
     deletion_grace_seconds: i64,
+    /// How long audit entries are kept, in milliseconds (`audit_retention_days`).
+    audit_retention_ms: i64,
     staleness: Duration,
     shared: Arc<FileShared>,
     /// Issued-id lookups made while choosing ids (a cost counter for tests and benches).
@@ -91,6 +94,7 @@ impl Db {
                 hasher,
                 check_key,
                 deletion_grace_seconds: options.deletion_grace_seconds,
+                audit_retention_ms: i64::from(options.audit_retention_days) * 86_400_000,
                 staleness: Duration::from_millis(options.cross_process_staleness_ms),
                 id_probes: AtomicU64::new(0),
             }),
@@ -180,6 +184,14 @@ impl Db {
         result.inspect_err(|_| pooled.discard_if_broken())
     }
 
+    /// Runs `f` on a pooled connection outside any explicit transaction (each statement is
+    /// its own read transaction), retrying while the database is busy. No acting check.
+    fn read_autocommit<T>(&self, f: impl Fn(&Connection) -> Result<T>) -> Result<T> {
+        let mut pooled = self.conn()?;
+        let result = self.retrying(|| f(pooled.get()));
+        result.inspect_err(|_| pooled.discard_if_broken())
+    }
+
     /// The acting check of [`Db::read`] alone: `Error::Unauthenticated` when this handle acts
     /// for a client that no longer exists; nothing to check (and no read) otherwise.
     pub(crate) fn check_actor(&self) -> Result<()> {
@@ -204,6 +216,11 @@ impl Db {
                 }
             }
             let value = f(&tx)?;
+            // Every write moves the data revision, so cached read results know they are
+            // stale (docs/server.md#the-page-cache).
+            tx.prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'data_revision'")
+                .and_then(|mut s| s.execute([]))
+                .sql()?;
             tx.commit().sql()?;
             Ok(value)
         })
@@ -223,23 +240,43 @@ impl Db {
         }
     }
 
-    /// Removes every project past its `deleteAt`, with its clients and references, and prunes
-    /// long-expired OAuth codes and tokens. Runs at open; call it periodically in long-running
-    /// hosts. Returns how many projects were purged.
+    /// Removes every project past its `deleteAt`, with its clients and references (one
+    /// `project.purge` audit entry each, with no actor), prunes audit entries older than
+    /// `audit_retention_days` and long-expired OAuth codes and tokens. Runs at open; call it
+    /// periodically in long-running hosts. Returns how many projects were purged.
     pub(crate) fn purge(&self) -> Result<usize> {
         let now = self.now();
+        let cutoff = Timestamp(now.millis().saturating_sub(self.inner.audit_retention_ms));
         let purged = self.write(|tx| {
-            let n = tx
+            let gone: Vec<(String, String)> = tx
                 .prepare_cached(
-                    "DELETE FROM projects WHERE delete_at IS NOT NULL AND delete_at <= ?1",
+                    "DELETE FROM projects WHERE delete_at IS NOT NULL AND delete_at <= ?1
+                     RETURNING id, organization_id",
                 )
                 .sql()?
-                .execute([now.millis()])
+                .query_map([now.millis()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .sql()?
+                .collect::<rusqlite::Result<_>>()
                 .sql()?;
-            if n > 0 {
+            audit::prune(tx, cutoff)?;
+            for (id, organization_id) in &gone {
+                audit::append(
+                    tx,
+                    &audit::NewAuditEntry {
+                        organization_id,
+                        at: now,
+                        actor_client_id: None,
+                        action: AuditAction::ProjectPurge,
+                        resource_id: id,
+                        project_id: Some(id),
+                        changes: &[],
+                    },
+                )?;
+            }
+            if !gone.is_empty() {
                 self.bump_access_revision(tx)?;
             }
-            Ok(n)
+            Ok(gone.len())
         })?;
         if purged > 0 {
             self.revision_committed();

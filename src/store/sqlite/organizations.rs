@@ -5,7 +5,7 @@ use rusqlite::OptionalExtension;
 use super::ids::ORGANIZATION_NS;
 use super::SqlResult;
 use super::{ts, Db};
-use crate::domain::model::{ClientType, Organization};
+use crate::domain::model::{AuditAction, ClientType, Organization};
 use crate::domain::slug;
 use crate::domain::validate;
 use crate::error::{Error, Resource, Result};
@@ -39,6 +39,16 @@ impl Db {
             ).sql()?
             .execute((&id, &name, now.millis())).sql()?;
             let client = self.insert_client(tx, &id, None, &prepared, now)?;
+            // One entry for the change: the organization and its first root client.
+            self.audit(
+                tx,
+                now,
+                &id,
+                AuditAction::OrganizationCreate,
+                &id,
+                None,
+                &["name", "client"],
+            )?;
             Ok(Bootstrap {
                 organization: Organization {
                     id: id.clone(),
@@ -78,7 +88,8 @@ impl Db {
         })
     }
 
-    /// Removes an organization and everything in it. Its clients lose access at once.
+    /// Removes an organization and everything in it, its audit log included. Its clients
+    /// lose access at once.
     pub(crate) fn delete_organization(&self, id: &str) -> Result<()> {
         let n = self.write(|tx| {
             let n = tx
@@ -87,6 +98,10 @@ impl Db {
                 .execute([id])
                 .sql()?;
             if n > 0 {
+                tx.prepare_cached("DELETE FROM audit_log WHERE organization_id = ?1")
+                    .sql()?
+                    .execute([id])
+                    .sql()?;
                 self.bump_access_revision(tx)?;
             }
             Ok(n)

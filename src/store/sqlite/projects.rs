@@ -7,7 +7,7 @@ use super::ids::PROJECT_NS;
 use super::SqlResult;
 use super::{json_column, json_text, ts, Db};
 use crate::domain::deletion;
-use crate::domain::model::{ClientType, Project, ProjectType};
+use crate::domain::model::{AuditAction, ClientType, Project, ProjectType};
 use crate::domain::slug;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Resource, Result};
@@ -76,6 +76,30 @@ impl Db {
             ))
             .sql()?;
             let created = self.insert_client(tx, organization_id, Some(&id), &client, now)?;
+            // The default client is part of this change: one entry, naming it as `client`.
+            let mut set = vec!["name"];
+            if valid.domain.is_some() {
+                set.push("domain");
+            }
+            if !valid.cors.is_empty() {
+                set.push("cors");
+            }
+            if valid.cross_domain {
+                set.push("crossDomain");
+            }
+            if !valid.types.is_empty() {
+                set.push("types");
+            }
+            set.push("client");
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ProjectCreate,
+                &id,
+                Some(&id),
+                &set,
+            )?;
             Ok(CreatedProject {
                 project: Project {
                     id: id.clone(),
@@ -147,7 +171,8 @@ impl Db {
         let valid = changes.validate()?;
         let now = self.now();
         let (project, cancelled) = self.write(|tx| {
-            let mut p = fetch_project(tx, organization_id, id, now)?;
+            let before = fetch_project(tx, organization_id, id, now)?;
+            let mut p = before.clone();
             let cancelled = p.delete_at.is_some();
             if let Some(n) = &valid.name {
                 p.name = n.clone();
@@ -166,6 +191,21 @@ impl Db {
             }
             p.updated_at = now;
             p.delete_at = None;
+            let changed = changed_fields(&before, &p);
+            let action = if cancelled {
+                AuditAction::ProjectRestore
+            } else {
+                AuditAction::ProjectUpdate
+            };
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                action,
+                &p.id,
+                Some(&p.id),
+                &changed,
+            )?;
             tx.prepare_cached(
                 "UPDATE projects SET name = ?2, domain = ?3, cors = ?4, cross_domain = ?5,
                         allow_unsafe_revenue_tracking = ?6, updated_at = ?7, delete_at = NULL
@@ -208,6 +248,15 @@ impl Db {
                 .sql()?
                 .execute((&p.id, at.millis(), now.millis()))
                 .sql()?;
+                self.audit(
+                    tx,
+                    now,
+                    organization_id,
+                    AuditAction::ProjectDelete,
+                    &p.id,
+                    Some(&p.id),
+                    &[],
+                )?;
                 self.bump_access_revision(tx)?;
             }
             Ok(at)
@@ -237,6 +286,30 @@ impl Db {
             .ok_or(Error::NotFound(Resource::Project))
         })
     }
+}
+
+/// The JSON names of the fields an update changed (`deleteAt` when it cancelled a deletion).
+fn changed_fields(before: &Project, after: &Project) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if before.name != after.name {
+        changed.push("name");
+    }
+    if before.domain != after.domain {
+        changed.push("domain");
+    }
+    if before.cors != after.cors {
+        changed.push("cors");
+    }
+    if before.cross_domain != after.cross_domain {
+        changed.push("crossDomain");
+    }
+    if before.allow_unsafe_revenue_tracking != after.allow_unsafe_revenue_tracking {
+        changed.push("allowUnsafeRevenueTracking");
+    }
+    if before.delete_at != after.delete_at {
+        changed.push("deleteAt");
+    }
+    changed
 }
 
 fn fetch_project(

@@ -7,7 +7,7 @@ use super::clients::{unknown_project, unknown_project_error};
 use super::projects::is_live_project;
 use super::SqlResult;
 use super::{ts, Db};
-use crate::domain::model::Reference;
+use crate::domain::model::{AuditAction, Reference};
 use crate::domain::time::Timestamp;
 use crate::domain::validate::canonical_uuid;
 use crate::error::{Error, Resource, Result};
@@ -82,6 +82,22 @@ impl Db {
                 organization_id,
             ))
             .sql()?;
+            let mut set = vec!["projectId", "title"];
+            if reference.description.is_some() {
+                set.push("description");
+            }
+            if input.datetime.is_some() {
+                set.push("date");
+            }
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ReferenceCreate,
+                &reference.id,
+                Some(&reference.project_id),
+                &set,
+            )?;
             Ok(())
         })?;
         Ok(reference)
@@ -163,7 +179,8 @@ impl Db {
         let valid = changes.validate()?;
         let now = self.now();
         self.write(|tx| {
-            let mut r = fetch(tx, organization_id, &id, now)?;
+            let before = fetch(tx, organization_id, &id, now)?;
+            let mut r = before.clone();
             if let Some(t) = &valid.title {
                 r.title = t.clone();
             }
@@ -179,6 +196,25 @@ impl Db {
                  WHERE id = ?1",
             ).sql()?
             .execute((&r.id, &r.title, &r.description, r.date.millis(), now.millis())).sql()?;
+            let mut changed = Vec::new();
+            if before.title != r.title {
+                changed.push("title");
+            }
+            if before.description != r.description {
+                changed.push("description");
+            }
+            if before.date != r.date {
+                changed.push("date");
+            }
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ReferenceUpdate,
+                &r.id,
+                Some(&r.project_id),
+                &changed,
+            )?;
             Ok(r)
         })
     }
@@ -189,12 +225,20 @@ impl Db {
         };
         let now = self.now();
         self.write(|tx| {
-            fetch(tx, organization_id, &id, now)?;
+            let r = fetch(tx, organization_id, &id, now)?;
             tx.prepare_cached("DELETE FROM project_references WHERE id = ?1")
                 .sql()?
                 .execute([&id])
                 .sql()?;
-            Ok(())
+            self.audit(
+                tx,
+                now,
+                organization_id,
+                AuditAction::ReferenceDelete,
+                &id,
+                Some(&r.project_id),
+                &[],
+            )
         })
     }
 }

@@ -119,3 +119,66 @@ impl Db {
             .fetch_add(1, Ordering::SeqCst);
     }
 }
+
+impl Db {
+    /// The data revision (docs/server.md#the-page-cache), in one statement: for a handle
+    /// acting for a client ([`Db::acting_as`]) the same statement makes the acting check, and
+    /// a client that no longer exists gets [`crate::Error::Unauthenticated`].
+    pub(crate) fn data_revision(&self) -> Result<u64> {
+        let revision = self.read_autocommit(|c| match self.actor() {
+            None => c
+                .prepare_cached("SELECT value FROM meta WHERE key = 'data_revision'")
+                .sql()?
+                .query_row([], |r| Ok((r.get::<_, i64>(0)?, true)))
+                .optional()
+                .sql(),
+            Some(actor) => c
+                .prepare_cached(
+                    "SELECT m.value, EXISTS (SELECT 1 FROM clients c WHERE c.id = ?1
+                         AND (c.project_id IS NULL OR NOT EXISTS (
+                             SELECT 1 FROM projects p WHERE p.id = c.project_id
+                                 AND p.delete_at IS NOT NULL AND p.delete_at <= ?2)))
+                     FROM meta m WHERE m.key = 'data_revision'",
+                )
+                .sql()?
+                .query_row((actor, self.now().millis()), |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+                })
+                .optional()
+                .sql(),
+        })?;
+        match revision {
+            Some((_, false)) => Err(crate::error::Error::Unauthenticated),
+            Some((value, true)) => Ok(u64::try_from(value).unwrap_or(0)),
+            None => Err(crate::error::Error::Storage(
+                "the store has no data revision (meta.data_revision is missing)".into(),
+            )),
+        }
+    }
+
+    /// The data revision and the first deletion time after `now` among the organization's
+    /// projects, in one statement: until then (and while the revision stays), a list of the
+    /// organization's resources read now stays what it is.
+    pub(crate) fn page_validity(
+        &self,
+        organization_id: &str,
+        now: crate::domain::time::Timestamp,
+    ) -> Result<(u64, Option<crate::domain::time::Timestamp>)> {
+        let (revision, until) = self.read_autocommit(|c| {
+            c.prepare_cached(
+                "SELECT (SELECT value FROM meta WHERE key = 'data_revision'),
+                        (SELECT MIN(delete_at) FROM projects
+                         WHERE organization_id = ?1 AND delete_at > ?2)",
+            )
+            .sql()?
+            .query_row((organization_id, now.millis()), |r| {
+                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+            })
+            .sql()
+        })?;
+        Ok((
+            revision.and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
+            until.map(crate::domain::time::Timestamp),
+        ))
+    }
+}

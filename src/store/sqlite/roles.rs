@@ -3,18 +3,18 @@
 
 use super::Db;
 use crate::domain::hashing::SecretHasher;
-use crate::domain::model::{Client, Organization, Project, Reference};
+use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference};
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::domain::token::TokenDigest;
 use crate::error::Result;
 use crate::store::records::{
-    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,
+    ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, SecretChecks, TokenRecord,
 };
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
-    NewReference, Page, ProjectChanges, ReferenceChanges,
+    NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
 };
 
 impl Resources for Db {
@@ -105,6 +105,15 @@ impl Resources for Db {
         Db::delete_client(self, organization_id, id)
     }
 
+    fn rotate_client(
+        &self,
+        organization_id: &str,
+        id: &str,
+        grace_seconds: u64,
+    ) -> Result<RotatedClient> {
+        Db::rotate_client(self, organization_id, id, grace_seconds)
+    }
+
     fn create_reference(&self, organization_id: &str, input: &NewReference) -> Result<Reference> {
         Db::create_reference(self, organization_id, input)
     }
@@ -143,6 +152,15 @@ impl Resources for Db {
         Db::delete_reference(self, organization_id, id)
     }
 
+    fn list_audit(
+        &self,
+        organization_id: &str,
+        resource_id: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Page<AuditEntry>> {
+        Db::list_audit(self, organization_id, resource_id, options)
+    }
+
     fn purge(&self) -> Result<usize> {
         Db::purge(self)
     }
@@ -169,8 +187,8 @@ impl Credentials for Db {
         Db::client_credentials(self, id)
     }
 
-    fn secret_check(&self, id: &str) -> Result<Option<Option<u32>>> {
-        Db::secret_check(self, id)
+    fn secret_checks(&self, id: &str, now: Timestamp) -> Result<Option<SecretChecks>> {
+        Db::secret_checks(self, id, now)
     }
 
     fn record_verified_secret(
@@ -185,6 +203,10 @@ impl Credentials for Db {
 
     fn client_is_active(&self, id: &str) -> Result<bool> {
         Db::client_is_active(self, id)
+    }
+
+    fn record_last_used(&self, uses: &[(&str, Timestamp)]) -> Result<()> {
+        Db::record_last_used(self, uses)
     }
 }
 
@@ -236,5 +258,17 @@ impl Grants for Db {
 impl ChangeNotification for Db {
     fn access_revision(&self) -> Result<u64> {
         Db::access_revision(self)
+    }
+
+    fn data_revision(&self) -> Result<u64> {
+        Db::data_revision(self)
+    }
+
+    fn page_validity(
+        &self,
+        organization_id: &str,
+        now: Timestamp,
+    ) -> Result<(u64, Option<Timestamp>)> {
+        Db::page_validity(self, organization_id, now)
     }
 }

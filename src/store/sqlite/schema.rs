@@ -166,8 +166,11 @@ INSERT INTO store_keys (name, key) VALUES ('secret_check', randomblob(32));
     // last_used_at: the last successful authentication, written in batches. audit_log: one row
     // per successful change, written in the change's transaction; seq orders entries written in
     // the same millisecond. No foreign keys: an entry outlives the resource it names, and is
-    // pruned by age (audit_retention_days) or with its organization.
+    // pruned by age (audit_retention_days) or with its organization. data_revision: bumped by
+    // every write transaction, so a cached read result is known current when it has not moved
+    // (docs/server.md#the-page-cache).
     r#"
+INSERT INTO meta (key, value) VALUES ('data_revision', 0);
 ALTER TABLE clients ADD COLUMN expires_at INTEGER;
 ALTER TABLE clients ADD COLUMN last_used_at INTEGER;
 ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT;
