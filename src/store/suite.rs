@@ -1843,9 +1843,7 @@ pub(crate) fn purge_prunes_audit_entries_past_their_retention<B: Backend>(env: &
     assert_eq!(b.get_project(&org, &old).unwrap().id, old);
 }
 
-pub(crate) fn an_expiry_change_is_audited_and_moves_the_access_revision<B: Backend>(
-    env: &Env<B>,
-) {
+pub(crate) fn an_expiry_change_is_audited_and_moves_the_access_revision<B: Backend>(env: &Env<B>) {
     use crate::domain::model::AuditAction as A;
     let b = &env.backend;
     let (org, _) = org(env, "Acme");
@@ -1944,7 +1942,11 @@ pub(crate) fn page_validity_names_the_next_deletion_time_of_the_organization<B: 
     let (org, _) = org(env, "Acme");
     let p = b.create_project(&org, &named("Shop")).unwrap().project.id;
     let q = b.create_project(&org, &named("Blog")).unwrap().project.id;
-    let theirs = b.create_project(&other, &named("Theirs")).unwrap().project.id;
+    let theirs = b
+        .create_project(&other, &named("Theirs"))
+        .unwrap()
+        .project
+        .id;
     let (revision, until) = b.page_validity(&org, b.now()).unwrap();
     assert_eq!(revision, b.data_revision().unwrap());
     assert_eq!(until, None);

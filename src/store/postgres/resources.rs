@@ -10,7 +10,9 @@ use super::ids::{ORGANIZATION_NS, PROJECT_NS};
 use super::revision::bump;
 use super::{json_column, json_text, ts, PgDb, Tx};
 use crate::domain::deletion;
-use crate::domain::model::{AuditAction, ClientType, Organization, Project, ProjectType, Reference};
+use crate::domain::model::{
+    AuditAction, ClientType, Organization, Project, ProjectType, Reference,
+};
 use crate::domain::slug;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, canonical_uuid};
