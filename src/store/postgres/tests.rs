@@ -526,3 +526,160 @@ fn the_http_server_serves_a_postgres_store() {
     }
     server.stop().unwrap();
 }
+
+/// A Manage request made with client credentials through `store`.
+fn manage_call(
+    store: &Store,
+    id: &str,
+    secret: &str,
+    method: &str,
+    target: &str,
+    body: &str,
+) -> crate::manage::Response {
+    let headers = [
+        ("openpanel-client-id", id),
+        ("openpanel-client-secret", secret),
+        ("content-type", "application/json"),
+    ];
+    crate::manage::handle(
+        store,
+        &crate::manage::Request {
+            headers: &headers,
+            body: body.as_bytes(),
+            ..crate::manage::Request::new(method, target)
+        },
+    )
+}
+
+fn project_names(r: &crate::manage::Response) -> Vec<String> {
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let items = r.json()["data"].as_array().cloned().unwrap_or_default();
+    items
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_list_cached_on_one_node_shows_writes_made_on_another_and_refuses_a_deleted_caller() {
+    let db = TestDb::create();
+    let node_a = store_on(&db.url);
+    let node_b = store_on(&db.url);
+    let boot = node_a.create_organization("Acme").unwrap();
+    let org = boot.organization.id.clone();
+    let manager = node_a
+        .create_client(
+            &org,
+            &NewClient {
+                name: "Second root".into(),
+                client_type: ClientType::Root,
+                ..NewClient::default()
+            },
+        )
+        .unwrap();
+    let (id, secret) = (
+        manager.client.id.clone(),
+        manager.secret.expose().to_owned(),
+    );
+    let list = |store: &Store| manage_call(store, &id, &secret, "GET", "/manage/projects", "");
+    node_a.create_project(&org, &named("Alpha")).unwrap();
+    assert_eq!(project_names(&list(&node_b)), ["Alpha"]);
+    assert_eq!(project_names(&list(&node_b)), ["Alpha"]);
+    // A write on node A: node B's next list shows it, cached page or not.
+    std::thread::sleep(Duration::from_millis(2));
+    let beta = node_a
+        .create_project(&org, &named("Beta"))
+        .unwrap()
+        .project
+        .id;
+    assert_eq!(project_names(&list(&node_b)), ["Beta", "Alpha"]);
+    node_a.delete_project(&org, &beta).unwrap();
+    assert_eq!(project_names(&list(&node_b)), ["Alpha"]);
+    // A project created through node B's Manage API names its caller in the audit log that
+    // node A reads.
+    let created = manage_call(
+        &node_b,
+        &id,
+        &secret,
+        "POST",
+        "/manage/projects",
+        r#"{"name":"Gamma"}"#,
+    );
+    assert!(
+        matches!(created.status, 200 | 201),
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let gamma = created.json()["data"]["id"].as_str().unwrap().to_owned();
+    let entries = node_a
+        .list_audit(&org, Some(&gamma), &crate::store::ListOptions::default())
+        .unwrap()
+        .items;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor_client_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        entries[0].action,
+        crate::domain::model::AuditAction::ProjectCreate
+    );
+    // The caller deleted on node A: node B's cached list is refused at once.
+    assert_eq!(project_names(&list(&node_b)), ["Gamma", "Alpha"]);
+    node_a.delete_client(&org, &id).unwrap();
+    assert_eq!(list(&node_b).status, 401);
+}
+
+#[test]
+fn a_rotation_on_one_node_is_honoured_by_another() {
+    let db = TestDb::create();
+    let node_a = store_on(&db.url);
+    let node_b = store_on(&db.url);
+    let boot = node_a.create_organization("Acme").unwrap();
+    let org = boot.organization.id.clone();
+    let created = node_a.create_project(&org, &named("Site")).unwrap();
+    let (id, project) = (created.client.id.clone(), created.project.id.clone());
+    let first = created.client.secret.expose().to_owned();
+    let track = |secret: &str| {
+        node_b.authenticate(&AuthRequest {
+            client_id: Some(&id),
+            client_secret: Some(secret),
+            project_id: Some(&project),
+            ..AuthRequest::new(Family::Track)
+        })
+    };
+    track(&first).expect("the first secret, cached on node B");
+    // Rotated on node A with a grace: on node B both secrets work.
+    let second = node_a.rotate_client(&org, &id, 600).unwrap();
+    assert!(second.previous_secret_expires_at.is_some());
+    let second = second.secret.expose().to_owned();
+    track(&second).expect("the new secret on node B");
+    track(&first).expect("the old secret during its grace");
+    // Rotated again without a grace: node B refuses both earlier secrets within 1 s.
+    let rotated = Instant::now();
+    let third = node_a.rotate_client(&org, &id, 0).unwrap();
+    assert_eq!(third.previous_secret_expires_at, None);
+    for old in [&first, &second] {
+        loop {
+            match track(old) {
+                Err(AuthError::InvalidCredentials) => break,
+                Ok(_) => assert!(
+                    rotated.elapsed() < Duration::from_secs(1),
+                    "node B still accepted a replaced secret after {:?}",
+                    rotated.elapsed()
+                ),
+                Err(e) => panic!("unexpected refusal: {e:?}"),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    track(third.secret.expose()).expect("the newest secret on node B");
+    // Both rotations are in the log, with no actor (direct store calls).
+    let log = node_b
+        .list_audit(&org, Some(&id), &crate::store::ListOptions::default())
+        .unwrap()
+        .items;
+    let actions: Vec<_> = log
+        .iter()
+        .map(|e| (e.action, e.actor_client_id.clone()))
+        .collect();
+    use crate::domain::model::AuditAction as A;
+    assert_eq!(actions, [(A::ClientRotate, None), (A::ClientRotate, None)]);
+}
