@@ -54,6 +54,12 @@ pub enum Error {
     /// The storage failed in a way the caller cannot fix by changing the request.
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The storage cannot be reached: the PostgreSQL server is down, restarting or out of
+    /// reach (docs/scale-out.md#outages). The detail is for logs. Try again later: the store
+    /// reconnects by itself. A write whose connection was lost while it committed may have
+    /// been applied. The Manage API answers 503 `Storage unavailable`.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 fn join(errors: &[FieldError]) -> String {

@@ -26,8 +26,8 @@ use crate::domain::hashing::Verification;
 use crate::domain::model::ClientType;
 use crate::error::Error;
 use crate::options::{Options, RateLimits};
+use crate::store::backend::Backend;
 use crate::store::roles::{ChangeNotification, Credentials, Grants, Resources};
-use crate::store::sqlite::Db;
 use cache::{CachedClient, CredentialCache, LastUse};
 use limiter::{Limiter, Limiters, Rule};
 use oauth::{
@@ -139,11 +139,11 @@ pub enum AuthError {
 /// Authentication state for one store handle: the credential cache, the failed-attempt
 /// throttles and the rate limiter. Thread-safe.
 pub struct Authenticator {
-    core: Core<Db>,
+    core: Core<Backend>,
 }
 
 impl Authenticator {
-    pub(crate) fn new(db: Db, options: &Options) -> crate::Result<Self> {
+    pub(crate) fn new(db: Backend, options: &Options) -> crate::Result<Self> {
         Ok(Authenticator {
             core: Core::new(db, options)?,
         })

@@ -183,7 +183,9 @@ fn open_existing(args: &StoreArgs) -> Result<Store, CliError> {
 }
 
 fn require_existing(args: &StoreArgs) -> Result<(), CliError> {
-    if args.db.exists() {
+    // A PostgreSQL URL names a database, not a file (docs/scale-out.md): `open` refuses one
+    // that is not an opcore store.
+    if args.db.exists() || postgres_url(&args.db).is_some() {
         return Ok(());
     }
     Err(CliError::new(format!(
@@ -193,9 +195,32 @@ fn require_existing(args: &StoreArgs) -> Result<(), CliError> {
     )))
 }
 
+/// The `postgres://` or `postgresql://` URL `--db` names, if it names one.
+fn postgres_url(db: &std::path::Path) -> Option<&str> {
+    let text = db.to_str()?;
+    let lower = text.get(..13).unwrap_or(text).to_ascii_lowercase();
+    (lower.starts_with("postgres://") || lower.starts_with("postgresql://")).then_some(text)
+}
+
+/// `--db` as messages show it: a URL without its password.
+fn shown_db(db: &std::path::Path) -> String {
+    match postgres_url(db) {
+        None => db.display().to_string(),
+        Some(url) => match url::Url::parse(url) {
+            Ok(mut parsed) => {
+                if parsed.password().is_some() {
+                    let _ = parsed.set_password(Some("***"));
+                }
+                parsed.to_string()
+            }
+            Err(_) => "the PostgreSQL URL given".into(),
+        },
+    }
+}
+
 fn open_with(args: &StoreArgs, options: Options) -> Result<Store, CliError> {
     Store::open(&args.db, options)
-        .map_err(|e| CliError::new(format!("{e} ({})", args.db.display())))
+        .map_err(|e| CliError::new(format!("{e} ({})", shown_db(&args.db))))
 }
 
 /// Opening a store already purges it, which would leave nothing to count. So the store is

@@ -57,7 +57,7 @@ impl From<Error> for Failure {
             Error::Options(_) => opc_status::OPC_INVALID_OPTIONS,
             Error::Open(_) => opc_status::OPC_OPEN_FAILED,
             Error::Busy => opc_status::OPC_BUSY,
-            Error::Storage(_) => opc_status::OPC_STORAGE,
+            Error::Storage(_) | Error::Unavailable(_) => opc_status::OPC_STORAGE,
         };
         Failure::new(status, e.to_string())
     }

@@ -98,6 +98,14 @@ impl Response {
         )
     }
 
+    /// The 503 of a store that cannot reach its database (docs/scale-out.md#outages); `detail`
+    /// is kept for the host's logs and never sent.
+    pub(crate) fn unavailable(detail: String) -> Response {
+        let mut r = Response::error(503, "Storage unavailable");
+        r.internal_error = Some(detail);
+        r
+    }
+
     /// A 500 whose `detail` is kept for the host's logs and never sent.
     pub(crate) fn internal(detail: String) -> Response {
         let mut r = Response::error(500, "Internal server error");
@@ -162,6 +170,7 @@ fn reason(status: u16) -> &'static str {
         408 => "Request Timeout",
         413 => "Payload Too Large",
         429 => "Too Many Requests",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
 }
@@ -696,6 +705,7 @@ impl AuthError {
             | AuthError::TokenExpired => 401,
             AuthError::ProjectForbidden | AuthError::InsufficientScope(_) => 403,
             AuthError::Throttled { .. } | AuthError::RateLimited(_) => 429,
+            AuthError::Storage(Error::Unavailable(_)) => 503,
             AuthError::Storage(_) => 500,
         }
     }
@@ -784,7 +794,10 @@ pub fn bearer_error_response(e: AuthError) -> Response {
 }
 
 fn internal(e: &Error) -> Response {
-    Response::internal(e.to_string())
+    match e {
+        Error::Unavailable(_) => Response::unavailable(e.to_string()),
+        _ => Response::internal(e.to_string()),
+    }
 }
 
 /// Why a resource call did not produce a success response.

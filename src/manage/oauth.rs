@@ -385,6 +385,11 @@ pub fn oauth_error_response(e: &OAuthError) -> Response {
                 .push(("retry-after".into(), retry_after_seconds.to_string()));
             r
         }
+        OAuthError::Storage(inner @ crate::Error::Unavailable(_)) => {
+            let mut r = error(503, "temporarily_unavailable", "Storage unavailable");
+            r.internal_error = Some(inner.to_string());
+            r
+        }
         OAuthError::Storage(inner) => {
             let mut r = error(500, e.code(), "Internal server error");
             r.internal_error = Some(inner.to_string());

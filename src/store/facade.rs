@@ -14,9 +14,9 @@ use crate::domain::model::{AuditEntry, Client, Organization, Project, Reference}
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 use crate::options::Options;
+use crate::store::backend::Backend;
 use crate::store::pages::{self, PageCache};
 use crate::store::roles::{ChangeNotification, Credentials, Resources};
-use crate::store::sqlite::Db;
 use crate::store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
     NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient,
@@ -68,16 +68,18 @@ use crate::store::{
 /// ```
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: Db,
+    db: Backend,
     auth: Arc<Authenticator>,
     pages: Arc<PageCache>,
 }
 
 impl Store {
     /// Opens (creating and migrating as needed) the store at `path`, then purges projects
-    /// past their deletion time.
+    /// past their deletion time. `path` is an SQLite file, or with Cargo feature `postgres` a
+    /// `postgres://user@host:port/database` URL (docs/scale-out.md#postgresql-backend); a
+    /// URL in a build without that feature is an [`crate::Error::Open`] saying so.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Store> {
-        let db = Db::open(path, &options)?;
+        let db = Backend::open(path.as_ref(), &options)?;
         let auth = Arc::new(Authenticator::new(db.clone(), &options)?);
         Ok(Store {
             db,
@@ -196,14 +198,15 @@ impl Store {
         self.db.actor()
     }
 
-    /// The file this store lives in (canonicalized).
+    /// The file this store lives in (canonicalized), or its PostgreSQL URL without the
+    /// password.
     pub fn path(&self) -> &Path {
         self.db.path()
     }
 
     /// "Now", from the clock the store was opened with ([`crate::Options`]' `clock`).
     pub fn now(&self) -> Timestamp {
-        self.db.now()
+        crate::store::roles::Credentials::now(&self.db)
     }
 
     /// Removes every project past its `deleteAt`, with its clients and references, and prunes

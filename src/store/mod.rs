@@ -1,12 +1,17 @@
 //! Storage: [`Store`], the facade hosts hold (`facade`); what callers pass in (`inputs`); lists
-//! and their cursors (`lists`); what the operations return (`outputs`); and the SQLite backend
-//! (`sqlite`, crate-private). Nothing outside `sqlite` writes SQL or names SQLite.
+//! and their cursors (`lists`); what the operations return (`outputs`); the backends, SQLite
+//! (`sqlite`) and PostgreSQL (`postgres`, Cargo feature `postgres`), both crate-private, and
+//! the enum of the two a `Store` holds (`backend`). Nothing outside `sqlite` and `postgres`
+//! writes SQL or names a database.
 
+pub(crate) mod backend;
 mod facade;
 pub(crate) mod inputs;
 mod lists;
 mod outputs;
 mod pages;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod records;
 pub(crate) mod roles;
 pub(crate) mod sqlite;

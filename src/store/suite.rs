@@ -100,6 +100,10 @@ macro_rules! backend_suite {
             tokens_and_grants_are_revoked,
             purge_prunes_long_expired_tokens,
             the_audit_log_has_one_entry_per_change,
+            purge_prunes_audit_entries_past_their_retention,
+            an_expiry_change_is_audited_and_moves_the_access_revision,
+            every_write_moves_the_data_revision_and_reads_do_not,
+            page_validity_names_the_next_deletion_time_of_the_organization,
         );
     };
     (@tests $open:expr; $($name:ident),* $(,)?) => {
@@ -1803,4 +1807,159 @@ pub(crate) fn the_audit_log_has_one_entry_per_change<B: Backend>(env: &Env<B>) {
         .unwrap()
         .items
         .is_empty());
+}
+
+pub(crate) fn purge_prunes_audit_entries_past_their_retention<B: Backend>(env: &Env<B>) {
+    use crate::domain::model::AuditAction as A;
+    let b = &env.backend;
+    let (org, _) = org(env, "Acme");
+    let old = b.create_project(&org, &named("Old")).unwrap().project.id;
+    // One day short of the retention: kept.
+    let retention_days = i64::from(crate::options::DEFAULT_AUDIT_RETENTION_DAYS);
+    env.clock.advance_secs((retention_days - 1) * 86_400);
+    let recent = b.create_project(&org, &named("Recent")).unwrap().project.id;
+    b.purge().unwrap();
+    let actions = |b: &B| -> Vec<(A, String)> {
+        b.list_audit(&org, None, &ListOptions::default())
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| (e.action, e.resource_id))
+            .collect()
+    };
+    assert_eq!(
+        actions(b),
+        [
+            (A::ProjectCreate, recent.clone()),
+            (A::ProjectCreate, old.clone()),
+            (A::OrganizationCreate, org.clone()),
+        ]
+    );
+    // Past the retention: the first two entries go, the recent one stays.
+    env.clock.advance_secs(86_400 + 1);
+    b.purge().unwrap();
+    assert_eq!(actions(b), [(A::ProjectCreate, recent)]);
+    // The resources themselves are untouched.
+    assert_eq!(b.get_project(&org, &old).unwrap().id, old);
+}
+
+pub(crate) fn an_expiry_change_is_audited_and_moves_the_access_revision<B: Backend>(env: &Env<B>) {
+    use crate::domain::model::AuditAction as A;
+    let b = &env.backend;
+    let (org, _) = org(env, "Acme");
+    let c = b
+        .create_client(&org, &client("Reader", ClientType::Read, None))
+        .unwrap()
+        .client
+        .id;
+    let set = |value: Option<&str>| ClientChanges {
+        expires_at: Some(value.map(str::to_owned)),
+        ..ClientChanges::default()
+    };
+    let before = b.access_revision().unwrap();
+    let updated = b
+        .update_client(&org, &c, &set(Some("2024-02-01T00:00:00.000Z")))
+        .unwrap();
+    let until = Timestamp(1_706_745_600_000);
+    assert_eq!(updated.expires_at, Some(until));
+    assert_ne!(b.access_revision().unwrap(), before);
+    let creds = b.client_credentials(&c).unwrap().unwrap();
+    assert_eq!(creds.client.expires_at, Some(until));
+    assert_eq!(b.get_client(&org, &c).unwrap().expires_at, Some(until));
+    // The same expiry again changes nothing that caches hold.
+    let same = b.access_revision().unwrap();
+    b.update_client(&org, &c, &set(Some("2024-02-01T00:00:00.000Z")))
+        .unwrap();
+    assert_eq!(b.access_revision().unwrap(), same);
+    // Cleared: moves again.
+    b.update_client(&org, &c, &set(None)).unwrap();
+    assert_ne!(b.access_revision().unwrap(), same);
+    assert_eq!(b.get_client(&org, &c).unwrap().expires_at, None);
+    let log: Vec<(A, Vec<String>)> = b
+        .list_audit(&org, Some(&c), &ListOptions::default())
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| (e.action, e.changes))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (A::ClientUpdate, vec!["expiresAt".to_owned()]),
+            (A::ClientUpdate, vec![]),
+            (A::ClientUpdate, vec!["expiresAt".to_owned()]),
+            (
+                A::ClientCreate,
+                vec!["name".to_owned(), "type".to_owned(), "secret".to_owned()]
+            ),
+        ]
+    );
+}
+
+pub(crate) fn every_write_moves_the_data_revision_and_reads_do_not<B: Backend>(env: &Env<B>) {
+    let b = &env.backend;
+    let (org, root) = org(env, "Acme");
+    let start = b.data_revision().unwrap();
+    let p = b.create_project(&org, &named("Shop")).unwrap().project.id;
+    let after_create = b.data_revision().unwrap();
+    assert!(after_create > start, "{after_create} > {start}");
+    // Reads leave it where it is.
+    b.get_project(&org, &p).unwrap();
+    b.list_projects(&org).unwrap();
+    b.list_clients(&org, None).unwrap();
+    b.client_credentials(&root).unwrap();
+    b.secret_checks(&root, b.now()).unwrap();
+    b.list_audit(&org, None, &ListOptions::default()).unwrap();
+    b.page_validity(&org, b.now()).unwrap();
+    assert_eq!(b.data_revision().unwrap(), after_create);
+    // A failed write leaves it too.
+    assert!(b
+        .delete_reference(&org, "fa0c2780-55f2-4d9e-bea0-da2e02c7b1a9")
+        .is_err());
+    assert_eq!(b.data_revision().unwrap(), after_create);
+    // Every kind of write moves it: resources, counters, and last use.
+    let mut last = after_create;
+    let mut moved = |what: &str| {
+        let now = b.data_revision().unwrap();
+        assert!(now > last, "{what}: {now} > {last}");
+        last = now;
+    };
+    b.increment_events_count(&org, &p, 2).unwrap();
+    moved("events count");
+    b.record_last_used(&[(root.as_str(), b.now())]).unwrap();
+    moved("last use");
+    b.rotate_client(&org, &root, 0).unwrap();
+    moved("rotation");
+    b.delete_project(&org, &p).unwrap();
+    moved("deletion");
+}
+
+pub(crate) fn page_validity_names_the_next_deletion_time_of_the_organization<B: Backend>(
+    env: &Env<B>,
+) {
+    let b = &env.backend;
+    let (other, _) = org(env, "Other");
+    let (org, _) = org(env, "Acme");
+    let p = b.create_project(&org, &named("Shop")).unwrap().project.id;
+    let q = b.create_project(&org, &named("Blog")).unwrap().project.id;
+    let theirs = b
+        .create_project(&other, &named("Theirs"))
+        .unwrap()
+        .project
+        .id;
+    let (revision, until) = b.page_validity(&org, b.now()).unwrap();
+    assert_eq!(revision, b.data_revision().unwrap());
+    assert_eq!(until, None);
+    // Another organization's scheduled deletion is not this one's.
+    b.delete_project(&other, &theirs).unwrap();
+    assert_eq!(b.page_validity(&org, b.now()).unwrap().1, None);
+    let first = b.delete_project(&org, &p).unwrap();
+    env.clock.advance_secs(60);
+    let second = b.delete_project(&org, &q).unwrap();
+    let (revision, until) = b.page_validity(&org, b.now()).unwrap();
+    assert_eq!(revision, b.data_revision().unwrap());
+    assert_eq!(until, Some(first));
+    // Once the first time has passed, the next one counts.
+    assert_eq!(b.page_validity(&org, first).unwrap().1, Some(second));
+    assert_eq!(b.page_validity(&org, second).unwrap().1, None);
 }

@@ -1,0 +1,685 @@
+//! The PostgreSQL backend against a real server: the backend-agnostic suite, and what only
+//! several nodes on one database show. The server is `OPCORE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); every test creates its own database and
+//! drops it at the end. A server that cannot be reached fails the test, naming the URL.
+
+use std::collections::BTreeSet;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::PgDb;
+use crate::auth::{AuthError, AuthRequest};
+use crate::domain::access::Family;
+use crate::domain::model::ClientType;
+use crate::domain::secret::Argon2Params;
+use crate::error::Error;
+use crate::options::Options;
+use crate::store::{NewClient, NewProject};
+use crate::Store;
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn server_url() -> String {
+    std::env::var("OPCORE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_URL.to_owned())
+}
+
+/// A database of its own for one test, dropped (with its connections) when this is dropped.
+pub(crate) struct TestDb {
+    server: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub(crate) fn create() -> TestDb {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let server = server_url();
+        let name = format!(
+            "opcore_test_{}_{}_{:08x}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL is not reachable at {} (set OPCORE_TEST_POSTGRES_URL): {e}",
+                super::redacted(&server)
+            )
+        });
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let mut url = url::Url::parse(&server).expect("OPCORE_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        TestDb {
+            server,
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn open(options: &Options) -> (PgDb, TestDb) {
+    let db = TestDb::create();
+    let backend = PgDb::open(&db.url, options).expect("open the PostgreSQL store");
+    (backend, db)
+}
+
+crate::store::suite::backend_suite!(open);
+
+fn named(name: &str) -> NewProject {
+    NewProject {
+        name: name.into(),
+        ..NewProject::default()
+    }
+}
+
+fn cheap_options() -> Options {
+    Options {
+        argon2: Argon2Params {
+            m_cost: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        ..Options::default()
+    }
+}
+
+#[test]
+fn concurrent_same_name_creates_on_two_nodes_get_distinct_ids() {
+    let db = TestDb::create();
+    let a = PgDb::open(&db.url, &cheap_options()).unwrap();
+    let b = PgDb::open(&db.url, &cheap_options()).unwrap();
+    let org = a.create_organization("Acme").unwrap().organization.id;
+    const THREADS: usize = 4;
+    const EACH: usize = 10;
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS * 2)
+            .map(|t| {
+                let node = if t % 2 == 0 { a.clone() } else { b.clone() };
+                let org = org.clone();
+                s.spawn(move || {
+                    (0..EACH)
+                        .map(|_| {
+                            node.create_project(&org, &named("Same"))
+                                .expect("create a project")
+                                .project
+                                .id
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let total = THREADS * 2 * EACH;
+    let distinct: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(distinct.len(), total, "every create got its own id");
+    // The suffixes are handed out in order: exactly `same`, `same-1` … `same-79`.
+    let expected: BTreeSet<String> = std::iter::once("same".to_owned())
+        .chain((1..total).map(|n| format!("same-{n}")))
+        .collect();
+    assert_eq!(
+        distinct,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
+    // At most two issued-id probes per create, however many share the base.
+    assert!(
+        a.id_probes() + b.id_probes() <= 2 * total as u64 + 2,
+        "probes: {}",
+        a.id_probes() + b.id_probes()
+    );
+}
+
+fn store_on(url: &str) -> Store {
+    Store::open(url, cheap_options()).expect("open a node")
+}
+
+#[test]
+fn a_client_deleted_on_one_node_is_refused_on_another() {
+    let db = TestDb::create();
+    let node_a = store_on(&db.url);
+    let node_b = store_on(&db.url);
+    let boot = node_a.create_organization("Acme").unwrap();
+    let org = boot.organization.id.clone();
+    let created = node_a.create_project(&org, &named("Site")).unwrap();
+    let manager = node_a
+        .create_client(
+            &org,
+            &NewClient {
+                name: "Second root".into(),
+                client_type: ClientType::Root,
+                ..NewClient::default()
+            },
+        )
+        .unwrap();
+    let manage = |store: &Store| {
+        store.authenticate(&AuthRequest {
+            client_id: Some(&manager.client.id),
+            client_secret: Some(manager.secret.expose()),
+            ..AuthRequest::new(Family::Manage)
+        })
+    };
+    let track_id = created.client.id.clone();
+    let track_secret = created.client.secret.expose().to_owned();
+    let track = |store: &Store| {
+        store.authenticate(&AuthRequest {
+            client_id: Some(&track_id),
+            client_secret: Some(&track_secret),
+            project_id: Some(&created.project.id),
+            ..AuthRequest::new(Family::Track)
+        })
+    };
+    // Node B authenticates both clients and caches them.
+    let principal = manage(&node_b).expect("the manager authenticates on node B");
+    track(&node_b).expect("the tracker authenticates on node B");
+    track(&node_b).expect("and again, from the cache");
+    assert!(node_b.authenticator().cached_credentials() >= 2);
+    let acting = node_b.acting_as(&principal);
+    acting.list_projects(&org).expect("a Manage call on node B");
+
+    // Node A deletes the manager: node B's next Manage call is refused at once.
+    node_a.delete_client(&org, &manager.client.id).unwrap();
+    assert!(matches!(
+        acting.list_projects(&org),
+        Err(Error::Unauthenticated)
+    ));
+    // Node A deletes the tracker: node B's cached Track authentication fails within 1 s.
+    let deleted = Instant::now();
+    node_a.delete_client(&org, &track_id).unwrap();
+    loop {
+        match track(&node_b) {
+            Err(AuthError::InvalidCredentials) => break,
+            Ok(_) => assert!(
+                deleted.elapsed() < Duration::from_secs(1),
+                "node B still accepted a deleted client after {:?}",
+                deleted.elapsed()
+            ),
+            Err(e) => panic!("unexpected refusal: {e:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
+    let db = TestDb::create();
+    drop(PgDb::open(&db.url, &cheap_options()).unwrap());
+    let mut admin = db.client();
+    admin
+        .batch_execute("UPDATE opcore_schema SET version = 99")
+        .unwrap();
+    let snapshot = |c: &mut postgres::Client| -> Vec<String> {
+        let mut rows: Vec<String> = c
+            .query(
+                "SELECT table_name FROM information_schema.tables
+                 WHERE table_schema = current_schema() ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect();
+        let version: i64 = c
+            .query_one("SELECT version FROM opcore_schema", &[])
+            .unwrap()
+            .get(0);
+        let revision: i64 = c
+            .query_one("SELECT value FROM meta WHERE key = 'auth_revision'", &[])
+            .unwrap()
+            .get(0);
+        rows.push(format!("version={version} revision={revision}"));
+        rows
+    };
+    let before = snapshot(&mut admin);
+    let err = PgDb::open(&db.url, &cheap_options()).unwrap_err();
+    let Error::Open(message) = &err else {
+        panic!("expected Error::Open, got {err:?}");
+    };
+    assert!(
+        message.contains("schema version 99")
+            && message.contains(&format!(
+                "newer than this opcore supports ({})",
+                super::schema::current_version()
+            ))
+            && message.contains(&db.name),
+        "{message}"
+    );
+    assert_eq!(snapshot(&mut admin), before);
+}
+
+#[test]
+fn a_database_of_another_program_is_refused() {
+    let db = TestDb::create();
+    db.client()
+        .batch_execute("CREATE TABLE orders (id INT); INSERT INTO orders VALUES (1);")
+        .unwrap();
+    let err = PgDb::open(&db.url, &cheap_options()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Open(m) if m.contains("not an opcore store")),
+        "{err:?}"
+    );
+    let n: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "nothing was created");
+}
+
+#[test]
+fn several_nodes_opening_a_new_database_at_once_create_it_once() {
+    let db = TestDb::create();
+    let opened: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| PgDb::open(&db.url, &cheap_options())))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for o in &opened {
+        assert!(o.is_ok(), "{o:?}");
+    }
+    let keys: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM store_keys", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 1);
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_open_error() {
+    let started = Instant::now();
+    let url = "postgres://opcore:hunter2secret@127.0.0.1:1/opcore";
+    let err = Store::open(url, cheap_options()).unwrap_err();
+    let Error::Open(message) = &err else {
+        panic!("expected Error::Open, got {err:?}");
+    };
+    assert!(
+        message
+            .starts_with("postgres://opcore:***@127.0.0.1:1/opcore: cannot connect to PostgreSQL"),
+        "{message}"
+    );
+    assert!(!err.to_string().contains("hunter2secret"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn the_store_path_is_the_url_without_its_password() {
+    let db = TestDb::create();
+    let store = store_on(&db.url);
+    assert_eq!(
+        store.path().to_str(),
+        Some(super::redacted(&db.url).as_str())
+    );
+}
+
+/// A TCP proxy in front of the test server that can play an outage: `down` cuts every
+/// connection and refuses new ones, `up` lets them through again.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    streams: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let stop = Arc::new(AtomicBool::new(false));
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (up2, stop2, streams2) = (up.clone(), stop.clone(), streams.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                if !up2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let _ = client.set_nonblocking(false);
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let pairs = [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ];
+                streams2.lock().unwrap().extend([client, server]);
+                for (mut from, mut to) in pairs {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy {
+            port,
+            up,
+            stop,
+            streams,
+        }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for s in self.streams.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.down();
+    }
+}
+
+#[test]
+fn while_the_database_is_unreachable_requests_get_503_and_the_node_recovers() {
+    let db = TestDb::create();
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(upstream);
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let store = store_on(url.as_str());
+    let boot = store.create_organization("Acme").unwrap();
+    let id = boot.client.client.id.clone();
+    let secret = boot.client.secret.expose().to_owned();
+    let call = |method: &str, body: &[u8]| {
+        let headers = [
+            ("openpanel-client-id", id.as_str()),
+            ("openpanel-client-secret", secret.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let started = Instant::now();
+        let response = crate::manage::handle(
+            &store,
+            &crate::manage::Request {
+                headers: &headers,
+                body,
+                ..crate::manage::Request::new(method, "/manage/projects")
+            },
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a request took {:?}",
+            started.elapsed()
+        );
+        response
+    };
+    assert_eq!(call("GET", b"").status, 200);
+
+    proxy.down();
+    for method in ["GET", "POST", "GET"] {
+        let r = call(method, br#"{"name":"During"}"#);
+        assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(),
+            serde_json::json!({"error": "Service Unavailable", "message": "Storage unavailable"})
+        );
+    }
+
+    proxy.up();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = call("POST", br#"{"name":"After"}"#);
+        if r.status == 201 || r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+        assert!(Instant::now() < deadline, "the node did not recover");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let names: Vec<String> = store
+        .list_projects(&boot.organization.id)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["After"], "nothing from the outage was stored");
+}
+
+/// `opcore serve` on PostgreSQL: requests answered on the server's async workers (cached
+/// credentials) as well as on its blocking threads reach the database, and the server stops
+/// cleanly.
+#[cfg(feature = "server")]
+#[test]
+fn the_http_server_serves_a_postgres_store() {
+    use std::io::{Read, Write};
+    let db = TestDb::create();
+    let store = store_on(&db.url);
+    let boot = store.create_organization("Acme").unwrap();
+    let server = crate::server::spawn(
+        store,
+        "127.0.0.1:0".parse().unwrap(),
+        crate::server::LogSink::lines(|_| {}),
+    )
+    .unwrap();
+    let request = |method: &str, body: &str| -> String {
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        write!(
+            s,
+            "{method} /manage/projects HTTP/1.1\r\nhost: test\r\nopenpanel-client-id: {}\r\n\
+             openpanel-client-secret: {}\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            boot.client.client.id,
+            boot.client.secret.expose(),
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    for _ in 0..3 {
+        let created = request("POST", r#"{"name":"Same"}"#);
+        assert!(created.starts_with("HTTP/1.1 20"), "{created}");
+        let listed = request("GET", "");
+        assert!(listed.starts_with("HTTP/1.1 200"), "{listed}");
+    }
+    let listed = request("GET", "");
+    for id in ["\"same\"", "\"same-1\"", "\"same-2\""] {
+        assert!(listed.contains(id), "{listed}");
+    }
+    server.stop().unwrap();
+}
+
+/// A Manage request made with client credentials through `store`.
+fn manage_call(
+    store: &Store,
+    id: &str,
+    secret: &str,
+    method: &str,
+    target: &str,
+    body: &str,
+) -> crate::manage::Response {
+    let headers = [
+        ("openpanel-client-id", id),
+        ("openpanel-client-secret", secret),
+        ("content-type", "application/json"),
+    ];
+    crate::manage::handle(
+        store,
+        &crate::manage::Request {
+            headers: &headers,
+            body: body.as_bytes(),
+            ..crate::manage::Request::new(method, target)
+        },
+    )
+}
+
+fn project_names(r: &crate::manage::Response) -> Vec<String> {
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let items = r.json()["data"].as_array().cloned().unwrap_or_default();
+    items
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_list_cached_on_one_node_shows_writes_made_on_another_and_refuses_a_deleted_caller() {
+    let db = TestDb::create();
+    let node_a = store_on(&db.url);
+    let node_b = store_on(&db.url);
+    let boot = node_a.create_organization("Acme").unwrap();
+    let org = boot.organization.id.clone();
+    let manager = node_a
+        .create_client(
+            &org,
+            &NewClient {
+                name: "Second root".into(),
+                client_type: ClientType::Root,
+                ..NewClient::default()
+            },
+        )
+        .unwrap();
+    let (id, secret) = (
+        manager.client.id.clone(),
+        manager.secret.expose().to_owned(),
+    );
+    let list = |store: &Store| manage_call(store, &id, &secret, "GET", "/manage/projects", "");
+    node_a.create_project(&org, &named("Alpha")).unwrap();
+    assert_eq!(project_names(&list(&node_b)), ["Alpha"]);
+    assert_eq!(project_names(&list(&node_b)), ["Alpha"]);
+    // A write on node A: node B's next list shows it, cached page or not.
+    std::thread::sleep(Duration::from_millis(2));
+    let beta = node_a
+        .create_project(&org, &named("Beta"))
+        .unwrap()
+        .project
+        .id;
+    assert_eq!(project_names(&list(&node_b)), ["Beta", "Alpha"]);
+    node_a.delete_project(&org, &beta).unwrap();
+    assert_eq!(project_names(&list(&node_b)), ["Alpha"]);
+    // A project created through node B's Manage API names its caller in the audit log that
+    // node A reads.
+    let created = manage_call(
+        &node_b,
+        &id,
+        &secret,
+        "POST",
+        "/manage/projects",
+        r#"{"name":"Gamma"}"#,
+    );
+    assert!(
+        matches!(created.status, 200 | 201),
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let gamma = created.json()["data"]["id"].as_str().unwrap().to_owned();
+    let entries = node_a
+        .list_audit(&org, Some(&gamma), &crate::store::ListOptions::default())
+        .unwrap()
+        .items;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor_client_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        entries[0].action,
+        crate::domain::model::AuditAction::ProjectCreate
+    );
+    // The caller deleted on node A: node B's cached list is refused at once.
+    assert_eq!(project_names(&list(&node_b)), ["Gamma", "Alpha"]);
+    node_a.delete_client(&org, &id).unwrap();
+    assert_eq!(list(&node_b).status, 401);
+}
+
+#[test]
+fn a_rotation_on_one_node_is_honoured_by_another() {
+    let db = TestDb::create();
+    let node_a = store_on(&db.url);
+    let node_b = store_on(&db.url);
+    let boot = node_a.create_organization("Acme").unwrap();
+    let org = boot.organization.id.clone();
+    let created = node_a.create_project(&org, &named("Site")).unwrap();
+    let (id, project) = (created.client.id.clone(), created.project.id.clone());
+    let first = created.client.secret.expose().to_owned();
+    let track = |secret: &str| {
+        node_b.authenticate(&AuthRequest {
+            client_id: Some(&id),
+            client_secret: Some(secret),
+            project_id: Some(&project),
+            ..AuthRequest::new(Family::Track)
+        })
+    };
+    track(&first).expect("the first secret, cached on node B");
+    // Rotated on node A with a grace: on node B both secrets work.
+    let second = node_a.rotate_client(&org, &id, 600).unwrap();
+    assert!(second.previous_secret_expires_at.is_some());
+    let second = second.secret.expose().to_owned();
+    track(&second).expect("the new secret on node B");
+    track(&first).expect("the old secret during its grace");
+    // Rotated again without a grace: node B refuses both earlier secrets within 1 s.
+    let rotated = Instant::now();
+    let third = node_a.rotate_client(&org, &id, 0).unwrap();
+    assert_eq!(third.previous_secret_expires_at, None);
+    for old in [&first, &second] {
+        loop {
+            match track(old) {
+                Err(AuthError::InvalidCredentials) => break,
+                Ok(_) => assert!(
+                    rotated.elapsed() < Duration::from_secs(1),
+                    "node B still accepted a replaced secret after {:?}",
+                    rotated.elapsed()
+                ),
+                Err(e) => panic!("unexpected refusal: {e:?}"),
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    track(third.secret.expose()).expect("the newest secret on node B");
+    // Both rotations are in the log, with no actor (direct store calls).
+    let log = node_b
+        .list_audit(&org, Some(&id), &crate::store::ListOptions::default())
+        .unwrap()
+        .items;
+    let actions: Vec<_> = log
+        .iter()
+        .map(|e| (e.action, e.actor_client_id.clone()))
+        .collect();
+    use crate::domain::model::AuditAction as A;
+    assert_eq!(actions, [(A::ClientRotate, None), (A::ClientRotate, None)]);
+}
