@@ -1,7 +1,8 @@
 //! Does a failed Manage request reveal whether its client id exists? Compares the time of a 401
 //! for an unknown client id against a 401 for a known id with a wrong secret: both are refused
 //! after one HMAC against a check value (the unknown id's is a dummy), with no argon2, so they
-//! must be within noise of each other. As the reference point, a successful request whose
+//! must be within noise of each other — as must a wrong secret for an expired client (its
+//! expiry is told only to the right secret). As the reference point, a successful request whose
 //! credentials are not cached (one argon2 verification, default parameters).
 //!
 //! Run: `cargo bench --bench timing`. Results and their reading: BENCHMARKS.md and
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use opcore::manage::{handle, Request};
-use opcore::{ManualClock, Options, Store, Timestamp};
+use opcore::{ClientType, Clock, ManualClock, NewClient, Options, Store, Timestamp};
 
 /// A well-formed secret that belongs to no client.
 const WRONG_SECRET: &str = "sec_0123456789abcdef0123456789abcdef";
@@ -37,6 +38,22 @@ fn timing(c: &mut Criterion) {
     let boot = store.create_organization("Acme").expect("organization");
     let known_id = boot.client.client.id.clone();
     let secret = boot.client.secret.expose().to_owned();
+    // A root client past its expiry (docs/lifecycle.md#expiry): a wrong secret for it must be
+    // refused exactly as for any other client, so a guesser learns nothing of the expiry.
+    let expiring = store
+        .create_client(
+            &boot.organization.id,
+            &NewClient {
+                name: "Expiring".into(),
+                client_type: ClientType::Root,
+                expires_at: Some(clock.now().plus_seconds(3600).to_rfc3339()),
+                ..NewClient::default()
+            },
+        )
+        .expect("client");
+    let expired_id = expiring.client.id.clone();
+    let expired_secret = expiring.secret.expose().to_owned();
+    clock.advance_secs(7200);
 
     let call = |id: &str, secret: &str| {
         clock.advance_secs(61);
@@ -57,6 +74,14 @@ fn timing(c: &mut Criterion) {
     let wrong = call(&known_id, WRONG_SECRET);
     assert_eq!((unknown.status, &unknown.body), (wrong.status, &wrong.body));
     assert_eq!(unknown.status, 401);
+    let expired_wrong = call(&expired_id, WRONG_SECRET);
+    assert_eq!(
+        (expired_wrong.status, &expired_wrong.body),
+        (wrong.status, &wrong.body)
+    );
+    let expired_right = call(&expired_id, &expired_secret);
+    assert_eq!(expired_right.status, 401);
+    assert!(String::from_utf8_lossy(&expired_right.body).contains("Client credentials expired"));
 
     let argon2_before = store.authenticator().argon2_verifications();
     let mut group = c.benchmark_group("manage auth failures");
@@ -69,6 +94,9 @@ fn timing(c: &mut Criterion) {
     });
     group.bench_function("known id, wrong secret", |b| {
         b.iter(|| black_box(call(&known_id, WRONG_SECRET)))
+    });
+    group.bench_function("expired id, wrong secret", |b| {
+        b.iter(|| black_box(call(&expired_id, WRONG_SECRET)))
     });
     group.finish();
     assert_eq!(

@@ -143,11 +143,11 @@ impl CredentialCache {
     /// `2 ‖ len(id) ‖ id ‖ len(secret) ‖ secret`. The leading byte keeps the two forms apart,
     /// and only lowercase hex is decoded, so `sec_AB…` and `sec_ab…` never share a key.
     pub fn key(&self, id: &str, secret: &str) -> CacheKey {
+        if let Some(key) = self.compact_key(id, secret) {
+            return key;
+        }
         let mut mac = self.mac.clone();
-        let mut compact = Zeroizing::new([0u8; 33]);
-        if compact_form(id, secret, &mut compact) {
-            mac.update(compact.as_ref());
-        } else {
+        {
             mac.update(&[2]);
             mac.update(&(id.len() as u64).to_be_bytes());
             mac.update(id.as_bytes());
@@ -155,6 +155,19 @@ impl CredentialCache {
             mac.update(secret.as_bytes());
         }
         mac.finalize().into_bytes().into()
+    }
+
+    /// [`CredentialCache::key`] for a pair in the compact form only: a lowercase hyphenated
+    /// UUID and a `sec_` + 32 lowercase hex digits secret, which is also proof that both are
+    /// well formed (every generated pair; the hot path's shortcut). None for anything else.
+    pub fn compact_key(&self, id: &str, secret: &str) -> Option<CacheKey> {
+        let mut compact = Zeroizing::new([0u8; 33]);
+        if !compact_form(id, secret, &mut compact) {
+            return None;
+        }
+        let mut mac = self.mac.clone();
+        mac.update(compact.as_ref());
+        Some(mac.finalize().into_bytes().into())
     }
 
     /// The entry for `key`, if present and recorded under `revision`. A newer revision

@@ -406,6 +406,14 @@ impl<B: AuthBackend> Core<B> {
             None | Some("") => return Err(AuthError::InvalidCredentials),
             Some(id) => id,
         };
+        // Every generated pair has the compact form, whose decoding also proves the id a
+        // lowercase UUID and the secret well formed: the checks below are then already made.
+        if let Some(secret) = req.client_secret {
+            if let Some(key) = self.cache.compact_key(id, secret) {
+                let revision = self.db.access_revision().map_err(AuthError::Storage)?;
+                return self.identify_keyed(req, id, secret, key, revision, now, existence);
+            }
+        }
         if !crate::domain::validate::is_hyphenated_uuid(id) {
             return Err(AuthError::MalformedClientId);
         }
@@ -427,6 +435,22 @@ impl<B: AuthBackend> Core<B> {
             return Err(AuthError::InvalidCredentials);
         }
         let key = self.cache.key(&id, secret);
+        self.identify_keyed(req, &id, secret, key, revision, now, existence)
+    }
+
+    /// [`Core::identify`] once the id is canonical, the secret well formed and its cache key
+    /// computed: the credential cache, else a verification.
+    #[allow(clippy::too_many_arguments)]
+    fn identify_keyed(
+        &self,
+        req: &AuthRequest<'_>,
+        id: &str,
+        secret: &str,
+        key: cache::CacheKey,
+        revision: u64,
+        now: crate::Timestamp,
+        existence: ExistenceCheck,
+    ) -> Result<CachedClient, AuthError> {
         if let Some(hit) = self.cache.get(&key, revision) {
             if deletion::is_gone(hit.project_delete_at, now) {
                 return Err(AuthError::InvalidCredentials);
@@ -439,7 +463,7 @@ impl<B: AuthBackend> Core<B> {
                     // A previous secret past its grace: judged afresh, and refused, as any
                     // wrong secret is.
                     self.cache.remove(&key);
-                    return self.verify_uncached(req, &id, secret, key, revision);
+                    return self.verify_uncached(req, id, secret, key, revision);
                 }
                 if hit.expires_at.is_some_and(|e| exact >= e) {
                     return Err(AuthError::CredentialsExpired);
@@ -458,7 +482,7 @@ impl<B: AuthBackend> Core<B> {
             }
             return Ok(hit);
         }
-        self.verify_uncached(req, &id, secret, key, revision)
+        self.verify_uncached(req, id, secret, key, revision)
     }
 
     /// A secret not in the credential cache. The check values refuse a wrong secret, and an
