@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use lru::LruCache;
 use rand::TryRngCore;
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::domain::hex::LOWER_HEX_VALUE;
 use crate::domain::model::ClientType;
@@ -86,7 +86,68 @@ pub type CacheKey = [u8; 32];
 
 pub struct CredentialCache {
     mac: Hmac<Sha256>,
+    /// The same key, for the compact form's single block (the hot path).
+    compact: OneBlockHmac,
     inner: Mutex<Inner>,
+}
+
+/// HMAC-SHA-256 (RFC 2104) of a message that fits one SHA-256 block with its padding (at
+/// most 55 bytes here 33), computed straight from the key's two precomputed pad states with
+/// `sha2::compress256`: two compressions and no buffering, the same bytes as the `hmac`
+/// crate (tested below). Only the compact cache key uses it.
+struct OneBlockHmac {
+    /// The SHA-256 state after absorbing `key ⊕ ipad`, and after `key ⊕ opad`.
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+impl OneBlockHmac {
+    fn new(key: &[u8; 32]) -> Self {
+        let pad_state = |pad: u8| {
+            let mut block = Zeroizing::new([pad; 64]);
+            for (b, k) in block.iter_mut().zip(key) {
+                *b ^= k;
+            }
+            let mut state = SHA256_IV;
+            sha2::compress256(&mut state, &[(*block).into()]);
+            state
+        };
+        OneBlockHmac {
+            inner: pad_state(0x36),
+            outer: pad_state(0x5c),
+        }
+    }
+
+    /// The MAC of `msg` (`N` ≤ 55), which it zeroizes along with its padded block.
+    fn mac<const N: usize>(&self, msg: &mut [u8; N]) -> CacheKey {
+        const { assert!(N <= 55) };
+        let mut block = Zeroizing::new([0u8; 64]);
+        block[..N].copy_from_slice(msg);
+        msg.zeroize();
+        block[N] = 0x80;
+        // The message's length in bits, after the 64-byte pad block.
+        block[56..].copy_from_slice(&(((64 + N) * 8) as u64).to_be_bytes());
+        let mut inner = self.inner;
+        sha2::compress256(&mut inner, &[(*block).into()]);
+        let mut outer_block = [0u8; 64];
+        for (chunk, word) in outer_block.chunks_exact_mut(4).zip(inner) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        outer_block[32] = 0x80;
+        outer_block[56..].copy_from_slice(&(((64 + 32) * 8) as u64).to_be_bytes());
+        let mut outer = self.outer;
+        sha2::compress256(&mut outer, &[outer_block.into()]);
+        let mut out = [0u8; 32];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(outer) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
 }
 
 struct Inner {
@@ -127,6 +188,7 @@ impl CredentialCache {
         let mac = Hmac::<Sha256>::new_from_slice(key.as_ref()).expect("HMAC takes any key length");
         CredentialCache {
             mac,
+            compact: OneBlockHmac::new(&key),
             inner: Mutex::new(Inner {
                 revision: 0,
                 entries: LruCache::with_hasher(
@@ -161,13 +223,13 @@ impl CredentialCache {
     /// UUID and a `sec_` + 32 lowercase hex digits secret, which is also proof that both are
     /// well formed (every generated pair; the hot path's shortcut). None for anything else.
     pub fn compact_key(&self, id: &str, secret: &str) -> Option<CacheKey> {
-        let mut compact = Zeroizing::new([0u8; 33]);
+        let mut compact = [0u8; 33];
         if !compact_form(id, secret, &mut compact) {
+            compact.zeroize();
             return None;
         }
-        let mut mac = self.mac.clone();
-        mac.update(compact.as_ref());
-        Some(mac.finalize().into_bytes().into())
+        // `mac` zeroizes the buffer.
+        Some(self.compact.mac(&mut compact))
     }
 
     /// The entry for `key`, if present and recorded under `revision`. A newer revision
@@ -273,6 +335,35 @@ mod tests {
         let recorded = LastUse::new(Some(Timestamp(5_000)));
         assert!(!recorded.claim(Timestamp(64_999), 60_000));
         assert!(recorded.claim(Timestamp(65_000), 60_000));
+    }
+
+    #[test]
+    fn the_one_block_hmac_is_hmac_sha256() {
+        for seed in 0u8..=40 {
+            let key: [u8; 32] =
+                std::array::from_fn(|i| seed.wrapping_mul(31).wrapping_add(i as u8));
+            let fast = OneBlockHmac::new(&key);
+            let msg: [u8; 33] = std::array::from_fn(|i| (i as u8) ^ seed.rotate_left(3));
+            let mut reference = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+            reference.update(&msg);
+            let expected: CacheKey = reference.finalize().into_bytes().into();
+            let mut copy = msg;
+            assert_eq!(fast.mac(&mut copy), expected, "seed {seed}");
+            assert_eq!(copy, [0u8; 33], "the message is zeroized");
+        }
+        // RFC 4231 test case 2 ("Jefe"), whose key is shorter than a block.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mut msg = *b"what do ya want for nothing?";
+        let mut reference = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+        reference.update(&msg);
+        let expected: CacheKey = reference.finalize().into_bytes().into();
+        assert_eq!(OneBlockHmac::new(&key).mac(&mut msg), expected);
+        assert_eq!(
+            expected[..4],
+            [0x5b, 0xdc, 0xc1, 0x46],
+            "a 32-byte zero-padded key is the same HMAC key as \"Jefe\""
+        );
     }
 
     #[test]
