@@ -6,11 +6,15 @@
 # 3. Otherwise the Debian package `postgresql` is installed if its programs are missing, and a
 #    throwaway cluster (trust auth, a free port, a temporary directory) is started and stopped
 #    again by `postgres_for_tests_stop` (call it from an EXIT trap).
-# OPCORE_PG_THROWAWAY=1 skips 1 and 2. If no server can be had, `postgres_for_tests` fails
-# and says why.
+# OPCORE_PG_THROWAWAY=1 skips 1 and 2; OPCORE_PG_MAX_CONNECTIONS sets the throwaway cluster's
+# max_connections (default 300). If no server can be had, `postgres_for_tests` fails and says
+# why. A throwaway cluster keeps its settings (port, socket directory) in its postgresql.conf,
+# so `"${_pg_ctl[@]}" -m fast -w stop` and `"${_pg_ctl[@]}" -l "$_pg_log" -w start` stop it and
+# start it again on the same port (scripts/multinode.sh does).
 
 _pg_tmp=""
 _pg_ctl=()
+_pg_log=""
 
 _pg_answers() {
   psql "$1" -XAtqc 'SELECT 1' >/dev/null 2>&1
@@ -56,10 +60,12 @@ _pg_start_throwaway() {
   fi
   "${run_as[@]}" "$bin/initdb" -D "$_pg_tmp/data" -U postgres --auth=trust >"$_pg_tmp/initdb.log" 2>&1 \
     || { echo "initdb failed:"; cat "$_pg_tmp/initdb.log"; return 1; }
+  printf "port = %s\nunix_socket_directories = '%s'\nlisten_addresses = '127.0.0.1'\nmax_connections = %s\n" \
+    "$port" "$_pg_tmp" "${OPCORE_PG_MAX_CONNECTIONS:-300}" >>"$_pg_tmp/data/postgresql.conf"
   _pg_ctl=("${run_as[@]}" "$bin/pg_ctl" -D "$_pg_tmp/data")
-  "${_pg_ctl[@]}" -l "$_pg_tmp/server.log" -w -t 60 \
-    -o "-p $port -k $_pg_tmp -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null \
-    || { echo "pg_ctl start failed:"; cat "$_pg_tmp/server.log"; return 1; }
+  _pg_log="$_pg_tmp/server.log"
+  "${_pg_ctl[@]}" -l "$_pg_log" -w -t 60 start >/dev/null \
+    || { echo "pg_ctl start failed:"; cat "$_pg_log"; return 1; }
   export OPCORE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
   echo "started a throwaway PostgreSQL at $OPCORE_TEST_POSTGRES_URL ($_pg_tmp)"
 }
