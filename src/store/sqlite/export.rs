@@ -128,7 +128,7 @@ impl Source {
             let mut values = Vec::with_capacity(columns.len());
             while let Some(row) = rows.next().sql()? {
                 values.clear();
-                for i in 0..columns.len() {
+                for (i, column) in columns.iter().enumerate() {
                     values.push(match row.get_ref(i).sql()? {
                         ValueRef::Null => Value::Null,
                         ValueRef::Integer(n) => Value::Integer(n),
@@ -136,16 +136,16 @@ impl Source {
                             Ok(t) => Value::Text(t.to_owned()),
                             Err(_) => {
                                 return Err(Error::Storage(format!(
-                                    "{table}.{}: text that is not UTF-8, which no opcore writes",
-                                    columns[i]
+                                    "{table}.{column}: text that is not UTF-8, which no opcore \
+                                     writes"
                                 )))
                             }
                         },
                         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
                         ValueRef::Real(_) => {
                             return Err(Error::Storage(format!(
-                                "{table}.{}: a floating-point value, which no opcore writes",
-                                columns[i]
+                                "{table}.{column}: a floating-point value, which no opcore \
+                                 writes"
                             )))
                         }
                     });
