@@ -626,6 +626,24 @@ fn sources_it_cannot_copy_are_refused_before_the_target_is_touched() {
     );
     assert_eq!(std::fs::read(&newer).unwrap(), bytes);
 
+    let older = source._dir.path().join("older.db");
+    std::fs::copy(&source.path, &older).unwrap();
+    rusqlite::Connection::open(&older)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 5")
+        .unwrap();
+    let out = migrate(&older, &db.url);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "opcore: cannot open store: {0}: the store has schema version 5, older than this \
+             opcore's (6); open it once with this opcore (for example `opcore organizations \
+             list --db {0}`), which upgrades it, then migrate\n",
+            older.display()
+        )
+    );
+
     let missing = source._dir.path().join("missing.db");
     let out = migrate(&missing, &db.url);
     assert_eq!(
