@@ -41,6 +41,8 @@ pub use domain::tier::Tier;
 pub use domain::time::Timestamp;
 pub use error::{Error, Resource, Result};
 pub use options::{OnOutage, Options, RateLimit, RateLimitUrl, RateLimits, Synchronous};
+#[cfg(feature = "postgres")]
+pub use store::{migrate_sqlite_to_postgres, MigrationSummary, TableCount};
 pub use store::{
     Bootstrap, ClientChanges, CreatedClient, CreatedProject, ListOptions, NewClient, NewProject,
     NewReference, Page, ProjectChanges, ReferenceChanges, RotatedClient, Store,

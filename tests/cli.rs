@@ -253,6 +253,7 @@ fn help_is_everywhere() {
         vec!["organizations", "list"],
         vec!["organizations", "get"],
         vec!["audit"],
+        vec!["migrate"],
     ];
     #[cfg(feature = "server")]
     commands.push(vec!["serve"]);
@@ -288,6 +289,53 @@ fn help_is_everywhere() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: opcore"));
     assert!(!d.db().exists());
+}
+
+#[test]
+fn migrate_is_in_the_help_and_says_what_it_needs() {
+    let d = Dir::new();
+    let top = String::from_utf8(d.raw(&["--help"]).stdout).unwrap();
+    assert!(
+        top.contains("opcore migrate --from opcore.db --to postgres://…"),
+        "{top}"
+    );
+    let help = String::from_utf8(d.raw(&["migrate", "--help"]).stdout).unwrap();
+    assert!(help.contains("--from <PATH>"), "{help}");
+    assert!(help.contains("--to <URL>"), "{help}");
+    assert!(help.contains("empty PostgreSQL database"), "{help}");
+    d.json(&["init", "--name", "Acme"]);
+    let db = d.db();
+    let from = db.to_str().unwrap();
+    let out = d.raw(&["migrate", "--from", from, "--to", "./copy.db"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "opcore: --to must be a PostgreSQL URL (postgres://… or postgresql://…)\n"
+    );
+    let before = std::fs::read(&db).unwrap();
+    let out = d.raw(&[
+        "migrate",
+        "--from",
+        from,
+        "--to",
+        "postgres://127.0.0.1:1/none",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    #[cfg(not(feature = "postgres"))]
+    assert_eq!(
+        stderr,
+        "opcore: this opcore was built without PostgreSQL support; `opcore migrate` needs a \
+         build with the Cargo feature `postgres` (cargo build --release --features postgres)\n"
+    );
+    #[cfg(feature = "postgres")]
+    assert!(
+        stderr.starts_with(
+            "opcore: cannot open store: postgres://127.0.0.1:1/none: cannot connect to PostgreSQL"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before);
 }
 
 // ---------------------------------------------------------------------------------------------

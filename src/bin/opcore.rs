@@ -1,7 +1,8 @@
 //! The `opcore` command-line program: create a store and its first organization (`init`),
 //! serve the Manage API over HTTP (`serve`), purge projects past their deletion time
 //! (`purge`), administer organizations, projects, clients and references directly on the
-//! store file and read an organization's audit log (`audit`), printing JSON.
+//! store file and read an organization's audit log (`audit`), printing JSON, and copy an
+//! SQLite store into PostgreSQL (`migrate`, feature `postgres`).
 
 #[path = "opcore/admin.rs"]
 mod admin;
@@ -32,7 +33,9 @@ use serde::Serialize;
                   opcore serve              serve ./opcore.db on http://127.0.0.1:3333 \
                   (on first run: creates the store and a `Default` organization)\n  \
                   opcore init --name Acme   create an organization and print its root \
-                  client's secret"
+                  client's secret\n  \
+                  opcore migrate --from opcore.db --to postgres://…   copy the store into an \
+                  empty PostgreSQL database"
 )]
 struct Cli {
     #[command(flatten)]
@@ -95,6 +98,27 @@ enum Command {
     /// Print an organization's audit log, newest first, as GET /manage/audit returns it:
     /// {"data": [...], "nextCursor": ...}.
     Audit(admin::AuditArgs),
+    /// Copy an SQLite store into an empty PostgreSQL database, in one transaction; print the
+    /// rows copied per table as JSON. Needs a build with the Cargo feature `postgres`.
+    ///
+    /// Everything is copied: organizations, projects (those scheduled for deletion too),
+    /// clients with their secret hashes and rotation state, references, OAuth codes, grants
+    /// and tokens, the issued ids, the audit log and the store's revisions and check key, so
+    /// every client keeps its secret and no id is issued twice. The source file is opened
+    /// read-only; a target that is not empty is refused and left as it was
+    /// (docs/scale-out.md#migrating-from-sqlite).
+    Migrate(MigrateArgs),
+}
+
+/// `opcore migrate --from FILE --to URL`.
+#[derive(Args)]
+struct MigrateArgs {
+    /// The SQLite store to copy (opened read-only).
+    #[arg(long, value_name = "PATH")]
+    from: PathBuf,
+    /// The empty PostgreSQL database to copy it into: a postgres:// or postgresql:// URL.
+    #[arg(long, value_name = "URL")]
+    to: String,
 }
 
 /// A failure reported to the user on standard error; the process exits with status 1.
@@ -161,7 +185,32 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let org = admin::organization(&store, args.org.as_deref())?;
             admin::audit(&store, &org, args)
         }
+        Command::Migrate(args) => migrate(&args),
     }
+}
+
+/// `opcore migrate`: the copy itself is `opcore::migrate_sqlite_to_postgres`.
+fn migrate(args: &MigrateArgs) -> Result<(), CliError> {
+    if postgres_url(std::path::Path::new(&args.to)).is_none() {
+        return Err(CliError::new(
+            "--to must be a PostgreSQL URL (postgres://… or postgresql://…)",
+        ));
+    }
+    if postgres_url(&args.from).is_some() {
+        return Err(CliError::new(
+            "--from must be an SQLite store file, not a PostgreSQL URL",
+        ));
+    }
+    #[cfg(feature = "postgres")]
+    {
+        let summary = opcore::migrate_sqlite_to_postgres(&args.from, &args.to)?;
+        print_json(&summary)
+    }
+    #[cfg(not(feature = "postgres"))]
+    Err(CliError::new(
+        "this opcore was built without PostgreSQL support; `opcore migrate` needs a build \
+         with the Cargo feature `postgres` (cargo build --release --features postgres)",
+    ))
 }
 
 fn options(args: &StoreArgs) -> Result<Options, CliError> {

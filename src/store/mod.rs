@@ -8,6 +8,8 @@ pub(crate) mod backend;
 mod facade;
 pub(crate) mod inputs;
 mod lists;
+#[cfg(feature = "postgres")]
+mod migrate;
 mod outputs;
 mod pages;
 #[cfg(feature = "postgres")]
@@ -24,6 +26,8 @@ pub use inputs::{
     ClientChanges, NewClient, NewProject, NewReference, Problems, ProjectChanges, ReferenceChanges,
 };
 pub use lists::{limit_error, ListOptions, Page, MAX_LIMIT};
+#[cfg(feature = "postgres")]
+pub use migrate::{migrate_sqlite_to_postgres, MigrationSummary, TableCount};
 pub use outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient, RotatedClient};
 pub(crate) use records::{
     ClientCredentials, CodeClaim, NewCode, NewGrant, NewToken, Rotation, TokenRecord,

@@ -16,6 +16,7 @@
 mod audit;
 mod clients;
 mod ids;
+pub(crate) mod import;
 mod open;
 mod resources;
 mod revision;

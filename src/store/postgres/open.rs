@@ -2,7 +2,7 @@
 //! created or migrated forward under a transaction-scoped advisory lock so several nodes
 //! opening one database at once migrate it once.
 
-use postgres::Client;
+use postgres::{Client, Transaction};
 use rand::TryRngCore;
 
 use super::schema;
@@ -11,7 +11,7 @@ use crate::domain::secret::CheckKey;
 use crate::error::{Error, Result};
 
 /// The advisory lock key every opcore node takes while migrating (`opco` in ASCII).
-const MIGRATION_LOCK: i64 = 0x6f70_636f;
+pub(super) const MIGRATION_LOCK: i64 = 0x6f70_636f;
 
 /// Whether `opcore_schema` exists, read from `pg_tables` with the statement's snapshot: a
 /// name lookup (`to_regclass`) may answer from a cache that still misses a table another node
@@ -100,25 +100,37 @@ pub(super) fn migrate(client: &mut Client, shown: &str) -> Result<()> {
         }
         Some(v) => v,
         None => {
-            tx.batch_execute(schema::BASELINE).pg()?;
-            let mut key = [0u8; 32];
-            rand::rngs::OsRng.try_fill_bytes(&mut key).map_err(|e| {
-                Error::Open(format!("{shown}: no randomness for the check key ({e})"))
-            })?;
-            tx.execute(
-                "INSERT INTO store_keys (name, key) VALUES ('secret_check', $1)",
-                &[&&key[..]],
-            )
-            .pg()?;
-            tx.batch_execute(&format!(
-                "CREATE TABLE opcore_schema (version BIGINT NOT NULL);
-                 INSERT INTO opcore_schema (version) VALUES ({});",
-                schema::BASELINE_VERSION
-            ))
-            .pg()?;
+            create_baseline(&mut tx, shown)?;
             schema::BASELINE_VERSION
         }
     };
+    migrate_forward(&mut tx, from)?;
+    tx.commit().pg()
+}
+
+/// Creates the schema at [`schema::BASELINE_VERSION`] in an empty database, with a new check
+/// key, inside `tx`.
+pub(super) fn create_baseline(tx: &mut Transaction<'_>, shown: &str) -> Result<()> {
+    tx.batch_execute(schema::BASELINE).pg()?;
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut key)
+        .map_err(|e| Error::Open(format!("{shown}: no randomness for the check key ({e})")))?;
+    tx.execute(
+        "INSERT INTO store_keys (name, key) VALUES ('secret_check', $1)",
+        &[&&key[..]],
+    )
+    .pg()?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE opcore_schema (version BIGINT NOT NULL);
+         INSERT INTO opcore_schema (version) VALUES ({});",
+        schema::BASELINE_VERSION
+    ))
+    .pg()
+}
+
+/// Runs the schema steps from version `from` to this build's, inside `tx`.
+pub(super) fn migrate_forward(tx: &mut Transaction<'_>, from: i64) -> Result<()> {
     let skip = usize::try_from(from - schema::BASELINE_VERSION).unwrap_or(usize::MAX);
     for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(skip) {
         tx.batch_execute(sql).pg()?;
@@ -126,7 +138,7 @@ pub(super) fn migrate(client: &mut Client, shown: &str) -> Result<()> {
         tx.execute("UPDATE opcore_schema SET version = $1", &[&next])
             .pg()?;
     }
-    tx.commit().pg()
+    Ok(())
 }
 
 /// The store's check key, written when the schema was created.

@@ -3,6 +3,8 @@
 
 mod audit;
 mod clients;
+#[cfg(feature = "postgres")]
+pub(crate) mod export;
 mod ids;
 mod open;
 mod organizations;
