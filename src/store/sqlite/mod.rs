@@ -16,6 +16,7 @@ mod revision;
 mod roles;
 mod schema;
 mod tokens;
+mod walwatch;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +59,10 @@ struct Inner {
     audit_retention_ms: i64,
     staleness: Duration,
     shared: Arc<FileShared>,
+    /// Commits to the file by anyone, seen without a transaction (None where unavailable).
+    wal_watch: Option<walwatch::WalWatch>,
+    /// What the last data-revision statements found, valid while the file is unchanged.
+    revision_memo: Mutex<revision::RevisionMemo>,
     /// Issued-id lookups made while choosing ids (a cost counter for tests and benches).
     id_probes: AtomicU64,
 }
@@ -85,6 +90,7 @@ impl Db {
         migrate(&conn, path)?;
         let check_key = load_check_key(&conn, path)?;
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let canonical_for_watch = canonical.clone();
         let db = Db {
             inner: Arc::new(Inner {
                 shared: shared_for(&canonical),
@@ -99,6 +105,10 @@ impl Db {
                 audit_retention_ms: i64::from(options.audit_retention_days) * 86_400_000,
                 staleness: Duration::from_millis(options.cross_process_staleness_ms),
                 id_probes: AtomicU64::new(0),
+                wal_watch: open_connection(path, options.synchronous, busy_timeout)
+                    .ok()
+                    .and_then(|keeper| walwatch::WalWatch::new(keeper, &canonical_for_watch)),
+                revision_memo: Mutex::default(),
             }),
             actor: None,
         };

@@ -125,11 +125,25 @@ impl Db {
     /// acting for a client ([`Db::acting_as`]) the same statement makes the acting check, and
     /// a client that no longer exists gets [`crate::Error::Unauthenticated`].
     pub(crate) fn data_revision(&self) -> Result<u64> {
+        // Nothing committed since the statement below last ran for this actor: its answer
+        // stands (docs/security.md#revocation-windows; `walwatch`).
+        let stamp = self.inner.wal_watch.as_ref().and_then(|w| w.stamp());
+        let now = self.now().millis();
+        if let Some(stamp) = stamp {
+            let memo = self
+                .inner
+                .revision_memo
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(revision) = memo.recall(&stamp, self.actor(), now) {
+                return Ok(revision);
+            }
+        }
         let revision = self.read_autocommit(|c| match self.actor() {
             None => c
                 .prepare_cached("SELECT value FROM meta WHERE key = 'data_revision'")
                 .sql()?
-                .query_row([], |r| Ok((r.get::<_, i64>(0)?, true)))
+                .query_row([], |r| Ok((r.get::<_, i64>(0)?, true, None)))
                 .optional()
                 .sql(),
             Some(actor) => c
@@ -137,19 +151,35 @@ impl Db {
                     "SELECT m.value, EXISTS (SELECT 1 FROM clients c WHERE c.id = ?1
                          AND (c.project_id IS NULL OR NOT EXISTS (
                              SELECT 1 FROM projects p WHERE p.id = c.project_id
-                                 AND p.delete_at IS NOT NULL AND p.delete_at <= ?2)))
+                                 AND p.delete_at IS NOT NULL AND p.delete_at <= ?2))),
+                         (SELECT p.delete_at FROM clients c JOIN projects p ON p.id = c.project_id
+                          WHERE c.id = ?1)
                      FROM meta m WHERE m.key = 'data_revision'",
                 )
                 .sql()?
-                .query_row((actor, self.now().millis()), |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+                .query_row((actor, now), |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
                 })
                 .optional()
                 .sql(),
         })?;
         match revision {
-            Some((_, false)) => Err(crate::error::Error::Unauthenticated),
-            Some((value, true)) => Ok(u64::try_from(value).unwrap_or(0)),
+            Some((_, false, _)) => Err(crate::error::Error::Unauthenticated),
+            Some((value, true, until)) => {
+                let value = u64::try_from(value).unwrap_or(0);
+                if let Some(stamp) = stamp {
+                    self.inner
+                        .revision_memo
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remember(stamp, self.actor(), value, until);
+                }
+                Ok(value)
+            }
             None => Err(crate::error::Error::Storage(
                 "the store has no data revision (meta.data_revision is missing)".into(),
             )),
@@ -180,5 +210,58 @@ impl Db {
             revision.and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
             until.map(crate::domain::time::Timestamp),
         ))
+    }
+}
+
+/// The answers of [`Db::data_revision`] at one WAL-index stamp: the revision, and the actors
+/// found to exist then (with the deletion time of their project, past which they no longer
+/// do). Forgotten as soon as the stamp changes, i.e. on any commit by anyone.
+#[derive(Default)]
+pub(super) struct RevisionMemo {
+    stamp: Option<super::walwatch::Stamp>,
+    revision: u64,
+    anonymous: bool,
+    actors: HashMap<Arc<str>, Option<i64>>,
+}
+
+/// Actors remembered at once; past it the memo starts afresh (a cost, never a wrong answer).
+const MEMO_ACTORS: usize = 4096;
+
+impl RevisionMemo {
+    fn recall(&self, stamp: &super::walwatch::Stamp, actor: Option<&str>, now: i64) -> Option<u64> {
+        if self.stamp.as_ref() != Some(stamp) {
+            return None;
+        }
+        let known = match actor {
+            None => self.anonymous,
+            Some(actor) => self
+                .actors
+                .get(actor)
+                .is_some_and(|until| until.is_none_or(|t| now < t)),
+        };
+        known.then_some(self.revision)
+    }
+
+    fn remember(
+        &mut self,
+        stamp: super::walwatch::Stamp,
+        actor: Option<&str>,
+        revision: u64,
+        until: Option<i64>,
+    ) {
+        if self.stamp != Some(stamp) || self.actors.len() >= MEMO_ACTORS {
+            *self = RevisionMemo {
+                stamp: Some(stamp),
+                revision,
+                ..RevisionMemo::default()
+            };
+        }
+        // The stamp is the same, so is the revision (nothing committed in between).
+        match actor {
+            None => self.anonymous = true,
+            Some(actor) => {
+                self.actors.insert(actor.into(), until);
+            }
+        }
     }
 }
