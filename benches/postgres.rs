@@ -73,8 +73,9 @@ impl FreshDb {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin = postgres::Client::connect(&server, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("PostgreSQL is not reachable (OPCORE_TEST_POSTGRES_URL): {e}"));
+        let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|e| {
+            panic!("PostgreSQL is not reachable (OPCORE_TEST_POSTGRES_URL): {e}")
+        });
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap_or_else(|e| panic!("cannot create the database {name}: {e}"));
@@ -130,7 +131,10 @@ fn seed(store: &Store) -> Seeded {
         ),
         organization: boot.organization.id,
         project: site.project.id,
-        site: (site.client.id.clone(), site.client.secret.expose().to_owned()),
+        site: (
+            site.client.id.clone(),
+            site.client.secret.expose().to_owned(),
+        ),
     }
 }
 

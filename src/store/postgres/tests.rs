@@ -741,9 +741,15 @@ fn a_reference_commits_with_its_audit_entry_and_revision_and_checks_its_caller_f
 
     // A project of no organization of the caller: refused, nothing written.
     let other = b.create_organization("Other").unwrap().organization.id;
-    let theirs = b.create_project(&other, &named("Theirs")).unwrap().project.id;
+    let theirs = b
+        .create_project(&other, &named("Theirs"))
+        .unwrap()
+        .project
+        .id;
     let before = b.data_revision().unwrap();
-    let err = acting.create_reference(&org, &reference(&theirs)).unwrap_err();
+    let err = acting
+        .create_reference(&org, &reference(&theirs))
+        .unwrap_err();
     let Error::Validation(fields) = &err else {
         panic!("expected a validation error, got {err:?}");
     };
@@ -846,7 +852,10 @@ fn a_reference_is_created_on_a_new_connection_when_the_pooled_one_was_dropped() 
             },
         )
         .unwrap();
-    assert_eq!(b.list_references(&org, None).unwrap(), [created.clone()]);
+    assert_eq!(
+        b.list_references(&org, None).unwrap(),
+        std::slice::from_ref(&created)
+    );
     let (entries, _) = audit_and_revision(&b, &org, &created.id);
     assert_eq!(entries.len(), 1);
 }
