@@ -338,6 +338,21 @@ impl PgDb {
     /// Runs `f` on a pooled connection outside any explicit transaction (each statement is
     /// its own), retrying like the other calls. No acting check.
     fn read_autocommit<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        self.autocommit(f)
+    }
+
+    /// Runs `f`, a write made of ONE statement, outside any explicit transaction: the
+    /// statement is its own transaction, so it must make the acting check, move the data
+    /// revision and append its audit entry itself (data-modifying `WITH` queries), and commit
+    /// all of it or nothing. One round trip instead of a transaction's several. Like a read,
+    /// it runs once more on a new connection when a pooled one turns out to be dead, so the
+    /// statement must be idempotent: run twice, it changes nothing the second time and its
+    /// result says the change is there.
+    fn write_autocommit<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        self.autocommit(f)
+    }
+
+    fn autocommit<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         self.retrying(|| {
             let mut stale_retried = false;
             loop {
@@ -351,8 +366,8 @@ impl PgDb {
                     f(&mut tx)
                 };
                 self.give_back(conn);
-                // A read changes nothing: on a pooled connection the server dropped (it
-                // restarted), run it once more on a new one.
+                // A read changes nothing (an autocommit write is idempotent): on a pooled
+                // connection the server dropped (it restarted), run it once more on a new one.
                 if matches!(result, Err(Error::Unavailable(_))) && pooled && !stale_retried {
                     stale_retried = true;
                     self.empty_pool();

@@ -167,6 +167,47 @@ fn fetch_reference(
     .ok_or(Error::NotFound(Resource::Reference))
 }
 
+/// Creates a reference in one statement (see `PgDb::create_reference`). Parameters: $1 the
+/// reference id, $2 its project, $3 title, $4 description, $5 date, $6 now, $7 the
+/// organization, $8 the audit entry's id, $9 the acting client (NULL: none), $10 the audit
+/// action, $11 its resource type, $12 its changes (JSON). Returns whether the acting client is
+/// active, whether the project is live in the organization, and whether the reference is
+/// stored (inserted now, or by an earlier run of the same statement).
+pub(super) const CREATE_REFERENCE: &str = "WITH actor AS (
+        SELECT $9::text IS NULL OR EXISTS (
+            SELECT 1 FROM clients c WHERE c.id = $9::text AND (
+                c.project_id IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM projects p WHERE p.id = c.project_id
+                        AND p.delete_at IS NOT NULL AND p.delete_at <= $6::bigint)))
+            AS active
+    ), live AS (
+        SELECT id FROM projects
+        WHERE id = $2::text AND organization_id = $7::text
+          AND (delete_at IS NULL OR delete_at > $6::bigint)
+        FOR SHARE
+    ), inserted AS (
+        INSERT INTO project_references (id, project_id, title, description, date,
+                                        created_at, updated_at, organization_id)
+        SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint,
+               $6::bigint, $7::text
+        FROM live WHERE (SELECT active FROM actor)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    ), audited AS (
+        INSERT INTO audit_log (id, organization_id, at, actor_client_id, action,
+                               resource_type, resource_id, project_id, changes)
+        SELECT $8::text, $7::text, $6::bigint, $9::text, $10::text, $11::text,
+               $1::text, $2::text, $12::text
+        FROM inserted
+    ), revised AS (
+        INSERT INTO meta (key, value) SELECT 'data_revision', 1 FROM inserted
+        ON CONFLICT (key) DO UPDATE SET value = meta.value + 1
+    )
+    SELECT (SELECT active FROM actor),
+           EXISTS (SELECT 1 FROM live),
+           EXISTS (SELECT 1 FROM inserted)
+             OR EXISTS (SELECT 1 FROM project_references WHERE id = $1::text)";
+
 impl PgDb {
     // Organizations.
 
@@ -519,14 +560,25 @@ impl PgDb {
             created_at: now,
             updated_at: now,
         };
-        self.write(|tx| {
-            if !is_live_project(tx, organization_id, &reference.project_id, now, true)? {
-                return Err(unknown_project());
-            }
-            tx.exec(
-                "INSERT INTO project_references (id, project_id, title, description, date,
-                                                 created_at, updated_at, organization_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        let mut set = vec!["projectId", "title"];
+        if reference.description.is_some() {
+            set.push("description");
+        }
+        if input.datetime.is_some() {
+            set.push("date");
+        }
+        let action = AuditAction::ReferenceCreate;
+        let audit_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let changes = json_text(&set);
+        let actor = self.actor();
+        // One statement in autocommit, so one round trip: the acting check, the project
+        // share-locked as live in the organization, the row, its audit entry and the data
+        // revision's move commit together or not at all (each `WITH` part runs once, on one
+        // snapshot). Idempotent on the reference id: run again after a lost connection, it
+        // inserts nothing and reports the row the first run committed.
+        let row = self.write_autocommit(|tx| {
+            tx.one(
+                CREATE_REFERENCE,
                 &[
                     &reference.id,
                     &reference.project_id,
@@ -535,26 +587,28 @@ impl PgDb {
                     &reference.date.millis(),
                     &now.millis(),
                     &organization_id,
+                    &audit_id,
+                    &actor,
+                    &action.as_str(),
+                    &action.resource_type(),
+                    &changes,
                 ],
-            )?;
-            let mut set = vec!["projectId", "title"];
-            if reference.description.is_some() {
-                set.push("description");
-            }
-            if input.datetime.is_some() {
-                set.push("date");
-            }
-            self.audit(
-                tx,
-                now,
-                organization_id,
-                AuditAction::ReferenceCreate,
-                &reference.id,
-                Some(&reference.project_id),
-                &set,
             )
         })?;
-        Ok(reference)
+        let (active, live, stored): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
+        if stored {
+            return Ok(reference);
+        }
+        if !active {
+            return Err(Error::Unauthenticated);
+        }
+        if !live {
+            return Err(unknown_project());
+        }
+        Err(Error::Storage(format!(
+            "reference {} was neither inserted nor found",
+            reference.id
+        )))
     }
 
     pub(crate) fn get_reference(&self, organization_id: &str, id: &str) -> Result<Reference> {

@@ -683,3 +683,179 @@ fn a_rotation_on_one_node_is_honoured_by_another() {
     use crate::domain::model::AuditAction as A;
     assert_eq!(actions, [(A::ClientRotate, None), (A::ClientRotate, None)]);
 }
+
+/// The audit entries of `resource` and the data revision.
+fn audit_and_revision(
+    b: &PgDb,
+    org: &str,
+    resource: &str,
+) -> (Vec<crate::domain::model::AuditEntry>, u64) {
+    let entries = b
+        .list_audit(
+            org,
+            Some(resource),
+            &crate::store::lists::ListOptions::default(),
+        )
+        .unwrap()
+        .items;
+    (entries, b.data_revision().unwrap())
+}
+
+#[test]
+fn a_reference_commits_with_its_audit_entry_and_revision_and_checks_its_caller_first() {
+    let (b, _db) = open(&cheap_options());
+    let org = b.create_organization("Acme").unwrap().organization.id;
+    let project = b.create_project(&org, &named("Site")).unwrap().project.id;
+    let caller = b
+        .create_client(
+            &org,
+            &NewClient {
+                name: "Caller".into(),
+                client_type: ClientType::Root,
+                ..NewClient::default()
+            },
+        )
+        .unwrap()
+        .client
+        .id;
+    let acting = b.acting_as(&caller);
+    let reference = |project_id: &str| crate::store::NewReference {
+        project_id: project_id.into(),
+        title: "Release".into(),
+        description: Some("v1.2.3 shipped".into()),
+        datetime: Some("2024-01-15T10:30:00Z".into()),
+    };
+    let before = b.data_revision().unwrap();
+    let created = acting.create_reference(&org, &reference(&project)).unwrap();
+    assert_eq!(b.get_reference(&org, &created.id).unwrap(), created);
+    let (entries, revision) = audit_and_revision(&b, &org, &created.id);
+    assert_eq!(revision, before + 1);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].action.as_str(), "reference.create");
+    assert_eq!(entries[0].actor_client_id.as_deref(), Some(caller.as_str()));
+    assert_eq!(entries[0].project_id.as_deref(), Some(project.as_str()));
+    assert_eq!(
+        entries[0].changes,
+        ["projectId", "title", "description", "date"]
+    );
+
+    // A project of no organization of the caller: refused, nothing written.
+    let other = b.create_organization("Other").unwrap().organization.id;
+    let theirs = b
+        .create_project(&other, &named("Theirs"))
+        .unwrap()
+        .project
+        .id;
+    let before = b.data_revision().unwrap();
+    let err = acting
+        .create_reference(&org, &reference(&theirs))
+        .unwrap_err();
+    let Error::Validation(fields) = &err else {
+        panic!("expected a validation error, got {err:?}");
+    };
+    assert_eq!(fields.len(), 1);
+    assert_eq!(
+        fields[0].message,
+        "Project not found in this organization (or past its deletion time)"
+    );
+    assert_eq!(b.data_revision().unwrap(), before);
+    assert!(b.list_references(&other, None).unwrap().is_empty());
+
+    // The caller deleted: refused as unauthenticated before anything else, nothing written.
+    b.delete_client(&org, &caller).unwrap();
+    let before = b.data_revision().unwrap();
+    let audit_before = b
+        .list_audit(&org, None, &crate::store::lists::ListOptions::default())
+        .unwrap()
+        .items
+        .len();
+    for project_id in [project.as_str(), theirs.as_str()] {
+        assert!(matches!(
+            acting.create_reference(&org, &reference(project_id)),
+            Err(Error::Unauthenticated)
+        ));
+    }
+    assert_eq!(b.data_revision().unwrap(), before);
+    assert_eq!(b.list_references(&org, None).unwrap(), [created]);
+    assert_eq!(
+        b.list_audit(&org, None, &crate::store::lists::ListOptions::default())
+            .unwrap()
+            .items
+            .len(),
+        audit_before
+    );
+}
+
+#[test]
+fn the_create_reference_statement_run_twice_writes_once_and_reports_the_row() {
+    let (b, db) = open(&cheap_options());
+    let org = b.create_organization("Acme").unwrap().organization.id;
+    let project = b.create_project(&org, &named("Site")).unwrap().project.id;
+    let before = b.data_revision().unwrap();
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let mut client = db.client();
+    let statement = client.prepare(super::resources::CREATE_REFERENCE).unwrap();
+    for run in 0..2 {
+        // As a retry after a lost connection sends it: the same parameters.
+        let row = client
+            .query_one(
+                &statement,
+                &[
+                    &id,
+                    &project,
+                    &"Release",
+                    &None::<&str>,
+                    &1_705_314_600_000i64,
+                    &1_705_314_600_000i64,
+                    &org,
+                    &format!("audit-{run}"),
+                    &None::<&str>,
+                    &"reference.create",
+                    &"reference",
+                    &r#"["projectId","title"]"#,
+                ],
+            )
+            .unwrap();
+        let got: (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
+        assert_eq!(got, (true, true, true), "run {run}");
+    }
+    let (entries, revision) = audit_and_revision(&b, &org, &id);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(revision, before + 1);
+    assert_eq!(b.get_reference(&org, &id).unwrap().title, "Release");
+}
+
+#[test]
+fn a_reference_is_created_on_a_new_connection_when_the_pooled_one_was_dropped() {
+    let (b, db) = open(&cheap_options());
+    let org = b.create_organization("Acme").unwrap().organization.id;
+    let project = b.create_project(&org, &named("Site")).unwrap().project.id;
+    // The server ends every connection of the store (as when it restarts).
+    let mut admin = db.client();
+    let ended: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ended >= 1);
+    let created = b
+        .create_reference(
+            &org,
+            &crate::store::NewReference {
+                project_id: project.clone(),
+                title: "After".into(),
+                description: None,
+                datetime: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        b.list_references(&org, None).unwrap(),
+        std::slice::from_ref(&created)
+    );
+    let (entries, _) = audit_and_revision(&b, &org, &created.id);
+    assert_eq!(entries.len(), 1);
+}

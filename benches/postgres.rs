@@ -1,0 +1,244 @@
+//! The PostgreSQL backend (docs/scale-out.md#postgresql-backend), each figure next to its floor
+//! measured in the same run:
+//!
+//! - `postgres_auth/{sqlite,postgres}_cached_track`: cached Track authentication (a Store with
+//!   unlimited rate limits, authenticated once, then `store.authenticate` in the loop) on
+//!   SQLite and on PostgreSQL, side by side. The bar: PostgreSQL within 1.5× of SQLite — the
+//!   hot path touches no network (the access revision arrives by `LISTEN/NOTIFY`).
+//! - `postgres_manage/{postgres_cached_manage,select_1}`: cached Manage authentication on
+//!   PostgreSQL, whose per-call check that the client still exists is one round trip, next to
+//!   a plain `SELECT 1` through a `postgres::Client` on the same server.
+//! - `postgres_reference/{create_reference,plain_insert}`: `store.create_reference` (the
+//!   reference, its audit entry and the data-revision bump, atomically) vs a plain autocommit
+//!   `INSERT` of a row of the same shape into `project_references` through a
+//!   `postgres::Client` on the same database. The bar: ≥ 0.8× the plain insert's throughput.
+//!
+//! Every run creates a fresh database on the server at `OPCORE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and drops it at the end.
+//! Run: `cargo bench --features postgres --bench postgres`
+//! (shorter: `… --bench postgres -- --warm-up-time 1 --measurement-time 3`).
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opcore::domain::secret::Argon2Params;
+use opcore::{
+    AuthRequest, Family, NewProject, NewReference, Options, RateLimit, RateLimits, Store,
+    Synchronous,
+};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn unlimited() -> RateLimits {
+    let l = RateLimit::new(u32::MAX, 1);
+    RateLimits {
+        track: l,
+        export: l,
+        insights: l,
+        manage: l,
+    }
+}
+
+fn options() -> Options {
+    Options {
+        argon2: Argon2Params {
+            m_cost: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        synchronous: Synchronous::Normal,
+        rate_limits: unlimited(),
+        ..Options::default()
+    }
+}
+
+/// A database of its own on the server, dropped (with its connections) when this is dropped.
+struct FreshDb {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl FreshDb {
+    fn create() -> FreshDb {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let server = std::env::var("OPCORE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| DEFAULT_URL.to_owned());
+        let name = format!(
+            "opcore_bench_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap_or_else(|e| {
+            panic!("PostgreSQL is not reachable (OPCORE_TEST_POSTGRES_URL): {e}")
+        });
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create the database {name}: {e}"));
+        let mut url = url::Url::parse(&server).expect("OPCORE_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        FreshDb {
+            server,
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect to the database")
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.server, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// An organization with its root client, and a project with its default client
+/// (credentials as (id, secret)).
+struct Seeded {
+    root: (String, String),
+    organization: String,
+    project: String,
+    site: (String, String),
+}
+
+fn seed(store: &Store) -> Seeded {
+    let boot = store.create_organization("Bench").unwrap();
+    let site = store
+        .create_project(
+            &boot.organization.id,
+            &NewProject {
+                name: "Site".into(),
+                ..NewProject::default()
+            },
+        )
+        .unwrap();
+    Seeded {
+        root: (
+            boot.client.client.id.clone(),
+            boot.client.secret.expose().to_owned(),
+        ),
+        organization: boot.organization.id,
+        project: site.project.id,
+        site: (
+            site.client.id.clone(),
+            site.client.secret.expose().to_owned(),
+        ),
+    }
+}
+
+fn request<'a>(family: Family, (id, secret): &'a (String, String)) -> AuthRequest<'a> {
+    AuthRequest {
+        client_id: Some(id),
+        client_secret: Some(secret),
+        ..AuthRequest::new(family)
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let db = FreshDb::create();
+    let pg = Store::open(&db.url, options()).expect("open the PostgreSQL store");
+    let dir = tempfile::tempdir().unwrap();
+    let lite = Store::open(dir.path().join("bench.db"), options()).expect("open the SQLite store");
+    let pg_seed = seed(&pg);
+    let lite_seed = seed(&lite);
+
+    // (a) Cached Track authentication, SQLite and PostgreSQL side by side.
+    let pg_track = request(Family::Track, &pg_seed.site);
+    let lite_track = request(Family::Track, &lite_seed.site);
+    pg.authenticate(&pg_track).unwrap();
+    lite.authenticate(&lite_track).unwrap();
+    // The access revision is read from memory once the listener is connected.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut g = c.benchmark_group("postgres_auth");
+    g.bench_function("sqlite_cached_track", |b| {
+        b.iter(|| black_box(lite.authenticate(black_box(&lite_track)).unwrap()))
+    });
+    g.bench_function("postgres_cached_track", |b| {
+        b.iter(|| black_box(pg.authenticate(black_box(&pg_track)).unwrap()))
+    });
+    g.finish();
+
+    // (b) Cached Manage authentication on PostgreSQL (one round trip proves the client still
+    // exists) next to a plain `SELECT 1` round trip on the same server.
+    let pg_manage = request(Family::Manage, &pg_seed.root);
+    pg.authenticate(&pg_manage).unwrap();
+    let mut plain = db.client();
+    let select_1 = plain.prepare("SELECT 1").unwrap();
+    let mut g = c.benchmark_group("postgres_manage");
+    g.bench_function("select_1", |b| {
+        b.iter(|| black_box(plain.query_one(&select_1, &[]).unwrap().get::<_, i32>(0)))
+    });
+    g.bench_function("postgres_cached_manage", |b| {
+        b.iter(|| black_box(pg.authenticate(black_box(&pg_manage)).unwrap()))
+    });
+    g.finish();
+
+    // (c) Creating a reference vs a plain autocommit INSERT of a row of the same shape.
+    let input = NewReference {
+        project_id: pg_seed.project.clone(),
+        title: "Release".into(),
+        description: Some("v1.2.3 shipped".into()),
+        datetime: Some("2024-01-15T10:30:00Z".into()),
+    };
+    let insert = plain
+        .prepare(
+            "INSERT INTO project_references (id, project_id, title, description, date,
+                                             created_at, updated_at, organization_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+        )
+        .unwrap();
+    let mut g = c.benchmark_group("postgres_reference");
+    g.sample_size(30);
+    g.bench_function("plain_insert", |b| {
+        b.iter(|| {
+            let id = uuid::Uuid::new_v4().hyphenated().to_string();
+            let now = i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis(),
+            )
+            .unwrap();
+            black_box(
+                plain
+                    .execute(
+                        &insert,
+                        &[
+                            &id,
+                            &pg_seed.project,
+                            &"Release",
+                            &Some("v1.2.3 shipped"),
+                            &1_705_314_600_000i64,
+                            &now,
+                            &pg_seed.organization,
+                        ],
+                    )
+                    .unwrap(),
+            )
+        })
+    });
+    g.bench_function("create_reference", |b| {
+        b.iter(|| black_box(pg.create_reference(&pg_seed.organization, &input).unwrap()))
+    });
+    g.finish();
+
+    // The store's connections close before the database is dropped.
+    drop(pg);
+    drop(plain);
+    drop(db);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
