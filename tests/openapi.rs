@@ -838,3 +838,49 @@ fn a_raw_exchange_matches() {
         .problems("GET", "/manage/projects", &r)
         .is_empty());
 }
+
+/// The PostgreSQL backend's outage answer (docs/scale-out.md#outages) and the connection cap's
+/// answer (docs/server.md#limits) are documented on every Manage operation, and nothing else
+/// passes for them.
+#[test]
+fn every_manage_operation_documents_the_503s() {
+    let api = OpenApi::global();
+    let storage = json!({"error": "Service Unavailable", "message": "Storage unavailable"});
+    let crowded = json!({
+        "error": "Service Unavailable",
+        "message": "Too many connections from this address or in all"
+    });
+    for (method, target) in [
+        ("GET", "/manage/projects"),
+        ("POST", "/manage/projects"),
+        ("DELETE", "/manage/clients/x"),
+        ("POST", "/manage/clients/x/rotate"),
+        ("GET", "/manage/audit"),
+        ("PATCH", "/manage/references/r"),
+    ] {
+        for body in [&storage, &crowded] {
+            let problems = api.problems(method, target, &response(503, &[], body.clone()));
+            assert!(problems.is_empty(), "{method} {target}: {problems:?}");
+        }
+        let wrong = json!({"error": "Service Unavailable", "message": "database down at 10.0.0.5"});
+        assert!(
+            !api.problems(method, target, &response(503, &[], wrong))
+                .is_empty(),
+            "{method} {target}: an undocumented 503 message passed"
+        );
+    }
+    let paths = api.doc()["paths"].as_object().unwrap();
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(responses) = op.get("responses") else {
+                continue;
+            };
+            if path.starts_with("/manage/") && responses.get("500").is_some() {
+                assert!(
+                    responses.get("503").is_some(),
+                    "{method} {path} documents 500 but not 503"
+                );
+            }
+        }
+    }
+}
