@@ -114,7 +114,7 @@ fn the_fixture_is_a_store_of_the_previous_schema() {
 fn an_old_client_gains_its_check_value_at_its_next_successful_verification() {
     let (_dir, path) = legacy_copy();
     let store = Store::open(&path, fast()).unwrap();
-    assert_eq!(user_version(&path), 6, "migrated on open");
+    assert_eq!(user_version(&path), 7, "migrated on open");
     assert_eq!(secret_check(&path, LEGACY_ROOT_ID), None);
     assert_eq!(secret_check(&path, LEGACY_WRITE_ID), None);
 
@@ -714,7 +714,7 @@ fn files_with_an_impossible_schema_version_are_refused_and_left_untouched() {
                 p
             },
             "the store has schema version -1, which no opcore writes (PRAGMA user_version \
-             must be between 1 and 6); the file is damaged or was changed by another program",
+             must be between 1 and 7); the file is damaged or was changed by another program",
         ),
         (
             "opcore store, user_version 0",
@@ -724,7 +724,7 @@ fn files_with_an_impossible_schema_version_are_refused_and_left_untouched() {
                 p
             },
             "the file is tagged as an opcore store and has tables, but its schema version is 0 \
-             (PRAGMA user_version must be between 1 and 6); the file is damaged or was changed \
+             (PRAGMA user_version must be between 1 and 7); the file is damaged or was changed \
              by another program",
         ),
         (
@@ -734,7 +734,7 @@ fn files_with_an_impossible_schema_version_are_refused_and_left_untouched() {
                 set(&p, "PRAGMA user_version = 99");
                 p
             },
-            "the store has schema version 99, newer than this opcore supports (6); upgrade opcore",
+            "the store has schema version 99, newer than this opcore supports (7); upgrade opcore",
         ),
         (
             "empty database, negative user_version",
@@ -806,6 +806,6 @@ fn an_empty_file_and_a_current_store_still_open() {
     let path = dir.path().join("new.db");
     std::fs::write(&path, b"").unwrap();
     Store::open(&path, fast()).unwrap();
-    assert_eq!(user_version(&path), 6);
+    assert_eq!(user_version(&path), 7);
     Store::open(&path, fast()).unwrap();
 }

@@ -404,7 +404,7 @@ fn a_migrated_store_answers_as_the_sqlite_one_did() {
     assert!(!stdout.contains(&source.token));
     assert_eq!(summary["from"], source.path.display().to_string());
     assert_eq!(summary["to"], db.url);
-    assert_eq!(summary["schemaVersion"], 6);
+    assert_eq!(summary["schemaVersion"], 7);
     assert_eq!(
         summary["tables"],
         json!([
@@ -620,7 +620,7 @@ fn sources_it_cannot_copy_are_refused_before_the_target_is_touched() {
         stderr(&out),
         format!(
             "opcore: cannot open store: {}: the store has schema version 9, newer than this \
-             opcore supports (6); migrate it with the opcore that wrote it\n",
+             opcore supports (7); migrate it with the opcore that wrote it\n",
             newer.display()
         )
     );
@@ -630,15 +630,15 @@ fn sources_it_cannot_copy_are_refused_before_the_target_is_touched() {
     std::fs::copy(&source.path, &older).unwrap();
     rusqlite::Connection::open(&older)
         .unwrap()
-        .execute_batch("PRAGMA user_version = 5")
+        .execute_batch("PRAGMA user_version = 6")
         .unwrap();
     let out = migrate(&older, &db.url);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
         format!(
-            "opcore: cannot open store: {0}: the store has schema version 5, older than this \
-             opcore's (6); open it once with this opcore (for example `opcore organizations \
+            "opcore: cannot open store: {0}: the store has schema version 6, older than this \
+             opcore's (7); open it once with this opcore (for example `opcore organizations \
              list --db {0}`), which upgrades it, then migrate\n",
             older.display()
         )

@@ -114,7 +114,12 @@ impl OneBlockHmac {
                 *b ^= k;
             }
             let mut state = SHA256_IV;
-            sha2::compress256(&mut state, &[(*block).into()]);
+            sha2::compress256(
+                &mut state,
+                std::slice::from_ref(sha2::digest::generic_array::GenericArray::from_slice(
+                    &block[..],
+                )),
+            );
             state
         };
         OneBlockHmac {
@@ -123,17 +128,22 @@ impl OneBlockHmac {
         }
     }
 
-    /// The MAC of `msg` (`N` ≤ 55), which it zeroizes along with its padded block.
-    fn mac<const N: usize>(&self, msg: &mut [u8; N]) -> CacheKey {
+    /// The MAC of the `N`-byte message at the start of `block` (`N` ≤ 55, the rest of the
+    /// block zero), computed in place; `block` is zeroized.
+    fn mac_block<const N: usize>(&self, block: &mut [u8; 64]) -> CacheKey {
         const { assert!(N <= 55) };
-        let mut block = Zeroizing::new([0u8; 64]);
-        block[..N].copy_from_slice(msg);
-        msg.zeroize();
         block[N] = 0x80;
         // The message's length in bits, after the 64-byte pad block.
         block[56..].copy_from_slice(&(((64 + N) * 8) as u64).to_be_bytes());
         let mut inner = self.inner;
-        sha2::compress256(&mut inner, &[(*block).into()]);
+        // Borrowed, not copied: no copy of the message is left behind.
+        sha2::compress256(
+            &mut inner,
+            std::slice::from_ref(sha2::digest::generic_array::GenericArray::from_slice(
+                &block[..],
+            )),
+        );
+        block.zeroize();
         let mut outer_block = [0u8; 64];
         for (chunk, word) in outer_block.chunks_exact_mut(4).zip(inner) {
             chunk.copy_from_slice(&word.to_be_bytes());
@@ -223,13 +233,13 @@ impl CredentialCache {
     /// UUID and a `sec_` + 32 lowercase hex digits secret, which is also proof that both are
     /// well formed (every generated pair; the hot path's shortcut). None for anything else.
     pub fn compact_key(&self, id: &str, secret: &str) -> Option<CacheKey> {
-        let mut compact = [0u8; 33];
-        if !compact_form(id, secret, &mut compact) {
-            compact.zeroize();
+        let mut block = [0u8; 64];
+        if !compact_form(id, secret, &mut block) {
+            block.zeroize();
             return None;
         }
-        // `mac` zeroizes the buffer.
-        Some(self.compact.mac(&mut compact))
+        // `mac_block` zeroizes the block.
+        Some(self.compact.mac_block::<33>(&mut block))
     }
 
     /// The entry for `key`, if present and recorded under `revision`. A newer revision
@@ -273,8 +283,8 @@ impl CredentialCache {
     }
 }
 
-/// Fills `out` with `1 ‖ id bytes ‖ secret bytes` when both are in their generated form.
-fn compact_form(id: &str, secret: &str, out: &mut [u8; 33]) -> bool {
+/// Fills `out[..33]` with `1 ‖ id bytes ‖ secret bytes` when both are in their generated form.
+fn compact_form(id: &str, secret: &str, out: &mut [u8; 64]) -> bool {
     let Some(hex) = secret.strip_prefix(crate::domain::secret::SECRET_PREFIX) else {
         return false;
     };
@@ -347,18 +357,24 @@ mod tests {
             let mut reference = Hmac::<Sha256>::new_from_slice(&key).unwrap();
             reference.update(&msg);
             let expected: CacheKey = reference.finalize().into_bytes().into();
-            let mut copy = msg;
-            assert_eq!(fast.mac(&mut copy), expected, "seed {seed}");
-            assert_eq!(copy, [0u8; 33], "the message is zeroized");
+            let mut block = [0u8; 64];
+            block[..33].copy_from_slice(&msg);
+            assert_eq!(fast.mac_block::<33>(&mut block), expected, "seed {seed}");
+            assert_eq!(block, [0u8; 64], "the message is zeroized");
         }
         // RFC 4231 test case 2 ("Jefe"), whose key is shorter than a block.
         let mut key = [0u8; 32];
         key[..4].copy_from_slice(b"Jefe");
-        let mut msg = *b"what do ya want for nothing?";
+        let msg = b"what do ya want for nothing?";
         let mut reference = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-        reference.update(&msg);
+        reference.update(msg);
         let expected: CacheKey = reference.finalize().into_bytes().into();
-        assert_eq!(OneBlockHmac::new(&key).mac(&mut msg), expected);
+        let mut block = [0u8; 64];
+        block[..28].copy_from_slice(msg);
+        assert_eq!(
+            OneBlockHmac::new(&key).mac_block::<28>(&mut block),
+            expected
+        );
         assert_eq!(
             expected[..4],
             [0x5b, 0xdc, 0xc1, 0x46],
@@ -379,7 +395,7 @@ mod tests {
         let c = CredentialCache::new(4);
         let id = "6f1f2d3c-4b5a-4c7d-8e9f-0a1b2c3d4e5f";
         let secret = "sec_00112233445566778899aabbccddeeff";
-        let mut out = [0u8; 33];
+        let mut out = [0u8; 64];
         assert!(compact_form(id, secret, &mut out));
         assert_eq!(out[0], 1);
         assert_eq!(&out[1..4], &[0x6f, 0x1f, 0x2d]);

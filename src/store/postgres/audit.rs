@@ -45,9 +45,15 @@ pub(super) fn append(tx: &mut Tx<'_>, entry: &NewAuditEntry<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the entries written before `cutoff`; returns how many.
+/// Deletes the entries written before `cutoff`; returns how many. As on SQLite, the log is
+/// walked in `seq` order up to the first entry written at or after `cutoff`.
 pub(super) fn prune(tx: &mut Tx<'_>, cutoff: Timestamp) -> Result<u64> {
-    tx.exec("DELETE FROM audit_log WHERE at < $1", &[&cutoff.millis()])
+    tx.exec(
+        "DELETE FROM audit_log WHERE seq < COALESCE(
+             (SELECT seq FROM audit_log WHERE at >= $1 ORDER BY seq LIMIT 1),
+             9223372036854775807)",
+        &[&cutoff.millis()],
+    )
 }
 
 const AUDIT_COLUMNS: &str = "a.seq, a.id, a.at, a.actor_client_id, a.action, a.resource_type, \

@@ -46,12 +46,19 @@ pub(super) fn append(conn: &Connection, entry: &NewAuditEntry<'_>) -> Result<()>
     Ok(())
 }
 
-/// Deletes the entries written before `cutoff`; returns how many.
+/// Deletes the entries written before `cutoff`; returns how many. The log is walked from its
+/// oldest entry (in `seq`, i.e. commit, order) up to the first one written at or after
+/// `cutoff`, so the cost is the number of entries pruned, with no index on `at`; an entry
+/// that follows a newer one (the clock stepped back) goes with the entries after it.
 pub(super) fn prune(conn: &Connection, cutoff: Timestamp) -> Result<usize> {
-    conn.prepare_cached("DELETE FROM audit_log WHERE at < ?1")
-        .sql()?
-        .execute([cutoff.millis()])
-        .sql()
+    conn.prepare_cached(
+        "DELETE FROM audit_log WHERE seq < COALESCE(
+             (SELECT seq FROM audit_log WHERE at >= ?1 ORDER BY seq LIMIT 1),
+             9223372036854775807)",
+    )
+    .sql()?
+    .execute([cutoff.millis()])
+    .sql()
 }
 
 const AUDIT_COLUMNS: &str = "a.seq, a.id, a.at, a.actor_client_id, a.action, a.resource_type, \

@@ -192,6 +192,33 @@ CREATE INDEX audit_list ON audit_log (organization_id, seq);
 CREATE INDEX audit_by_resource ON audit_log (organization_id, resource_id, seq);
 CREATE INDEX audit_by_age ON audit_log (at);
 "#,
+    // 6 -> 7: the audit log costs its change's commit fewer pages. `seq` is a plain rowid (an
+    // entry gets one more than the largest kept, so entries still sort in commit order within
+    // each organization; no AUTOINCREMENT counter row to rewrite on every change), the entry id
+    // has no index of its own (entries are found by organization and by resource, never by
+    // id), and pruning walks the log in `seq` order instead of an index on `at`.
+    r#"
+CREATE TABLE audit_log_7 (
+    seq                 INTEGER PRIMARY KEY,
+    id                  TEXT NOT NULL,
+    organization_id     TEXT NOT NULL,
+    at                  INTEGER NOT NULL,
+    actor_client_id     TEXT,
+    action              TEXT NOT NULL,
+    resource_type       TEXT NOT NULL,
+    resource_id         TEXT NOT NULL,
+    project_id          TEXT,
+    changes             TEXT NOT NULL DEFAULT '[]'
+);
+INSERT INTO audit_log_7 (seq, id, organization_id, at, actor_client_id, action, resource_type,
+                         resource_id, project_id, changes)
+    SELECT seq, id, organization_id, at, actor_client_id, action, resource_type, resource_id,
+           project_id, changes FROM audit_log;
+DROP TABLE audit_log;
+ALTER TABLE audit_log_7 RENAME TO audit_log;
+CREATE INDEX audit_list ON audit_log (organization_id, seq);
+CREATE INDEX audit_by_resource ON audit_log (organization_id, resource_id, seq);
+"#,
 ];
 
 /// The schema version this build writes.
