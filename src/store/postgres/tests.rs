@@ -364,6 +364,9 @@ impl Proxy {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 };
+                // Checked and registered under the lock `down` takes, so that no connection
+                // accepted as the outage begins escapes being cut.
+                let mut streams = streams2.lock().unwrap();
                 if !up2.load(Ordering::SeqCst) {
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
@@ -376,7 +379,8 @@ impl Proxy {
                     (client.try_clone().unwrap(), server.try_clone().unwrap()),
                     (server.try_clone().unwrap(), client.try_clone().unwrap()),
                 ];
-                streams2.lock().unwrap().extend([client, server]);
+                streams.extend([client, server]);
+                drop(streams);
                 for (mut from, mut to) in pairs {
                     std::thread::spawn(move || {
                         let _ = std::io::copy(&mut from, &mut to);
@@ -394,8 +398,9 @@ impl Proxy {
     }
 
     fn down(&self) {
+        let mut streams = self.streams.lock().unwrap();
         self.up.store(false, Ordering::SeqCst);
-        for s in self.streams.lock().unwrap().drain(..) {
+        for s in streams.drain(..) {
             let _ = s.shutdown(Shutdown::Both);
         }
     }
