@@ -90,7 +90,6 @@ impl Db {
         migrate(&conn, path)?;
         let check_key = load_check_key(&conn, path)?;
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let canonical_for_watch = canonical.clone();
         let db = Db {
             inner: Arc::new(Inner {
                 shared: shared_for(&canonical),
@@ -107,7 +106,7 @@ impl Db {
                 id_probes: AtomicU64::new(0),
                 wal_watch: open_connection(path, options.synchronous, busy_timeout)
                     .ok()
-                    .and_then(|keeper| walwatch::WalWatch::new(keeper, &canonical_for_watch)),
+                    .and_then(walwatch::WalWatch::new),
                 revision_memo: Mutex::default(),
             }),
             actor: None,

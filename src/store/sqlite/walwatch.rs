@@ -11,11 +11,12 @@
 //! this to skip its statement when nothing has been written since it last ran — no window
 //! opens: any commit at all, a deletion included, sends the next call back to the statement.
 //!
-//! The mapping stays valid because the watch keeps its own connection open: while any
-//! connection of this process has the WAL index open, SQLite never truncates the `-shm` file
-//! (it does so only when a first connection opens it with no other process attached).
-//! Anything unexpected (no `-shm` file, a header being written, an uninitialised index) is
-//! "unknown", and the caller runs its statement as before.
+//! The header is read through SQLite's own mapping of the WAL index, obtained from a connection
+//! kept open for that purpose (`xShmMap` on its file, the call SQLite's WAL layer makes itself):
+//! no descriptor of the `-shm` file is ever opened or closed here — closing one would drop
+//! every POSIX lock this process holds on it, SQLite's included — and the mapping lives exactly
+//! as long as that connection. Anything unexpected (no WAL index, a header being written, an
+//! uninitialised index) is "unknown", and the caller runs its statement as before.
 
 use std::sync::atomic::{fence, AtomicU32, Ordering};
 
@@ -23,69 +24,70 @@ use rusqlite::Connection;
 
 /// Bytes of one header copy (SQLite's `WalIndexHdr`), in 32-bit words.
 const HEADER_WORDS: usize = 12;
-/// What is mapped: both header copies.
-const MAPPED_BYTES: usize = 2 * HEADER_WORDS * 4;
 
 /// A snapshot of the WAL-index header: equal snapshots, no commit in between.
 pub(super) type Stamp = [u32; HEADER_WORDS];
 
 pub(super) struct WalWatch {
+    /// The first bytes of SQLite's mapping of the WAL index (owned by `keeper`).
     map: *const AtomicU32,
-    /// Holds this process's attachment to the `-shm` file for as long as the map lives
-    /// (dropped after the unmapping, see `Drop`).
+    /// The connection whose mapping `map` is; never used otherwise, closed (and the mapping
+    /// with it) when the watch is dropped.
     _keeper: Connection,
 }
 
-// SAFETY: the mapping is read-only shared memory, read only through atomics; the keeper
-// connection is never used after construction.
+// SAFETY: the mapping is shared memory read only through atomics, valid while `_keeper` is
+// open; the keeper connection is never used after construction.
 unsafe impl Send for WalWatch {}
 unsafe impl Sync for WalWatch {}
 
 impl WalWatch {
-    /// Watches the file that `keeper` (a connection to a WAL database, used only here) is
-    /// open on. None when the platform or the file offers no WAL index to read.
-    #[cfg(unix)]
-    pub(super) fn new(keeper: Connection, db_path: &std::path::Path) -> Option<WalWatch> {
-        use std::os::fd::AsRawFd;
-        // A read makes the keeper map the WAL index and attach to it.
+    /// Watches the WAL index of the database `keeper` (a connection used only here) is open
+    /// on. None when it has none (not in WAL mode, a VFS without shared memory).
+    pub(super) fn new(keeper: Connection) -> Option<WalWatch> {
+        use rusqlite::ffi;
+        // A read makes the keeper map the WAL index (region 0 holds the header).
         keeper
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
                 r.get::<_, i64>(0)
             })
             .ok()?;
-        let mut shm = db_path.as_os_str().to_owned();
-        shm.push("-shm");
-        let file = std::fs::File::open(&shm).ok()?;
-        if file.metadata().ok()?.len() < MAPPED_BYTES as u64 {
-            return None;
-        }
-        // SAFETY: a fresh read-only shared mapping of the file's first bytes, which exist
-        // (checked above) and are not truncated while `keeper` is attached (module docs).
-        let map = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                MAPPED_BYTES,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
+        let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+        // SAFETY: the keeper's open handle; SQLITE_FCNTL_FILE_POINTER writes one pointer.
+        let rc = unsafe {
+            ffi::sqlite3_file_control(
+                keeper.handle(),
+                c"main".as_ptr(),
+                ffi::SQLITE_FCNTL_FILE_POINTER,
+                (&mut file as *mut *mut ffi::sqlite3_file).cast(),
             )
         };
-        if map == libc::MAP_FAILED {
+        if rc != ffi::SQLITE_OK || file.is_null() {
+            return None;
+        }
+        // SAFETY: `file` is the keeper's open main-database file; its methods table is
+        // SQLite's, and version 2 or later has the shared-memory calls.
+        let shm_map = unsafe {
+            let methods = (*file).pMethods;
+            if methods.is_null() || (*methods).iVersion < 2 {
+                return None;
+            }
+            (*methods).xShmMap?
+        };
+        let mut region: *mut std::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: region 0 of the WAL index, 32 KiB (SQLite's WALINDEX_PGSZ), not extended:
+        // the mapping the keeper already has, valid until the keeper closes.
+        let rc = unsafe { shm_map(file, 0, 32 * 1024, 0, &mut region) };
+        if rc != ffi::SQLITE_OK || region.is_null() {
             return None;
         }
         let watch = WalWatch {
-            map: map.cast::<AtomicU32>(),
+            map: region.cast::<AtomicU32>().cast_const(),
             _keeper: keeper,
         };
         // An index that does not look like SQLite's (another version's layout) is not used.
         watch.stamp()?;
         Some(watch)
-    }
-
-    #[cfg(not(unix))]
-    pub(super) fn new(_keeper: Connection, _db_path: &std::path::Path) -> Option<WalWatch> {
-        None
     }
 
     /// The header now, when both copies agree and the index is initialised; None otherwise
@@ -102,16 +104,6 @@ impl WalWatch {
         // header is in the machine's own byte order).
         let initialised = first[0] == 3_007_000 && first[3].to_ne_bytes()[0] != 0;
         (first == second && initialised).then_some(first)
-    }
-}
-
-impl Drop for WalWatch {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        // SAFETY: the mapping made in `new`, unmapped once; the keeper closes afterwards.
-        unsafe {
-            libc::munmap(self.map as *mut libc::c_void, MAPPED_BYTES);
-        }
     }
 }
 
@@ -132,7 +124,7 @@ mod tests {
         let path = dir.path().join("w.db");
         let writer = open(&path);
         writer.execute_batch("CREATE TABLE t (x)").unwrap();
-        let watch = WalWatch::new(open(&path), &path).expect("a WAL index to watch");
+        let watch = WalWatch::new(open(&path)).expect("a WAL index to watch");
         let before = watch.stamp().unwrap();
         writer
             .query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
