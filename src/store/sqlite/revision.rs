@@ -265,3 +265,44 @@ impl RevisionMemo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Db;
+    use crate::options::Options;
+
+    /// A store on a local file watches its WAL index, and an unchanged header answers the
+    /// data-revision check from the memo; a commit through another handle is seen at once.
+    #[test]
+    fn the_data_revision_check_is_remembered_until_anything_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("memo.db");
+        let db = Db::open(&path, &Options::default()).unwrap();
+        let watch = db.inner.wal_watch.as_ref().expect("a WAL index to watch");
+        let first = db.data_revision().unwrap();
+        let stamp = watch.stamp().unwrap();
+        assert_eq!(db.data_revision().unwrap(), first);
+        assert_eq!(
+            db.inner
+                .revision_memo
+                .lock()
+                .unwrap()
+                .recall(&stamp, None, 0),
+            Some(first)
+        );
+        // Another process's write, as any write: the data revision moves in its transaction.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute(
+                "UPDATE meta SET value = value + 1 WHERE key = 'data_revision'",
+                [],
+            )
+            .unwrap();
+        assert_ne!(
+            watch.stamp().unwrap(),
+            stamp,
+            "a commit elsewhere changes the header"
+        );
+        assert!(db.data_revision().unwrap() > first);
+    }
+}
