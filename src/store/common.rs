@@ -7,17 +7,20 @@
 use crate::domain::model::{
     AuditAction, AuditEntry, Client, ClientType, Organization, Project, Reference,
 };
-use crate::domain::secret::{Secret, SecretHasher};
+use crate::domain::secret::{CheckKey, Secret, SecretHasher};
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
-use crate::domain::validate::FieldError;
-use crate::error::{Error, Result};
+use crate::domain::validate::{canonical_uuid, FieldError};
+use crate::error::{Error, Resource, Result};
 use crate::store::inputs::{
-    past_expiry_error, CheckedClientChanges, ClientChanges, NewClient, NewReference,
-    ProjectChanges, ValidClient, ValidProject, ValidProjectChanges, ValidReferenceChanges,
+    grace_seconds_error, past_expiry_error, CheckedClientChanges, ClientChanges, NewClient,
+    NewReference, ProjectChanges, ValidClient, ValidProject, ValidProjectChanges,
+    ValidReferenceChanges, MAX_GRACE_SECONDS,
 };
 use crate::store::lists::{ListKind, Page, Window};
-use crate::store::outputs::{Bootstrap, CreatedClient, CreatedProject, DefaultClient};
+use crate::store::outputs::{
+    Bootstrap, CreatedClient, CreatedProject, DefaultClient, RotatedClient,
+};
 use crate::store::records::PreviousSecret;
 
 /// A validated client ready to insert; the secret was generated and hashed outside the
@@ -129,6 +132,60 @@ impl PreparedClient {
                 updated_at: now,
             },
             secret: Secret::from_plaintext(self.secret.expose().to_owned()),
+        }
+    }
+}
+
+/// A rotation's new secret, its check value and the end of the old secret's grace, prepared
+/// before the write transaction (docs/lifecycle.md#rotation).
+pub(crate) struct PreparedRotation {
+    /// The client's id, canonical.
+    pub(crate) id: String,
+    pub(crate) fresh: PreparedSecret,
+    pub(crate) check: u32,
+    pub(crate) now: Timestamp,
+    /// When the old secret stops working; None: at once (no grace).
+    pub(crate) previous_until: Option<Timestamp>,
+}
+
+impl PreparedRotation {
+    /// Checks `grace_seconds` and `id`, then generates and hashes the new secret; `now` is
+    /// read after the hashing.
+    pub(crate) fn prepare(
+        id: &str,
+        grace_seconds: u64,
+        hasher: &SecretHasher,
+        check_key: &CheckKey,
+        now: impl FnOnce() -> Timestamp,
+    ) -> Result<PreparedRotation> {
+        if grace_seconds > MAX_GRACE_SECONDS {
+            return Err(Error::Validation(vec![grace_seconds_error()]));
+        }
+        let Some(id) = canonical_uuid(id) else {
+            return Err(Error::NotFound(Resource::Client));
+        };
+        // argon2 runs before the write transaction begins, as for a new client.
+        let fresh = PreparedSecret::generate(hasher)?;
+        let check = check_key.value(&id, fresh.secret.expose());
+        let now = now();
+        // At most 30 days of milliseconds: no overflow.
+        let grace_ms = i64::try_from(grace_seconds).unwrap_or(0) * 1000;
+        let previous_until = (grace_ms > 0).then(|| Timestamp(now.millis() + grace_ms));
+        Ok(PreparedRotation {
+            id,
+            fresh,
+            check,
+            now,
+            previous_until,
+        })
+    }
+
+    /// The rotated `client` with its new secret, returned this once.
+    pub(crate) fn rotated(&self, client: Client) -> RotatedClient {
+        RotatedClient {
+            client,
+            secret: Secret::from_plaintext(self.fresh.secret.expose().to_owned()),
+            previous_secret_expires_at: self.previous_until,
         }
     }
 }

@@ -9,16 +9,15 @@ use super::resources::{is_live_project, query_page};
 use super::revision::bump;
 use super::{json_column, json_text, ts, PgDb, Tx};
 use crate::domain::model::{AuditAction, Client, ClientType};
-use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::canonical_uuid;
 use crate::error::{Error, Resource, Result};
 use crate::store::common::{
     apply_client_changes, changed_client_fields, check_column, naming_unknown_project,
-    previous_secret, unknown_project, PreparedClient, PreparedSecret,
+    previous_secret, unknown_project, PreparedClient, PreparedRotation,
 };
-use crate::store::inputs::{grace_seconds_error, ClientChanges, NewClient, MAX_GRACE_SECONDS};
+use crate::store::inputs::{ClientChanges, NewClient};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 use crate::store::outputs::{CreatedClient, RotatedClient};
 use crate::store::records::{ClientCredentials, SecretChecks};
@@ -385,19 +384,12 @@ impl PgDb {
         id: &str,
         grace_seconds: u64,
     ) -> Result<RotatedClient> {
-        if grace_seconds > MAX_GRACE_SECONDS {
-            return Err(Error::Validation(vec![grace_seconds_error()]));
-        }
-        let Some(id) = canonical_uuid(id) else {
-            return Err(Error::NotFound(Resource::Client));
-        };
-        // argon2 runs before the transaction begins, as for a new client.
-        let fresh = PreparedSecret::generate(self.hasher())?;
-        let check = self.check_key().value(&id, fresh.secret.expose());
-        let now = self.now();
-        // At most 30 days of milliseconds: no overflow.
-        let grace_ms = i64::try_from(grace_seconds).unwrap_or(0) * 1000;
-        let previous_until = (grace_ms > 0).then(|| Timestamp(now.millis() + grace_ms));
+        let rotation =
+            PreparedRotation::prepare(id, grace_seconds, self.hasher(), self.check_key(), || {
+                self.now()
+            })?;
+        let (id, fresh, check) = (rotation.id.as_str(), &rotation.fresh, rotation.check);
+        let (now, previous_until) = (rotation.now, rotation.previous_until);
         let client = self.write(|tx| {
             let mut client = tx
                 .opt(
@@ -431,7 +423,7 @@ impl PgDb {
                 now,
                 organization_id,
                 AuditAction::ClientRotate,
-                &id,
+                id,
                 client.project_id.as_deref(),
                 &["secret"],
             )?;
@@ -440,11 +432,7 @@ impl PgDb {
             Ok(client)
         })?;
         self.revision_committed();
-        Ok(RotatedClient {
-            client,
-            secret: Secret::from_plaintext(fresh.secret.expose().to_owned()),
-            previous_secret_expires_at: previous_until,
-        })
+        Ok(rotation.rotated(client))
     }
 
     /// Records successful authentications: each client's `last_used_at` becomes the later of
