@@ -1,5 +1,6 @@
-//! API clients: the secret is generated here, hashed before the write transaction (argon2 is
-//! slow; the write lock is not held for it), returned once and never stored in plaintext.
+//! API clients: the secret is generated and hashed before the write transaction (argon2 is
+//! slow; the write lock is not held for it; `store::common::PreparedClient`), returned once and
+//! never stored in plaintext.
 
 use super::paging::query_page;
 use rusqlite::{OptionalExtension, Row, Transaction};
