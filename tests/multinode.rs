@@ -300,6 +300,20 @@ fn call(node: &Node, method: &str, path: &str, creds: &Creds, body: Option<Value
     })
 }
 
+/// `call`, asserting a 200; the assertion's message is `label` followed by the body.
+fn call_ok(
+    node: &Node,
+    method: &str,
+    path: &str,
+    creds: &Creds,
+    body: Option<Value>,
+    label: &str,
+) -> Answer {
+    let r = call(node, method, path, creds, body);
+    assert_eq!(r.status, 200, "{label}{}", r.body);
+    r
+}
+
 /// 1. 300 same-name project creates at once, spread round-robin over three nodes: every one
 ///    is a 200 with its own id, and the ids are exactly `same`, `same-1` … `same-299`.
 #[test]
@@ -435,21 +449,20 @@ fn a_client_deleted_through_one_node_is_refused_by_the_others() {
     let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
     let unauthorized = json!({"error": "Unauthorized", "message": "Invalid client credentials"});
 
-    let created = call(
+    let created = call_ok(
         a,
         "POST",
         "/manage/clients",
         &root,
         Some(json!({"name": "Second root", "type": "root"})),
+        "",
     );
-    assert_eq!(created.status, 200, "{}", created.body);
     let doomed = Creds {
         id: created.body["data"]["id"].as_str().unwrap().to_owned(),
         secret: created.body["data"]["secret"].as_str().unwrap().to_owned(),
     };
     for node in [b, c, b] {
-        let r = call(node, "GET", "/manage/projects", &doomed, None);
-        assert_eq!(r.status, 200, "{}", r.body);
+        call_ok(node, "GET", "/manage/projects", &doomed, None, "");
     }
     let deleted = call(
         a,
@@ -472,23 +485,23 @@ fn a_client_deleted_through_one_node_is_refused_by_the_others() {
         );
     }
 
-    let project = call(
+    let project = call_ok(
         a,
         "POST",
         "/manage/projects",
         &root,
         Some(json!({"name": "Tracked", "domain": "https://acme.example"})),
+        "",
     );
-    assert_eq!(project.status, 200, "{}", project.body);
     let project_id = project.body["data"]["id"].as_str().unwrap().to_owned();
-    let tracker = call(
+    let tracker = call_ok(
         a,
         "POST",
         "/manage/clients",
         &root,
         Some(json!({"name": "Tracker", "type": "write", "projectId": project_id})),
+        "",
     );
-    assert_eq!(tracker.status, 200, "{}", tracker.body);
     let track_id = tracker.body["data"]["id"].as_str().unwrap().to_owned();
     let track_secret = tracker.body["data"]["secret"].as_str().unwrap().to_owned();
     let track = || {
@@ -501,14 +514,14 @@ fn a_client_deleted_through_one_node_is_refused_by_the_others() {
     };
     track().expect("the Track client authenticates");
     track().expect("and again, from the cache");
-    let deleted = call(
+    call_ok(
         a,
         "DELETE",
         &format!("/manage/clients/{track_id}"),
         &root,
         None,
+        "",
     );
-    assert_eq!(deleted.status, 200, "{}", deleted.body);
     let since = Instant::now();
     let delay = loop {
         match track() {
@@ -602,8 +615,14 @@ fn a_node_killed_during_writes_loses_no_acknowledged_write() {
     }
     // The killed node's address serves again once a node is started in its place.
     let replacement = Node::start(&db, &redis, RAISED_MANAGE);
-    let r = call(&replacement, "GET", "/manage/projects?limit=1", &root, None);
-    assert_eq!(r.status, 200, "{}", r.body);
+    call_ok(
+        &replacement,
+        "GET",
+        "/manage/projects?limit=1",
+        &root,
+        None,
+        "",
+    );
 }
 
 /// The script's cluster: stopped and started with `pg_ctl`. Dropping this while the server is
@@ -687,14 +706,14 @@ fn postgres_stopped_and_started_again_gives_503_then_service_resumes() {
     let nodes = three_nodes(&db, &redis, RAISED_MANAGE);
     let unavailable = json!({"error": "Service Unavailable", "message": "Storage unavailable"});
     for (i, node) in nodes.iter().enumerate() {
-        let r = call(
+        call_ok(
             node,
             "POST",
             "/manage/projects",
             &root,
             Some(json!({"name": format!("Before {i}")})),
+            "",
         );
-        assert_eq!(r.status, 200, "{}", r.body);
     }
 
     cluster.stop();
@@ -773,17 +792,23 @@ fn postgres_stopped_and_started_again_gives_503_then_service_resumes() {
         restarted.elapsed()
     );
     for (i, node) in nodes.iter().enumerate() {
-        let r = call(
+        call_ok(
             node,
             "POST",
             "/manage/projects",
             &root,
             Some(json!({"name": format!("Again {i}")})),
+            &format!("node {i}: "),
         );
-        assert_eq!(r.status, 200, "node {i}: {}", r.body);
     }
-    let listed = call(&nodes[0], "GET", "/manage/projects?limit=100", &root, None);
-    assert_eq!(listed.status, 200, "{}", listed.body);
+    let listed = call_ok(
+        &nodes[0],
+        "GET",
+        "/manage/projects?limit=100",
+        &root,
+        None,
+        "",
+    );
     let names: BTreeSet<&str> = listed.body["data"]
         .as_array()
         .unwrap()

@@ -9,13 +9,55 @@ use serde_json::{Map, Value};
 use super::boundary::{ffi_boundary, FfiResult};
 use super::status::opc_status;
 use super::store::{opc_store, store_ref};
-use super::strings::{json_string, optional, out_param, required};
+use super::strings::{json_string, optional, out_param, required, OutParam};
 use crate::manage::body;
-use crate::Error;
+use crate::{Error, Store};
 
 /// A JSON request body as an object, or every problem with it.
 fn object(json: &str) -> FfiResult<Map<String, Value>> {
     Ok(body::object(json.as_bytes()).map_err(Error::Validation)?)
+}
+
+/// The arguments of an entry point with a JSON body, decoded in the order each such entry
+/// point checks them: `store`, `organization_id`, the resource's id (updates and rotations
+/// only), `json`, `out_json`, then the body as an object.
+struct BodyCall<'a> {
+    store: &'a Store,
+    org: &'a str,
+    /// The resource's id; "" for a create.
+    id: &'a str,
+    body: Map<String, Value>,
+    out: OutParam<*mut c_char>,
+}
+
+/// Decodes a [`BodyCall`]; `id` is the resource id's pointer and argument name, when the entry
+/// point takes one.
+///
+/// # Safety
+/// As the entry point's: `store` is NULL or open; strings are NULL or NUL-terminated.
+unsafe fn body_call<'a>(
+    store: *mut opc_store,
+    organization_id: *const c_char,
+    id: Option<(*const c_char, &str)>,
+    json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> FfiResult<BodyCall<'a>> {
+    let store = unsafe { store_ref(store) }?;
+    let org = unsafe { required(organization_id, "organization_id") }?;
+    let id = match id {
+        Some((p, argument)) => unsafe { required(p, argument) }?,
+        None => "",
+    };
+    let json = unsafe { required(json, "json") }?;
+    let out = out_param(out_json, "out_json")?;
+    let body = object(json)?;
+    Ok(BodyCall {
+        store,
+        org,
+        id,
+        body,
+        out,
+    })
 }
 
 /// A list filter: NULL and "" both mean "no filter", as `?projectId=` does in the Manage API.
@@ -48,12 +90,10 @@ pub unsafe extern "C" fn opc_project_create(
     out_json: *mut *mut c_char,
 ) -> opc_status {
     ffi_boundary!("opc_project_create", {
-        let store = unsafe { store_ref(store) }?;
-        let org = unsafe { required(organization_id, "organization_id") }?;
-        let json = unsafe { required(json, "json") }?;
-        let out = out_param(out_json, "out_json")?;
-        let input = body::new_project(&object(json)?).map_err(Error::Validation)?;
-        out.write(json_string(&store.create_project(org, &input)?)?);
+        let call = unsafe { body_call(store, organization_id, None, json, out_json) }?;
+        let input = body::new_project(&call.body).map_err(Error::Validation)?;
+        call.out
+            .write(json_string(&call.store.create_project(call.org, &input)?)?);
         Ok(())
     })
 }
@@ -123,13 +163,19 @@ pub unsafe extern "C" fn opc_project_update(
     out_json: *mut *mut c_char,
 ) -> opc_status {
     ffi_boundary!("opc_project_update", {
-        let store = unsafe { store_ref(store) }?;
-        let org = unsafe { required(organization_id, "organization_id") }?;
-        let id = unsafe { required(project_id, "project_id") }?;
-        let json = unsafe { required(json, "json") }?;
-        let out = out_param(out_json, "out_json")?;
-        let changes = body::project_changes(&object(json)?).map_err(Error::Validation)?;
-        out.write(json_string(&store.update_project(org, id, &changes)?)?);
+        let call = unsafe {
+            body_call(
+                store,
+                organization_id,
+                Some((project_id, "project_id")),
+                json,
+                out_json,
+            )
+        }?;
+        let changes = body::project_changes(&call.body).map_err(Error::Validation)?;
+        call.out.write(json_string(
+            &call.store.update_project(call.org, call.id, &changes)?,
+        )?);
         Ok(())
     })
 }
@@ -179,13 +225,10 @@ pub unsafe extern "C" fn opc_client_create(
     out_json: *mut *mut c_char,
 ) -> opc_status {
     ffi_boundary!("opc_client_create", {
-        let store = unsafe { store_ref(store) }?;
-        let org = unsafe { required(organization_id, "organization_id") }?;
-        let json = unsafe { required(json, "json") }?;
-        let out = out_param(out_json, "out_json")?;
-        let map = object(json)?;
-        let input = body::new_client_trusted(&map).map_err(Error::Validation)?;
-        out.write(json_string(&store.create_client(org, &input)?)?);
+        let call = unsafe { body_call(store, organization_id, None, json, out_json) }?;
+        let input = body::new_client_trusted(&call.body).map_err(Error::Validation)?;
+        call.out
+            .write(json_string(&call.store.create_client(call.org, &input)?)?);
         Ok(())
     })
 }
@@ -254,14 +297,19 @@ pub unsafe extern "C" fn opc_client_update(
     out_json: *mut *mut c_char,
 ) -> opc_status {
     ffi_boundary!("opc_client_update", {
-        let store = unsafe { store_ref(store) }?;
-        let org = unsafe { required(organization_id, "organization_id") }?;
-        let id = unsafe { required(client_id, "client_id") }?;
-        let json = unsafe { required(json, "json") }?;
-        let out = out_param(out_json, "out_json")?;
-        let map = object(json)?;
-        let changes = body::client_changes_trusted(&map).map_err(Error::Validation)?;
-        out.write(json_string(&store.update_client(org, id, &changes)?)?);
+        let call = unsafe {
+            body_call(
+                store,
+                organization_id,
+                Some((client_id, "client_id")),
+                json,
+                out_json,
+            )
+        }?;
+        let changes = body::client_changes_trusted(&call.body).map_err(Error::Validation)?;
+        call.out.write(json_string(
+            &call.store.update_client(call.org, call.id, &changes)?,
+        )?);
         Ok(())
     })
 }
@@ -312,14 +360,19 @@ pub unsafe extern "C" fn opc_client_rotate(
     out_json: *mut *mut c_char,
 ) -> opc_status {
     ffi_boundary!("opc_client_rotate", {
-        let store = unsafe { store_ref(store) }?;
-        let org = unsafe { required(organization_id, "organization_id") }?;
-        let id = unsafe { required(client_id, "client_id") }?;
-        let json = unsafe { required(json, "json") }?;
-        let out = out_param(out_json, "out_json")?;
-        let map = object(json)?;
-        let grace = body::grace_seconds(&map).map_err(Error::Validation)?;
-        out.write(json_string(&store.rotate_client(org, id, grace)?)?);
+        let call = unsafe {
+            body_call(
+                store,
+                organization_id,
+                Some((client_id, "client_id")),
+                json,
+                out_json,
+            )
+        }?;
+        let grace = body::grace_seconds(&call.body).map_err(Error::Validation)?;
+        call.out.write(json_string(
+            &call.store.rotate_client(call.org, call.id, grace)?,
+        )?);
         Ok(())
     })
 }
@@ -343,12 +396,11 @@ pub unsafe extern "C" fn opc_reference_create(
     out_json: *mut *mut c_char,
 ) -> opc_status {
     ffi_boundary!("opc_reference_create", {
-        let store = unsafe { store_ref(store) }?;
-        let org = unsafe { required(organization_id, "organization_id") }?;
-        let json = unsafe { required(json, "json") }?;
-        let out = out_param(out_json, "out_json")?;
-        let input = body::new_reference(&object(json)?).map_err(Error::Validation)?;
-        out.write(json_string(&store.create_reference(org, &input)?)?);
+        let call = unsafe { body_call(store, organization_id, None, json, out_json) }?;
+        let input = body::new_reference(&call.body).map_err(Error::Validation)?;
+        call.out.write(json_string(
+            &call.store.create_reference(call.org, &input)?,
+        )?);
         Ok(())
     })
 }
@@ -418,13 +470,19 @@ pub unsafe extern "C" fn opc_reference_update(
     out_json: *mut *mut c_char,
 ) -> opc_status {
     ffi_boundary!("opc_reference_update", {
-        let store = unsafe { store_ref(store) }?;
-        let org = unsafe { required(organization_id, "organization_id") }?;
-        let id = unsafe { required(reference_id, "reference_id") }?;
-        let json = unsafe { required(json, "json") }?;
-        let out = out_param(out_json, "out_json")?;
-        let changes = body::reference_changes(&object(json)?).map_err(Error::Validation)?;
-        out.write(json_string(&store.update_reference(org, id, &changes)?)?);
+        let call = unsafe {
+            body_call(
+                store,
+                organization_id,
+                Some((reference_id, "reference_id")),
+                json,
+                out_json,
+            )
+        }?;
+        let changes = body::reference_changes(&call.body).map_err(Error::Validation)?;
+        call.out.write(json_string(
+            &call.store.update_reference(call.org, call.id, &changes)?,
+        )?);
         Ok(())
     })
 }

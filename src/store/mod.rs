@@ -1,10 +1,12 @@
 //! Storage: [`Store`], the facade hosts hold (`facade`); what callers pass in (`inputs`); lists
 //! and their cursors (`lists`); what the operations return (`outputs`); the backends, SQLite
 //! (`sqlite`) and PostgreSQL (`postgres`, Cargo feature `postgres`), both crate-private, and
-//! the enum of the two a `Store` holds (`backend`). Nothing outside `sqlite` and `postgres`
+//! the enum of the two a `Store` holds (`backend`); what the two decide alike around their SQL
+//! (`common`). Nothing outside `sqlite` and `postgres`
 //! writes SQL or names a database.
 
 pub(crate) mod backend;
+pub(crate) mod common;
 mod facade;
 pub(crate) mod inputs;
 mod lists;

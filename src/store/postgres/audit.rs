@@ -9,19 +9,10 @@ use super::{json_column, json_text, ts, PgDb, Tx};
 use crate::domain::model::{AuditAction, AuditEntry};
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
+use crate::store::common::audit_page;
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 
-/// An entry to append; the id is generated here.
-pub(super) struct NewAuditEntry<'a> {
-    pub organization_id: &'a str,
-    pub at: Timestamp,
-    pub actor_client_id: Option<&'a str>,
-    pub action: AuditAction,
-    pub resource_id: &'a str,
-    pub project_id: Option<&'a str>,
-    /// Field names (JSON spelling), never values.
-    pub changes: &'a [&'a str],
-}
+pub(super) use crate::store::common::NewAuditEntry;
 
 /// Appends `entry` inside `tx`, the transaction making the change.
 pub(super) fn append(tx: &mut Tx<'_>, entry: &NewAuditEntry<'_>) -> Result<()> {
@@ -141,12 +132,6 @@ impl PgDb {
                 .map(entry_from_row)
                 .collect::<Result<Vec<_>>>()
         })?;
-        let page = window.page(ListKind::Audit, rows, |(seq, e)| {
-            (Timestamp(*seq), e.id.as_str())
-        });
-        Ok(Page {
-            items: page.items.into_iter().map(|(_, e)| e).collect(),
-            next_cursor: page.next_cursor,
-        })
+        Ok(audit_page(&window, rows))
     }
 }

@@ -9,95 +9,18 @@ use super::resources::{is_live_project, query_page};
 use super::revision::bump;
 use super::{json_column, json_text, ts, PgDb, Tx};
 use crate::domain::model::{AuditAction, Client, ClientType};
-use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
-use crate::domain::validate::{canonical_uuid, FieldError};
+use crate::domain::validate::canonical_uuid;
 use crate::error::{Error, Resource, Result};
-use crate::store::inputs::{
-    grace_seconds_error, past_expiry_error, CheckedClientChanges, ClientChanges, NewClient,
-    ValidClient, MAX_GRACE_SECONDS,
+use crate::store::common::{
+    apply_client_changes, changed_client_fields, check_column, naming_unknown_project,
+    previous_secret, unknown_project, PreparedClient, PreparedRotation,
 };
+use crate::store::inputs::{ClientChanges, NewClient};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 use crate::store::outputs::{CreatedClient, RotatedClient};
-use crate::store::records::{ClientCredentials, PreviousSecret, SecretChecks};
-
-/// A validated client ready to insert; the secret was generated and hashed outside the
-/// transaction.
-pub(super) struct PreparedClient {
-    name: String,
-    project_id: Option<String>,
-    client_type: ClientType,
-    ignore_cors_and_secret: bool,
-    redirect_uris: Vec<String>,
-    tier: Option<Tier>,
-    expires_at: Option<Timestamp>,
-    secret: Secret,
-    hash: String,
-}
-
-/// A new secret for a rotation, generated and hashed outside the write transaction.
-struct PreparedSecret {
-    secret: Secret,
-    hash: String,
-}
-
-impl PreparedSecret {
-    fn generate(db: &PgDb) -> Result<PreparedSecret> {
-        let secret = Secret::generate();
-        let hash = db
-            .hasher()
-            .hash(&secret)
-            .map_err(|e| Error::Storage(format!("hashing the secret failed: {e}")))?;
-        Ok(PreparedSecret { secret, hash })
-    }
-}
-
-impl PreparedClient {
-    /// The JSON names of the fields a new client is given (`secret` names that one was
-    /// generated; its value is never recorded).
-    pub(super) fn set_fields(&self) -> Vec<&'static str> {
-        let mut set = vec!["name", "type"];
-        if self.project_id.is_some() {
-            set.push("projectId");
-        }
-        if self.ignore_cors_and_secret {
-            set.push("ignoreCorsAndSecret");
-        }
-        if !self.redirect_uris.is_empty() {
-            set.push("redirectUris");
-        }
-        if self.tier.is_some() {
-            set.push("tier");
-        }
-        if self.expires_at.is_some() {
-            set.push("expiresAt");
-        }
-        set.push("secret");
-        set
-    }
-}
-
-/// The JSON names of the fields an update changed.
-fn changed_fields(before: &Client, after: &Client) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if before.name != after.name {
-        changed.push("name");
-    }
-    if before.ignore_cors_and_secret != after.ignore_cors_and_secret {
-        changed.push("ignoreCorsAndSecret");
-    }
-    if before.redirect_uris != after.redirect_uris {
-        changed.push("redirectUris");
-    }
-    if before.tier != after.tier {
-        changed.push("tier");
-    }
-    if before.expires_at != after.expires_at {
-        changed.push("expiresAt");
-    }
-    changed
-}
+use crate::store::records::{ClientCredentials, SecretChecks};
 
 /// The columns [`client_from_row`] reads, in order, from `clients c`.
 pub(super) const CLIENT_COLUMNS: &str = "c.id, c.name, c.type, c.project_id, c.organization_id, \
@@ -132,28 +55,7 @@ const VISIBLE: &str = "(c.project_id IS NULL OR NOT EXISTS (
 
 impl PgDb {
     pub(super) fn prepare_client(&self, input: &NewClient) -> Result<PreparedClient> {
-        let ValidClient {
-            name,
-            redirect_uris,
-            expires_at,
-        } = input.validate()?;
-        // A client created already expired could never be used: refused (an existing client
-        // is expired at once by a PATCH instead; docs/lifecycle.md#expiry).
-        if expires_at.is_some_and(|t| t <= self.now()) {
-            return Err(Error::Validation(vec![past_expiry_error()]));
-        }
-        let PreparedSecret { secret, hash } = PreparedSecret::generate(self)?;
-        Ok(PreparedClient {
-            name,
-            project_id: input.project_id.clone().filter(|p| !p.is_empty()),
-            client_type: input.client_type,
-            ignore_cors_and_secret: input.ignore_cors_and_secret,
-            redirect_uris,
-            tier: input.tier,
-            expires_at,
-            secret,
-            hash,
-        })
+        PreparedClient::prepare(input, self.hasher(), || self.now())
     }
 
     pub(super) fn insert_client(
@@ -186,23 +88,7 @@ impl PgDb {
                 &p.expires_at.map(Timestamp::millis),
             ],
         )?;
-        Ok(CreatedClient {
-            client: Client {
-                id,
-                name: p.name.clone(),
-                client_type: p.client_type,
-                project_id: project_id.map(str::to_owned),
-                organization_id: organization_id.to_owned(),
-                ignore_cors_and_secret: p.ignore_cors_and_secret,
-                redirect_uris: p.redirect_uris.clone(),
-                tier: p.tier,
-                expires_at: p.expires_at,
-                last_used_at: None,
-                created_at: now,
-                updated_at: now,
-            },
-            secret: Secret::from_plaintext(p.secret.expose().to_owned()),
-        })
+        Ok(p.created(id, organization_id, project_id, now))
     }
 
     pub(crate) fn create_client(
@@ -210,19 +96,15 @@ impl PgDb {
         organization_id: &str,
         input: &NewClient,
     ) -> Result<CreatedClient> {
-        let prepared = match self.prepare_client(input) {
-            Ok(prepared) => prepared,
-            Err(Error::Validation(mut errors)) => {
-                if let Some(project) = input.project_id.as_deref().filter(|p| !p.is_empty()) {
-                    let now = self.now();
-                    if !self.read(|tx| is_live_project(tx, organization_id, project, now, false))? {
-                        errors.push(unknown_project_error());
-                    }
-                }
-                return Err(Error::Validation(errors));
-            }
-            Err(e) => return Err(e),
-        };
+        // Name every offending field: an unknown project as well as a bad name.
+        let prepared = naming_unknown_project(
+            self.prepare_client(input),
+            input.project_id.as_deref(),
+            |project| {
+                let now = self.now();
+                self.read(|tx| is_live_project(tx, organization_id, project, now, false))
+            },
+        )?;
         let now = self.now();
         self.write(|tx| {
             if let Some(project) = &prepared.project_id {
@@ -331,12 +213,7 @@ impl PgDb {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
-        let CheckedClientChanges {
-            name,
-            redirect_uris,
-            expires_at,
-            errors: input_errors,
-        } = changes.check();
+        let checked = changes.check();
         let now = self.now();
         let (updated, tier_changed) = self.write(|tx| {
             let current = tx
@@ -349,44 +226,7 @@ impl PgDb {
                 )?
                 .map(|r| client_from_row(&r))
                 .ok_or(Error::NotFound(Resource::Client))?;
-            let mut errors: Vec<FieldError> = input_errors.clone();
-            if changes.client_type.is_some_and(|t| t != current.client_type) {
-                errors.push(FieldError::new(
-                    "type",
-                    "The client type cannot be changed; delete the client and create a new one",
-                ));
-            }
-            if let Some(p) = &changes.project_id {
-                let wanted = p.as_deref().filter(|p| !p.is_empty());
-                if wanted != current.project_id.as_deref() {
-                    errors.push(FieldError::new(
-                        "projectId",
-                        "The client's project cannot be changed; delete the client and create a new one",
-                    ));
-                }
-            }
-            if !errors.is_empty() {
-                return Err(Error::Validation(errors));
-            }
-            let mut updated = current.clone();
-            if let Some(n) = &name {
-                updated.name = n.clone();
-            }
-            if let Some(flag) = changes.ignore_cors_and_secret {
-                updated.ignore_cors_and_secret = flag;
-            }
-            if let Some(uris) = &redirect_uris {
-                updated.redirect_uris = uris.clone();
-            }
-            let tier_changed = changes.tier.is_some_and(|t| t != updated.tier);
-            if let Some(tier) = changes.tier {
-                updated.tier = tier;
-            }
-            let expiry_changed = expires_at.is_some_and(|t| t != updated.expires_at);
-            if let Some(t) = expires_at {
-                updated.expires_at = t;
-            }
-            updated.updated_at = now;
+            let (updated, tier_changed) = apply_client_changes(&current, changes, &checked, now)?;
             tx.exec(
                 "UPDATE clients SET name = $2, ignore_cors_and_secret = $3, updated_at = $4,
                                     redirect_uris = $5, tier = $6, expires_at = $7
@@ -408,10 +248,9 @@ impl PgDb {
                 AuditAction::ClientUpdate,
                 &updated.id,
                 updated.project_id.as_deref(),
-                &changed_fields(&current, &updated),
+                &changed_client_fields(&current, &updated),
             )?;
             // Verified-credential caches hold the tier and the expiry: make them forget them.
-            let tier_changed = tier_changed || expiry_changed;
             if tier_changed {
                 bump(tx)?;
             }
@@ -497,13 +336,7 @@ impl PgDb {
                     let cors: Option<String> = r.get(N + 2);
                     let previous_hash: Option<String> = r.get(N + 4);
                     let previous_until: Option<i64> = r.get(N + 5);
-                    let previous = match (previous_hash, previous_until) {
-                        (Some(hash), Some(until)) => Some(PreviousSecret {
-                            hash,
-                            expires_at: ts(until),
-                        }),
-                        _ => None,
-                    };
+                    let previous = previous_secret(previous_hash, previous_until);
                     ClientCredentials {
                         previous,
                         client: client_from_row(&r),
@@ -551,19 +384,12 @@ impl PgDb {
         id: &str,
         grace_seconds: u64,
     ) -> Result<RotatedClient> {
-        if grace_seconds > MAX_GRACE_SECONDS {
-            return Err(Error::Validation(vec![grace_seconds_error()]));
-        }
-        let Some(id) = canonical_uuid(id) else {
-            return Err(Error::NotFound(Resource::Client));
-        };
-        // argon2 runs before the transaction begins, as for a new client.
-        let fresh = PreparedSecret::generate(self)?;
-        let check = self.check_key().value(&id, fresh.secret.expose());
-        let now = self.now();
-        // At most 30 days of milliseconds: no overflow.
-        let grace_ms = i64::try_from(grace_seconds).unwrap_or(0) * 1000;
-        let previous_until = (grace_ms > 0).then(|| Timestamp(now.millis() + grace_ms));
+        let rotation =
+            PreparedRotation::prepare(id, grace_seconds, self.hasher(), self.check_key(), || {
+                self.now()
+            })?;
+        let (id, fresh, check) = (rotation.id.as_str(), &rotation.fresh, rotation.check);
+        let (now, previous_until) = (rotation.now, rotation.previous_until);
         let client = self.write(|tx| {
             let mut client = tx
                 .opt(
@@ -597,7 +423,7 @@ impl PgDb {
                 now,
                 organization_id,
                 AuditAction::ClientRotate,
-                &id,
+                id,
                 client.project_id.as_deref(),
                 &["secret"],
             )?;
@@ -606,11 +432,7 @@ impl PgDb {
             Ok(client)
         })?;
         self.revision_committed();
-        Ok(RotatedClient {
-            client,
-            secret: Secret::from_plaintext(fresh.secret.expose().to_owned()),
-            previous_secret_expires_at: previous_until,
-        })
+        Ok(rotation.rotated(client))
     }
 
     /// Records successful authentications: each client's `last_used_at` becomes the later of
@@ -669,19 +491,4 @@ pub(super) fn client_active(tx: &mut Tx<'_>, id: &str, now: Timestamp) -> Result
             &[&id, &now.millis()],
         )?
         .is_some())
-}
-
-fn check_column(v: Option<i64>) -> Option<u32> {
-    v.and_then(|v| u32::try_from(v).ok())
-}
-
-pub(super) fn unknown_project() -> Error {
-    Error::Validation(vec![unknown_project_error()])
-}
-
-pub(super) fn unknown_project_error() -> FieldError {
-    FieldError::new(
-        "projectId",
-        "Project not found in this organization (or past its deletion time)",
-    )
 }

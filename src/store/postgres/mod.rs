@@ -39,11 +39,11 @@ use postgres::{Client, Row, Statement};
 use self::revision::Listener;
 use crate::domain::clock::Clock;
 use crate::domain::hashing::SecretHasher;
-use crate::domain::model::AuditAction;
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::store::common::{json_column, json_text, ts};
 
 /// Idle connections kept per handle family.
 const MAX_POOLED: usize = 16;
@@ -485,18 +485,7 @@ impl PgDb {
                 .collect();
             audit::prune(tx, cutoff)?;
             for (id, organization_id) in &gone {
-                audit::append(
-                    tx,
-                    &audit::NewAuditEntry {
-                        organization_id,
-                        at: now,
-                        actor_client_id: None,
-                        action: AuditAction::ProjectPurge,
-                        resource_id: id,
-                        project_id: Some(id),
-                        changes: &[],
-                    },
-                )?;
+                audit::append(tx, &audit::NewAuditEntry::purge(organization_id, id, now))?;
             }
             if !gone.is_empty() {
                 revision::bump(tx)?;
@@ -543,20 +532,6 @@ fn blocking<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
                 .into(),
         )),
     }
-}
-
-/// Reads a JSON array column written by this module.
-fn json_column<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
-/// A list as the JSON text of its column.
-fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
-}
-
-fn ts(millis: i64) -> Timestamp {
-    Timestamp(millis)
 }
 
 /// A lost or refused connection: the database cannot be reached.

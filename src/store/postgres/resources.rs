@@ -5,7 +5,6 @@
 use postgres::types::ToSql;
 use postgres::Row;
 
-use super::clients::{unknown_project, unknown_project_error};
 use super::ids::{ORGANIZATION_NS, PROJECT_NS};
 use super::revision::bump;
 use super::{json_column, json_text, ts, PgDb, Tx};
@@ -17,9 +16,13 @@ use crate::domain::slug;
 use crate::domain::time::Timestamp;
 use crate::domain::validate::{self, canonical_uuid};
 use crate::error::{Error, Resource, Result};
+use crate::store::common::{
+    apply_project_changes, apply_reference_changes, bootstrap, changed_reference_fields,
+    created_project, project_set_fields, unknown_project, unknown_project_error, ProjectUpdate,
+};
 use crate::store::inputs::{NewClient, NewProject, NewReference, ProjectChanges, ReferenceChanges};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
-use crate::store::outputs::{Bootstrap, CreatedProject, DefaultClient};
+use crate::store::outputs::{Bootstrap, CreatedProject};
 
 /// Runs `query` — a `SELECT … WHERE …` over table alias `alias` using `$1`…`$n` for its own
 /// `params` — for the rows of `window`: after its cursor, newest first, at most one more than
@@ -238,15 +241,7 @@ impl PgDb {
                 None,
                 &["name", "client"],
             )?;
-            Ok(Bootstrap {
-                organization: Organization {
-                    id: id.clone(),
-                    name: name.clone(),
-                    created_at: now,
-                    updated_at: now,
-                },
-                client,
-            })
+            Ok(bootstrap(id, &name, now, client))
         })
     }
 
@@ -335,21 +330,6 @@ impl PgDb {
                 ],
             )?;
             let created = self.insert_client(tx, organization_id, Some(&id), &client, now)?;
-            // The default client is part of this change: one entry, naming it as `client`.
-            let mut set = vec!["name"];
-            if valid.domain.is_some() {
-                set.push("domain");
-            }
-            if !valid.cors.is_empty() {
-                set.push("cors");
-            }
-            if valid.cross_domain {
-                set.push("crossDomain");
-            }
-            if !valid.types.is_empty() {
-                set.push("types");
-            }
-            set.push("client");
             self.audit(
                 tx,
                 now,
@@ -357,29 +337,9 @@ impl PgDb {
                 AuditAction::ProjectCreate,
                 &id,
                 Some(&id),
-                &set,
+                &project_set_fields(&valid),
             )?;
-            Ok(CreatedProject {
-                project: Project {
-                    id: id.clone(),
-                    name: valid.name.clone(),
-                    organization_id: organization_id.to_owned(),
-                    domain: valid.domain.clone(),
-                    cors: valid.cors.clone(),
-                    cross_domain: valid.cross_domain,
-                    allow_unsafe_revenue_tracking: false,
-                    filters: serde_json::Value::Array(Vec::new()),
-                    types: valid.types.clone(),
-                    events_count: 0,
-                    created_at: now,
-                    updated_at: now,
-                    delete_at: None,
-                },
-                client: DefaultClient {
-                    id: created.client.id,
-                    secret: created.secret,
-                },
-            })
+            Ok(created_project(&id, organization_id, &valid, now, created))
         })
     }
 
@@ -425,30 +385,12 @@ impl PgDb {
         let now = self.now();
         let (project, cancelled) = self.write(|tx| {
             let before = fetch_project(tx, organization_id, id, now, true)?;
-            let mut p = before.clone();
-            let cancelled = p.delete_at.is_some();
-            if let Some(n) = &valid.name {
-                p.name = n.clone();
-            }
-            if let Some(d) = &valid.domain {
-                p.domain = d.clone();
-            }
-            if let Some(c) = &valid.cors {
-                p.cors = c.clone();
-            }
-            if let Some(v) = changes.cross_domain {
-                p.cross_domain = v;
-            }
-            if let Some(v) = changes.allow_unsafe_revenue_tracking {
-                p.allow_unsafe_revenue_tracking = v;
-            }
-            p.updated_at = now;
-            p.delete_at = None;
-            let action = if cancelled {
-                AuditAction::ProjectRestore
-            } else {
-                AuditAction::ProjectUpdate
-            };
+            let ProjectUpdate {
+                project: p,
+                cancelled,
+                action,
+                changed,
+            } = apply_project_changes(&before, &valid, changes, now);
             self.audit(
                 tx,
                 now,
@@ -456,7 +398,7 @@ impl PgDb {
                 action,
                 &p.id,
                 Some(&p.id),
-                &changed_project_fields(&before, &p),
+                &changed,
             )?;
             tx.exec(
                 "UPDATE projects SET name = $2, domain = $3, cors = $4, cross_domain = $5,
@@ -679,17 +621,7 @@ impl PgDb {
         let now = self.now();
         self.write(|tx| {
             let before = fetch_reference(tx, organization_id, &id, now, true)?;
-            let mut r = before.clone();
-            if let Some(t) = &valid.title {
-                r.title = t.clone();
-            }
-            if let Some(d) = &valid.description {
-                r.description = d.clone();
-            }
-            if let Some(d) = valid.date {
-                r.date = d;
-            }
-            r.updated_at = now;
+            let r = apply_reference_changes(&before, &valid, now);
             tx.exec(
                 "UPDATE project_references SET title = $2, description = $3, date = $4,
                         updated_at = $5
@@ -702,16 +634,6 @@ impl PgDb {
                     &now.millis(),
                 ],
             )?;
-            let mut changed = Vec::new();
-            if before.title != r.title {
-                changed.push("title");
-            }
-            if before.description != r.description {
-                changed.push("description");
-            }
-            if before.date != r.date {
-                changed.push("date");
-            }
             self.audit(
                 tx,
                 now,
@@ -719,7 +641,7 @@ impl PgDb {
                 AuditAction::ReferenceUpdate,
                 &r.id,
                 Some(&r.project_id),
-                &changed,
+                &changed_reference_fields(&before, &r),
             )?;
             Ok(r)
         })
@@ -744,29 +666,4 @@ impl PgDb {
             )
         })
     }
-}
-
-/// The JSON names of the fields a project update changed (`deleteAt` when it cancelled a
-/// deletion).
-fn changed_project_fields(before: &Project, after: &Project) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if before.name != after.name {
-        changed.push("name");
-    }
-    if before.domain != after.domain {
-        changed.push("domain");
-    }
-    if before.cors != after.cors {
-        changed.push("cors");
-    }
-    if before.cross_domain != after.cross_domain {
-        changed.push("crossDomain");
-    }
-    if before.allow_unsafe_revenue_tracking != after.allow_unsafe_revenue_tracking {
-        changed.push("allowUnsafeRevenueTracking");
-    }
-    if before.delete_at != after.delete_at {
-        changed.push("deleteAt");
-    }
-    changed
 }

@@ -158,24 +158,36 @@ fn store_on(url: &str) -> Store {
     Store::open(url, cheap_options()).expect("open a node")
 }
 
-#[test]
-fn a_client_deleted_on_one_node_is_refused_on_another() {
+/// A fresh database with two nodes open on it and an organization `Acme` created through the
+/// first. Keep the `TestDb` alive for the test's length.
+fn two_nodes() -> (TestDb, Store, Store, String) {
     let db = TestDb::create();
     let node_a = store_on(&db.url);
     let node_b = store_on(&db.url);
     let boot = node_a.create_organization("Acme").unwrap();
     let org = boot.organization.id.clone();
-    let created = node_a.create_project(&org, &named("Site")).unwrap();
-    let manager = node_a
+    (db, node_a, node_b, org)
+}
+
+/// A second organization-level root client, `Second root`, created through `store`.
+fn second_root(store: &Store, org: &str) -> crate::store::CreatedClient {
+    store
         .create_client(
-            &org,
+            org,
             &NewClient {
                 name: "Second root".into(),
                 client_type: ClientType::Root,
                 ..NewClient::default()
             },
         )
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_client_deleted_on_one_node_is_refused_on_another() {
+    let (_db, node_a, node_b, org) = two_nodes();
+    let created = node_a.create_project(&org, &named("Site")).unwrap();
+    let manager = second_root(&node_a, &org);
     let manage = |store: &Store| {
         store.authenticate(&AuthRequest {
             client_id: Some(&manager.client.id),
@@ -567,21 +579,8 @@ fn project_names(r: &crate::manage::Response) -> Vec<String> {
 
 #[test]
 fn a_list_cached_on_one_node_shows_writes_made_on_another_and_refuses_a_deleted_caller() {
-    let db = TestDb::create();
-    let node_a = store_on(&db.url);
-    let node_b = store_on(&db.url);
-    let boot = node_a.create_organization("Acme").unwrap();
-    let org = boot.organization.id.clone();
-    let manager = node_a
-        .create_client(
-            &org,
-            &NewClient {
-                name: "Second root".into(),
-                client_type: ClientType::Root,
-                ..NewClient::default()
-            },
-        )
-        .unwrap();
+    let (_db, node_a, node_b, org) = two_nodes();
+    let manager = second_root(&node_a, &org);
     let (id, secret) = (
         manager.client.id.clone(),
         manager.secret.expose().to_owned(),
@@ -634,11 +633,7 @@ fn a_list_cached_on_one_node_shows_writes_made_on_another_and_refuses_a_deleted_
 
 #[test]
 fn a_rotation_on_one_node_is_honoured_by_another() {
-    let db = TestDb::create();
-    let node_a = store_on(&db.url);
-    let node_b = store_on(&db.url);
-    let boot = node_a.create_organization("Acme").unwrap();
-    let org = boot.organization.id.clone();
+    let (_db, node_a, node_b, org) = two_nodes();
     let created = node_a.create_project(&org, &named("Site")).unwrap();
     let (id, project) = (created.client.id.clone(), created.project.id.clone());
     let first = created.client.secret.expose().to_owned();

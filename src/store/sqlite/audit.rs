@@ -7,19 +7,10 @@ use super::{json_column, json_text, ts, Db, SqlResult};
 use crate::domain::model::{AuditAction, AuditEntry};
 use crate::domain::time::Timestamp;
 use crate::error::Result;
+use crate::store::common::audit_page;
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 
-/// An entry to append; the id is generated here.
-pub(super) struct NewAuditEntry<'a> {
-    pub organization_id: &'a str,
-    pub at: Timestamp,
-    pub actor_client_id: Option<&'a str>,
-    pub action: AuditAction,
-    pub resource_id: &'a str,
-    pub project_id: Option<&'a str>,
-    /// Field names (JSON spelling), never values.
-    pub changes: &'a [&'a str],
-}
+pub(super) use crate::store::common::NewAuditEntry;
 
 /// Appends `entry` on `conn`, which must be inside the transaction making the change.
 pub(super) fn append(conn: &Connection, entry: &NewAuditEntry<'_>) -> Result<()> {
@@ -148,12 +139,6 @@ impl Db {
             let rows = stmt.query_map(params.as_slice(), entry_from_row).sql()?;
             rows.collect::<std::result::Result<Vec<_>, _>>().sql()
         })?;
-        let page = window.page(ListKind::Audit, rows, |(seq, e)| {
-            (Timestamp(*seq), e.id.as_str())
-        });
-        Ok(Page {
-            items: page.items.into_iter().map(|(_, e)| e).collect(),
-            next_cursor: page.next_cursor,
-        })
+        Ok(audit_page(&window, rows))
     }
 }

@@ -1,5 +1,6 @@
-//! API clients: the secret is generated here, hashed before the write transaction (argon2 is
-//! slow; the write lock is not held for it), returned once and never stored in plaintext.
+//! API clients: the secret is generated and hashed before the write transaction (argon2 is
+//! slow; the write lock is not held for it; `store::common::PreparedClient`), returned once and
+//! never stored in plaintext.
 
 use super::paging::query_page;
 use rusqlite::{OptionalExtension, Row, Transaction};
@@ -9,49 +10,18 @@ use super::projects::is_live_project;
 use super::SqlResult;
 use super::{json_column, json_text, ts, Db};
 use crate::domain::model::{AuditAction, Client, ClientType};
-use crate::domain::secret::Secret;
 use crate::domain::tier::Tier;
 use crate::domain::time::Timestamp;
-use crate::domain::validate::{canonical_uuid, FieldError};
+use crate::domain::validate::canonical_uuid;
 use crate::error::{Error, Resource, Result};
-use crate::store::inputs::{
-    grace_seconds_error, past_expiry_error, CheckedClientChanges, ClientChanges, NewClient,
-    ValidClient, MAX_GRACE_SECONDS,
+use crate::store::common::{
+    apply_client_changes, changed_client_fields, check_column, naming_unknown_project,
+    previous_secret, unknown_project, PreparedClient, PreparedRotation,
 };
+use crate::store::inputs::{ClientChanges, NewClient};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 use crate::store::outputs::{CreatedClient, RotatedClient};
-use crate::store::records::{ClientCredentials, PreviousSecret, SecretChecks};
-
-/// A validated client ready to insert; the secret was generated and hashed outside the
-/// transaction.
-pub(crate) struct PreparedClient {
-    name: String,
-    project_id: Option<String>,
-    client_type: ClientType,
-    ignore_cors_and_secret: bool,
-    redirect_uris: Vec<String>,
-    tier: Option<Tier>,
-    expires_at: Option<Timestamp>,
-    secret: Secret,
-    hash: String,
-}
-
-/// A new secret for a rotation, generated and hashed outside the write transaction.
-struct PreparedSecret {
-    secret: Secret,
-    hash: String,
-}
-
-impl PreparedSecret {
-    fn generate(db: &Db) -> Result<PreparedSecret> {
-        let secret = Secret::generate();
-        let hash = db
-            .hasher()
-            .hash(&secret)
-            .map_err(|e| Error::Storage(format!("hashing the secret failed: {e}")))?;
-        Ok(PreparedSecret { secret, hash })
-    }
-}
+use crate::store::records::{ClientCredentials, SecretChecks};
 
 /// The columns [`client_from_row`] reads, in order, from `clients c`.
 pub(super) const CLIENT_COLUMNS: &str = "c.id, c.name, c.type, c.project_id, c.organization_id, \
@@ -80,76 +50,9 @@ pub(super) fn client_from_row(r: &Row<'_>) -> rusqlite::Result<Client> {
     })
 }
 
-impl PreparedClient {
-    /// The JSON names of the fields a new client is given (`secret` names that one was
-    /// generated; its value is never recorded).
-    fn set_fields(&self) -> Vec<&'static str> {
-        let mut set = vec!["name", "type"];
-        if self.project_id.is_some() {
-            set.push("projectId");
-        }
-        if self.ignore_cors_and_secret {
-            set.push("ignoreCorsAndSecret");
-        }
-        if !self.redirect_uris.is_empty() {
-            set.push("redirectUris");
-        }
-        if self.tier.is_some() {
-            set.push("tier");
-        }
-        if self.expires_at.is_some() {
-            set.push("expiresAt");
-        }
-        set.push("secret");
-        set
-    }
-}
-
-/// The JSON names of the fields an update changed.
-fn changed_fields(before: &Client, after: &Client) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if before.name != after.name {
-        changed.push("name");
-    }
-    if before.ignore_cors_and_secret != after.ignore_cors_and_secret {
-        changed.push("ignoreCorsAndSecret");
-    }
-    if before.redirect_uris != after.redirect_uris {
-        changed.push("redirectUris");
-    }
-    if before.tier != after.tier {
-        changed.push("tier");
-    }
-    if before.expires_at != after.expires_at {
-        changed.push("expiresAt");
-    }
-    changed
-}
-
 impl Db {
     pub(crate) fn prepare_client(&self, input: &NewClient) -> Result<PreparedClient> {
-        let ValidClient {
-            name,
-            redirect_uris,
-            expires_at,
-        } = input.validate()?;
-        // A client created already expired could never be used: refused (an existing client
-        // is expired at once by a PATCH instead; docs/lifecycle.md#expiry).
-        if expires_at.is_some_and(|t| t <= self.now()) {
-            return Err(Error::Validation(vec![past_expiry_error()]));
-        }
-        let PreparedSecret { secret, hash } = PreparedSecret::generate(self)?;
-        Ok(PreparedClient {
-            name,
-            project_id: input.project_id.clone().filter(|p| !p.is_empty()),
-            client_type: input.client_type,
-            ignore_cors_and_secret: input.ignore_cors_and_secret,
-            redirect_uris,
-            tier: input.tier,
-            expires_at,
-            secret,
-            hash,
-        })
+        PreparedClient::prepare(input, self.hasher(), || self.now())
     }
 
     pub(crate) fn insert_client(
@@ -184,23 +87,7 @@ impl Db {
             p.expires_at.map(Timestamp::millis),
         ))
         .sql()?;
-        Ok(CreatedClient {
-            client: Client {
-                id,
-                name: p.name.clone(),
-                client_type: p.client_type,
-                project_id: project_id.map(str::to_owned),
-                organization_id: organization_id.to_owned(),
-                ignore_cors_and_secret: p.ignore_cors_and_secret,
-                redirect_uris: p.redirect_uris.clone(),
-                tier: p.tier,
-                expires_at: p.expires_at,
-                last_used_at: None,
-                created_at: now,
-                updated_at: now,
-            },
-            secret: Secret::from_plaintext(p.secret.expose().to_owned()),
-        })
+        Ok(p.created(id, organization_id, project_id, now))
     }
 
     /// Creates a client; its secret is in the result and nowhere else, ever.
@@ -209,20 +96,15 @@ impl Db {
         organization_id: &str,
         input: &NewClient,
     ) -> Result<CreatedClient> {
-        let prepared = match self.prepare_client(input) {
-            Ok(prepared) => prepared,
-            Err(Error::Validation(mut errors)) => {
-                // Name every offending field: an unknown project as well as a bad name.
-                if let Some(project) = input.project_id.as_deref().filter(|p| !p.is_empty()) {
-                    let now = self.now();
-                    if !self.read(|c| is_live_project(c, organization_id, project, now))? {
-                        errors.push(unknown_project_error());
-                    }
-                }
-                return Err(Error::Validation(errors));
-            }
-            Err(e) => return Err(e),
-        };
+        // Name every offending field: an unknown project as well as a bad name.
+        let prepared = naming_unknown_project(
+            self.prepare_client(input),
+            input.project_id.as_deref(),
+            |project| {
+                let now = self.now();
+                self.read(|c| is_live_project(c, organization_id, project, now))
+            },
+        )?;
         let now = self.now();
         self.write(|tx| {
             if let Some(project) = &prepared.project_id {
@@ -328,67 +210,26 @@ impl Db {
         let Some(id) = canonical_uuid(id) else {
             return Err(Error::NotFound(Resource::Client));
         };
-        let CheckedClientChanges {
-            name,
-            redirect_uris,
-            expires_at,
-            errors: input_errors,
-        } = changes.check();
+        let checked = changes.check();
         let now = self.now();
         let (updated, tier_changed) = self.write(|tx| {
             let current = tx
                 .prepare_cached(&format!(
                     "SELECT {CLIENT_COLUMNS} FROM clients c
                      WHERE id = ?1 AND organization_id = ?2 AND {VISIBLE}"
-                )).sql()?
+                ))
+                .sql()?
                 .query_row((&id, organization_id, now.millis()), client_from_row)
-                .optional().sql()?
+                .optional()
+                .sql()?
                 .ok_or(Error::NotFound(Resource::Client))?;
-            // Every offending field is named: the name and redirect URIs as well as a changed
-            // type or project.
-            let mut errors: Vec<FieldError> = input_errors.clone();
-            if changes.client_type.is_some_and(|t| t != current.client_type) {
-                errors.push(FieldError::new(
-                    "type",
-                    "The client type cannot be changed; delete the client and create a new one",
-                ));
-            }
-            if let Some(p) = &changes.project_id {
-                let wanted = p.as_deref().filter(|p| !p.is_empty());
-                if wanted != current.project_id.as_deref() {
-                    errors.push(FieldError::new(
-                        "projectId",
-                        "The client's project cannot be changed; delete the client and create a new one",
-                    ));
-                }
-            }
-            if !errors.is_empty() {
-                return Err(Error::Validation(errors));
-            }
-            let mut updated = current.clone();
-            if let Some(n) = &name {
-                updated.name = n.clone();
-            }
-            if let Some(flag) = changes.ignore_cors_and_secret {
-                updated.ignore_cors_and_secret = flag;
-            }
-            if let Some(uris) = &redirect_uris {
-                updated.redirect_uris = uris.clone();
-            }
-            let tier_changed = changes.tier.is_some_and(|t| t != updated.tier);
-            if let Some(tier) = changes.tier {
-                updated.tier = tier;
-            }
-            let expiry_changed = expires_at.is_some_and(|t| t != updated.expires_at);
-            if let Some(t) = expires_at {
-                updated.expires_at = t;
-            }
-            updated.updated_at = now;
+            let (updated, tier_changed) = apply_client_changes(&current, changes, &checked, now)?;
             tx.prepare_cached(
                 "UPDATE clients SET name = ?2, ignore_cors_and_secret = ?3, updated_at = ?4,
                                     redirect_uris = ?5, tier = ?6, expires_at = ?7
                  WHERE id = ?1",
-            ).sql()?
+            )
+            .sql()?
             .execute((
                 &updated.id,
                 &updated.name,
@@ -397,7 +238,8 @@ impl Db {
                 json_text(&updated.redirect_uris),
                 updated.tier.map(Tier::as_str),
                 updated.expires_at.map(Timestamp::millis),
-            )).sql()?;
+            ))
+            .sql()?;
             self.audit(
                 tx,
                 now,
@@ -405,9 +247,8 @@ impl Db {
                 AuditAction::ClientUpdate,
                 &updated.id,
                 updated.project_id.as_deref(),
-                &changed_fields(&current, &updated),
+                &changed_client_fields(&current, &updated),
             )?;
-            let tier_changed = tier_changed || expiry_changed;
             if tier_changed {
                 // Verified-credential caches hold the tier and the expiry: make them forget
                 // them.
@@ -496,13 +337,7 @@ impl Db {
                 let cors: Option<String> = r.get(N + 2)?;
                 let previous_hash: Option<String> = r.get(N + 4)?;
                 let previous_until: Option<i64> = r.get(N + 5)?;
-                let previous = match (previous_hash, previous_until) {
-                    (Some(hash), Some(until)) => Some(PreviousSecret {
-                        hash,
-                        expires_at: ts(until),
-                    }),
-                    _ => None,
-                };
+                let previous = previous_secret(previous_hash, previous_until);
                 Ok(ClientCredentials {
                     previous,
                     client: client_from_row(r)?,
@@ -555,19 +390,12 @@ impl Db {
         id: &str,
         grace_seconds: u64,
     ) -> Result<RotatedClient> {
-        if grace_seconds > MAX_GRACE_SECONDS {
-            return Err(Error::Validation(vec![grace_seconds_error()]));
-        }
-        let Some(id) = canonical_uuid(id) else {
-            return Err(Error::NotFound(Resource::Client));
-        };
-        // argon2 runs before the write lock is taken, as for a new client.
-        let fresh = PreparedSecret::generate(self)?;
-        let check = self.check_key().value(&id, fresh.secret.expose());
-        let now = self.now();
-        // At most 30 days of milliseconds: no overflow.
-        let grace_ms = i64::try_from(grace_seconds).unwrap_or(0) * 1000;
-        let previous_until = (grace_ms > 0).then(|| Timestamp(now.millis() + grace_ms));
+        let rotation =
+            PreparedRotation::prepare(id, grace_seconds, self.hasher(), self.check_key(), || {
+                self.now()
+            })?;
+        let (id, fresh, check) = (rotation.id.as_str(), &rotation.fresh, rotation.check);
+        let (now, previous_until) = (rotation.now, rotation.previous_until);
         let client = self.write(|tx| {
             let mut client = tx
                 .prepare_cached(&format!(
@@ -605,7 +433,7 @@ impl Db {
                     at: now,
                     actor_client_id: self.actor(),
                     action: AuditAction::ClientRotate,
-                    resource_id: &id,
+                    resource_id: id,
                     project_id: client.project_id.as_deref(),
                     changes: &["secret"],
                 },
@@ -615,11 +443,7 @@ impl Db {
             Ok(client)
         })?;
         self.revision_committed();
-        Ok(RotatedClient {
-            client,
-            secret: Secret::from_plaintext(fresh.secret.expose().to_owned()),
-            previous_secret_expires_at: previous_until,
-        })
+        Ok(rotation.rotated(client))
     }
 
     /// Records successful authentications: each client's `last_used_at` becomes the later of
@@ -690,20 +514,4 @@ pub(crate) fn client_active(conn: &rusqlite::Connection, id: &str, now: Timestam
         .optional()
         .sql()?
         .is_some())
-}
-
-/// A stored check value: 32 bits kept in an INTEGER column (anything else reads as none).
-fn check_column(v: Option<i64>) -> Option<u32> {
-    v.and_then(|v| u32::try_from(v).ok())
-}
-
-pub(crate) fn unknown_project() -> Error {
-    Error::Validation(vec![unknown_project_error()])
-}
-
-pub(crate) fn unknown_project_error() -> FieldError {
-    FieldError::new(
-        "projectId",
-        "Project not found in this organization (or past its deletion time)",
-    )
 }

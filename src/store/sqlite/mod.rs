@@ -30,11 +30,11 @@ use self::revision::{shared_for, FileShared};
 
 use crate::domain::clock::Clock;
 use crate::domain::hashing::SecretHasher;
-use crate::domain::model::AuditAction;
 use crate::domain::secret::CheckKey;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::options::{Options, Synchronous};
+use crate::store::common::{json_column, json_text, ts};
 
 /// The SQLite-backed resource store. Cheap to clone; clones share one connection pool.
 /// `Send + Sync`: use it from any number of threads at once.
@@ -271,18 +271,7 @@ impl Db {
                 .sql()?;
             audit::prune(tx, cutoff)?;
             for (id, organization_id) in &gone {
-                audit::append(
-                    tx,
-                    &audit::NewAuditEntry {
-                        organization_id,
-                        at: now,
-                        actor_client_id: None,
-                        action: AuditAction::ProjectPurge,
-                        resource_id: id,
-                        project_id: Some(id),
-                        changes: &[],
-                    },
-                )?;
+                audit::append(tx, &audit::NewAuditEntry::purge(organization_id, id, now))?;
             }
             if !gone.is_empty() {
                 self.bump_access_revision(tx)?;
@@ -303,20 +292,6 @@ impl Db {
     fn count_probe(&self) {
         self.inner.id_probes.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-/// Reads a JSON array column written by this module.
-fn json_column<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
-/// A list as the JSON text of its column (`[]` should it not serialize).
-fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
-}
-
-fn ts(millis: i64) -> Timestamp {
-    Timestamp(millis)
 }
 
 /// How an SQLite failure reaches callers: a lock held past the busy timeout is

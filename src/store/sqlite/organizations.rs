@@ -9,6 +9,7 @@ use crate::domain::model::{AuditAction, ClientType, Organization};
 use crate::domain::slug;
 use crate::domain::validate;
 use crate::error::{Error, Resource, Result};
+use crate::store::common::bootstrap;
 use crate::store::inputs::NewClient;
 use crate::store::outputs::Bootstrap;
 
@@ -49,15 +50,7 @@ impl Db {
                 None,
                 &["name", "client"],
             )?;
-            Ok(Bootstrap {
-                organization: Organization {
-                    id: id.clone(),
-                    name: name.clone(),
-                    created_at: now,
-                    updated_at: now,
-                },
-                client,
-            })
+            Ok(bootstrap(id, &name, now, client))
         })
     }
 

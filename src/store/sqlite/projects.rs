@@ -11,9 +11,12 @@ use crate::domain::model::{AuditAction, ClientType, Project, ProjectType};
 use crate::domain::slug;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Resource, Result};
+use crate::store::common::{
+    apply_project_changes, created_project, project_set_fields, ProjectUpdate,
+};
 use crate::store::inputs::{NewClient, NewProject, ProjectChanges};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
-use crate::store::outputs::{CreatedProject, DefaultClient};
+use crate::store::outputs::CreatedProject;
 
 const PROJECT_COLUMNS: &str = "id, name, organization_id, domain, cors, cross_domain, \
      allow_unsafe_revenue_tracking, filters, types, events_count, created_at, updated_at, delete_at";
@@ -76,21 +79,6 @@ impl Db {
             ))
             .sql()?;
             let created = self.insert_client(tx, organization_id, Some(&id), &client, now)?;
-            // The default client is part of this change: one entry, naming it as `client`.
-            let mut set = vec!["name"];
-            if valid.domain.is_some() {
-                set.push("domain");
-            }
-            if !valid.cors.is_empty() {
-                set.push("cors");
-            }
-            if valid.cross_domain {
-                set.push("crossDomain");
-            }
-            if !valid.types.is_empty() {
-                set.push("types");
-            }
-            set.push("client");
             self.audit(
                 tx,
                 now,
@@ -98,29 +86,9 @@ impl Db {
                 AuditAction::ProjectCreate,
                 &id,
                 Some(&id),
-                &set,
+                &project_set_fields(&valid),
             )?;
-            Ok(CreatedProject {
-                project: Project {
-                    id: id.clone(),
-                    name: valid.name.clone(),
-                    organization_id: organization_id.to_owned(),
-                    domain: valid.domain.clone(),
-                    cors: valid.cors.clone(),
-                    cross_domain: valid.cross_domain,
-                    allow_unsafe_revenue_tracking: false,
-                    filters: serde_json::Value::Array(Vec::new()),
-                    types: valid.types.clone(),
-                    events_count: 0,
-                    created_at: now,
-                    updated_at: now,
-                    delete_at: None,
-                },
-                client: DefaultClient {
-                    id: created.client.id,
-                    secret: created.secret,
-                },
-            })
+            Ok(created_project(&id, organization_id, &valid, now, created))
         })
     }
 
@@ -172,31 +140,12 @@ impl Db {
         let now = self.now();
         let (project, cancelled) = self.write(|tx| {
             let before = fetch_project(tx, organization_id, id, now)?;
-            let mut p = before.clone();
-            let cancelled = p.delete_at.is_some();
-            if let Some(n) = &valid.name {
-                p.name = n.clone();
-            }
-            if let Some(d) = &valid.domain {
-                p.domain = d.clone();
-            }
-            if let Some(c) = &valid.cors {
-                p.cors = c.clone();
-            }
-            if let Some(v) = changes.cross_domain {
-                p.cross_domain = v;
-            }
-            if let Some(v) = changes.allow_unsafe_revenue_tracking {
-                p.allow_unsafe_revenue_tracking = v;
-            }
-            p.updated_at = now;
-            p.delete_at = None;
-            let changed = changed_fields(&before, &p);
-            let action = if cancelled {
-                AuditAction::ProjectRestore
-            } else {
-                AuditAction::ProjectUpdate
-            };
+            let ProjectUpdate {
+                project: p,
+                cancelled,
+                action,
+                changed,
+            } = apply_project_changes(&before, &valid, changes, now);
             self.audit(
                 tx,
                 now,
@@ -286,30 +235,6 @@ impl Db {
             .ok_or(Error::NotFound(Resource::Project))
         })
     }
-}
-
-/// The JSON names of the fields an update changed (`deleteAt` when it cancelled a deletion).
-fn changed_fields(before: &Project, after: &Project) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if before.name != after.name {
-        changed.push("name");
-    }
-    if before.domain != after.domain {
-        changed.push("domain");
-    }
-    if before.cors != after.cors {
-        changed.push("cors");
-    }
-    if before.cross_domain != after.cross_domain {
-        changed.push("crossDomain");
-    }
-    if before.allow_unsafe_revenue_tracking != after.allow_unsafe_revenue_tracking {
-        changed.push("allowUnsafeRevenueTracking");
-    }
-    if before.delete_at != after.delete_at {
-        changed.push("deleteAt");
-    }
-    changed
 }
 
 fn fetch_project(

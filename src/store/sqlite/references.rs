@@ -3,7 +3,6 @@
 use super::paging::query_page;
 use rusqlite::{OptionalExtension, Row};
 
-use super::clients::{unknown_project, unknown_project_error};
 use super::projects::is_live_project;
 use super::SqlResult;
 use super::{ts, Db};
@@ -11,6 +10,10 @@ use crate::domain::model::{AuditAction, Reference};
 use crate::domain::time::Timestamp;
 use crate::domain::validate::canonical_uuid;
 use crate::error::{Error, Resource, Result};
+use crate::store::common::{
+    apply_reference_changes, changed_reference_fields, reference_set_fields, unknown_project,
+    unknown_project_error,
+};
 use crate::store::inputs::{NewReference, ReferenceChanges};
 use crate::store::lists::{ListKind, ListOptions, Page, Window};
 
@@ -82,13 +85,6 @@ impl Db {
                 organization_id,
             ))
             .sql()?;
-            let mut set = vec!["projectId", "title"];
-            if reference.description.is_some() {
-                set.push("description");
-            }
-            if input.datetime.is_some() {
-                set.push("date");
-            }
             self.audit(
                 tx,
                 now,
@@ -96,7 +92,7 @@ impl Db {
                 AuditAction::ReferenceCreate,
                 &reference.id,
                 Some(&reference.project_id),
-                &set,
+                &reference_set_fields(&reference, input),
             )?;
             Ok(())
         })?;
@@ -180,32 +176,12 @@ impl Db {
         let now = self.now();
         self.write(|tx| {
             let before = fetch(tx, organization_id, &id, now)?;
-            let mut r = before.clone();
-            if let Some(t) = &valid.title {
-                r.title = t.clone();
-            }
-            if let Some(d) = &valid.description {
-                r.description = d.clone();
-            }
-            if let Some(d) = valid.date {
-                r.date = d;
-            }
-            r.updated_at = now;
+            let r = apply_reference_changes(&before, &valid, now);
             tx.prepare_cached(
                 "UPDATE project_references SET title = ?2, description = ?3, date = ?4, updated_at = ?5
                  WHERE id = ?1",
             ).sql()?
             .execute((&r.id, &r.title, &r.description, r.date.millis(), now.millis())).sql()?;
-            let mut changed = Vec::new();
-            if before.title != r.title {
-                changed.push("title");
-            }
-            if before.description != r.description {
-                changed.push("description");
-            }
-            if before.date != r.date {
-                changed.push("date");
-            }
             self.audit(
                 tx,
                 now,
@@ -213,7 +189,7 @@ impl Db {
                 AuditAction::ReferenceUpdate,
                 &r.id,
                 Some(&r.project_id),
-                &changed,
+                &changed_reference_fields(&before, &r),
             )?;
             Ok(r)
         })
