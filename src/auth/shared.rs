@@ -50,12 +50,13 @@ const CORE: &str = r#"
 local BUCKETS = tonumber(ARGV[#ARGV])
 local SLOTS = BUCKETS + 1
 local NEVER = -1e18
+local floor = math.floor
 local now
 local ttl_extra = 0
 if ARGV[1] == '' then
   if redis.replicate_commands then pcall(redis.replicate_commands) end
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
 else
   now = tonumber(ARGV[1])
   -- Caller time may run slower than Redis's expiry clock: keep the keys longer.
@@ -64,58 +65,62 @@ end
 
 local function ceil_seconds(ms)
   if ms < 0 then ms = 0 end
-  return math.floor((ms + 999) / 1000)
+  return floor((ms + 999) / 1000)
 end
 
 -- A window is stored as one MessagePack array: newest slot, last admission (ms), then the
--- SLOTS counters (Redis's built-in cmsgpack: C-speed, no string formatting in Lua).
+-- SLOTS counters (Redis's built-in cmsgpack: C-speed, no string formatting in Lua). Returns
+-- the array and whether it is new (no usable value stored).
 local function load(key)
   local raw = redis.call('GET', key)
   if raw then
     local ok, v = pcall(cmsgpack.unpack, raw)
-    if ok and type(v) == 'table' and #v == SLOTS + 2 then
-      return { key = key, newest = v[1], last = v[2], v = v }
-    end
+    if ok and type(v) == 'table' and #v == SLOTS + 2 then return v, false end
   end
   local v = { 0, NEVER }
   for i = 3, SLOTS + 2 do v[i] = 0 end
-  return { key = key, newest = nil, last = NEVER, v = v }
+  return v, true
 end
 
-local function save(w, window_ms)
-  w.v[1] = w.newest
-  w.v[2] = w.last
-  local bucket_ms = math.floor((window_ms + BUCKETS - 1) / BUCKETS)
-  redis.call('SET', w.key, cmsgpack.pack(w.v), 'PX', window_ms + bucket_ms + ttl_extra)
+local function save(key, v, window_ms)
+  local bucket_ms = floor((window_ms + BUCKETS - 1) / BUCKETS)
+  redis.call('SET', key, cmsgpack.pack(v), 'PX', window_ms + bucket_ms + ttl_extra)
 end
 
--- docs/rate-limiting.md; the same steps as RateLimiter::decide.
-local function decide(w, limit, window_ms, count)
-  local bucket_ms = math.floor((window_ms + BUCKETS - 1) / BUCKETS)
-  local slot = math.floor(now / bucket_ms)
-  if w.newest == nil then w.newest = slot end
-  if slot > w.newest then
-    local steps = math.min(slot - w.newest, SLOTS)
-    for i = 1, steps do w.v[3 + (w.newest + i) % SLOTS] = 0 end
-    w.newest = slot
+-- docs/rate-limiting.md; the same steps as RateLimiter::decide. Returns allowed, remaining,
+-- reset (s) and retry-after (s, or -1 when allowed).
+local function decide(v, new, limit, window_ms, count)
+  local bucket_ms = floor((window_ms + BUCKETS - 1) / BUCKETS)
+  local slot = floor(now / bucket_ms)
+  local newest = v[1]
+  if new then newest = slot end
+  if slot > newest then
+    local steps = slot - newest
+    if steps > SLOTS then steps = SLOTS end
+    for i = 1, steps do v[3 + (newest + i) % SLOTS] = 0 end
+    newest = slot
   end
-  if now - w.last >= window_ms then
-    for i = 0, SLOTS - 1 do w.v[3 + i] = 0 end
-  end
+  v[1] = newest
   local used = 0
-  for i = 0, SLOTS - 1 do used = used + w.v[3 + i] end
+  if now - v[2] >= window_ms then
+    for i = 3, SLOTS + 2 do v[i] = 0 end
+  else
+    for i = 3, SLOTS + 2 do used = used + v[i] end
+  end
   local allowed = used < limit
   if allowed and count then
-    w.v[3 + slot % SLOTS] = w.v[3 + slot % SLOTS] + 1
-    w.last = now
+    local i = 3 + slot % SLOTS
+    v[i] = v[i] + 1
+    v[2] = now
     used = used + 1
   end
-  local idle_reset = w.last + window_ms - now
+  local idle_reset = v[2] + window_ms - now
   local reset_ms = 0
   for i = 0, SLOTS - 1 do
-    local s = w.newest - i
-    if w.v[3 + s % SLOTS] > 0 then
-      reset_ms = math.min((s + SLOTS) * bucket_ms - now, idle_reset)
+    local s = newest - i
+    if v[3 + s % SLOTS] > 0 then
+      reset_ms = (s + SLOTS) * bucket_ms - now
+      if idle_reset < reset_ms then reset_ms = idle_reset end
       break
     end
   end
@@ -124,60 +129,59 @@ local function decide(w, limit, window_ms, count)
     local left = used
     local at = 0
     for i = 0, SLOTS - 1 do
-      local s = w.newest - (SLOTS - 1) + i
+      local s = newest - (SLOTS - 1) + i
       if left < limit then break end
-      left = left - w.v[3 + s % SLOTS]
+      left = left - v[3 + s % SLOTS]
       at = (s + SLOTS) * bucket_ms - now
     end
-    retry = math.max(ceil_seconds(math.min(at, idle_reset)), 1)
+    if idle_reset < at then at = idle_reset end
+    retry = ceil_seconds(at)
+    if retry < 1 then retry = 1 end
   end
   local remaining = limit - used
   if remaining < 0 then remaining = 0 end
-  return { allowed = allowed, limit = limit, remaining = remaining,
-           reset = ceil_seconds(reset_ms), retry = retry }
+  return allowed, remaining, ceil_seconds(reset_ms), retry
 end
 
 -- The same steps as RateLimiter::refund.
-local function refund(w, window_ms)
-  local bucket_ms = math.floor((window_ms + BUCKETS - 1) / BUCKETS)
-  local slot = math.floor(now / bucket_ms)
-  if w.newest ~= nil and slot <= w.newest and w.newest - slot < SLOTS then
-    local i = slot % SLOTS
-    if w.v[3 + i] > 0 then w.v[3 + i] = w.v[3 + i] - 1 end
+local function refund(v, window_ms)
+  local bucket_ms = floor((window_ms + BUCKETS - 1) / BUCKETS)
+  local slot = floor(now / bucket_ms)
+  local newest = v[1]
+  if slot <= newest and newest - slot < SLOTS then
+    local i = 3 + slot % SLOTS
+    if v[i] > 0 then v[i] = v[i] - 1 end
   end
-end
-
-local function out(d, b)
-  local r = { d.allowed and 1 or 0, d.limit, d.remaining, d.reset, d.retry, 0, 0, 0, 0 }
-  if b then r[6] = 1; r[7] = b.limit; r[8] = b.remaining; r[9] = b.reset end
-  return r
 end
 
 local mode = ARGV[2]
 local limit1, window1 = tonumber(ARGV[3]), tonumber(ARGV[4])
-local w1 = load(KEYS[1])
-local d1 = decide(w1, limit1, window1, true)
-if d1.allowed then save(w1, window1) end
-if mode == 'w' then return out(d1, nil) end
-if mode == 'b' then return out(d1, d1) end
+local v1, new1 = load(KEYS[1])
+local allowed1, remaining1, reset1, retry1 = decide(v1, new1, limit1, window1, true)
+if allowed1 then save(KEYS[1], v1, window1) end
+local admitted = allowed1 and 1 or 0
+if mode == 'w' then return { admitted, limit1, remaining1, reset1, retry1, 0, 0, 0, 0 } end
+if mode == 'b' then
+  return { admitted, limit1, remaining1, reset1, retry1, 1, limit1, remaining1, reset1 }
+end
 
 -- A tier: hourly quota (KEYS[1]) and burst window (KEYS[2]); refused by one, counted by neither.
 local limit2, window2 = tonumber(ARGV[5]), tonumber(ARGV[6])
-local w2 = load(KEYS[2])
-if not d1.allowed then
-  return out(d1, decide(w2, limit2, window2, false))
+local v2, new2 = load(KEYS[2])
+if not allowed1 then
+  local _, remaining2, reset2 = decide(v2, new2, limit2, window2, false)
+  return { 0, limit1, remaining1, reset1, retry1, 1, limit2, remaining2, reset2 }
 end
-local d2 = decide(w2, limit2, window2, true)
-if d2.allowed then
-  save(w2, window2)
-  return out(d1, d2)
+local allowed2, remaining2, reset2, retry2 = decide(v2, new2, limit2, window2, true)
+if allowed2 then
+  save(KEYS[2], v2, window2)
+  return { 1, limit1, remaining1, reset1, retry1, 1, limit2, remaining2, reset2 }
 end
-refund(w1, window1)
-save(w1, window1)
-local remaining = d1.remaining + 1
-if remaining > d1.limit then remaining = d1.limit end
-return out({ allowed = false, limit = d1.limit, remaining = remaining, reset = d1.reset,
-             retry = d2.retry }, d2)
+refund(v1, window1)
+save(KEYS[1], v1, window1)
+local remaining = remaining1 + 1
+if remaining > limit1 then remaining = limit1 end
+return { 0, limit1, remaining, reset1, retry2, 1, limit2, remaining2, reset2 }
 "#;
 
 /// How decisions are sent: [`CALL_UNKNOWN`] until a connection has tried `FUNCTION LOAD`.
