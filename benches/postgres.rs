@@ -12,6 +12,8 @@
 //!   reference, its audit entry and the data-revision bump, atomically) vs a plain autocommit
 //!   `INSERT` of a row of the same shape into `project_references` through a
 //!   `postgres::Client` on the same database. The bar: ≥ 0.8× the plain insert's throughput.
+//!   `plain_insert_with_audit_entry` adds only the reference's audit entry to that insert (one
+//!   statement): what the audit log of docs/lifecycle.md costs by itself.
 //!
 //! Every run creates a fresh database on the server at `OPCORE_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and drops it at the end.
@@ -223,6 +225,53 @@ fn bench(c: &mut Criterion) {
                             &1_705_314_600_000i64,
                             &now,
                             &pg_seed.organization,
+                        ],
+                    )
+                    .unwrap(),
+            )
+        })
+    });
+    // What the audit log alone costs: the same row and its audit entry (the columns the store
+    // writes for `reference.create`) in one autocommit statement, and nothing else (no acting
+    // check, no project check, no data revision).
+    let with_audit = plain
+        .prepare(
+            "WITH inserted AS (
+                 INSERT INTO project_references (id, project_id, title, description, date,
+                                                 created_at, updated_at, organization_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
+                 RETURNING id)
+             INSERT INTO audit_log (id, organization_id, at, actor_client_id, action,
+                                    resource_type, resource_id, project_id, changes)
+             SELECT $8, $7, $6, NULL, 'reference.create', 'reference', id, $2,
+                    '[\"projectId\",\"title\",\"description\",\"date\"]'
+             FROM inserted",
+        )
+        .unwrap();
+    g.bench_function("plain_insert_with_audit_entry", |b| {
+        b.iter(|| {
+            let id = uuid::Uuid::new_v4().hyphenated().to_string();
+            let audit_id = uuid::Uuid::new_v4().hyphenated().to_string();
+            let now = i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis(),
+            )
+            .unwrap();
+            black_box(
+                plain
+                    .execute(
+                        &with_audit,
+                        &[
+                            &id,
+                            &pg_seed.project,
+                            &"Release",
+                            &Some("v1.2.3 shipped"),
+                            &1_705_314_600_000i64,
+                            &now,
+                            &pg_seed.organization,
+                            &audit_id,
                         ],
                     )
                     .unwrap(),
