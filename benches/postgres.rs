@@ -148,6 +148,17 @@ fn request<'a>(family: Family, (id, secret): &'a (String, String)) -> AuthReques
     }
 }
 
+/// Now, in ms since the Unix epoch (the store's timestamps).
+fn now_millis() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     let db = FreshDb::create();
     let pg = Store::open(&db.url, options()).expect("open the PostgreSQL store");
@@ -206,13 +217,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("plain_insert", |b| {
         b.iter(|| {
             let id = uuid::Uuid::new_v4().hyphenated().to_string();
-            let now = i64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis(),
-            )
-            .unwrap();
+            let now = now_millis();
             black_box(
                 plain
                     .execute(
@@ -252,13 +257,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let id = uuid::Uuid::new_v4().hyphenated().to_string();
             let audit_id = uuid::Uuid::new_v4().hyphenated().to_string();
-            let now = i64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis(),
-            )
-            .unwrap();
+            let now = now_millis();
             black_box(
                 plain
                     .execute(
