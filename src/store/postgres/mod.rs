@@ -327,10 +327,11 @@ impl PgDb {
 
     /// Runs `f` on a pooled connection. Plain reads run in autocommit; a handle acting for a
     /// client runs `f` in one transaction that first checks the client, so the check and the
-    /// read see the same state. A read moves no data revision.
+    /// read see the same state. A read takes no transaction id, so it moves no data revision
+    /// ([`revision`]).
     fn read<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         if self.actor.is_some() {
-            return self.transaction(f, false);
+            return self.transaction(f);
         }
         self.read_autocommit(f)
     }
@@ -342,8 +343,8 @@ impl PgDb {
     }
 
     /// Runs `f`, a write made of ONE statement, outside any explicit transaction: the
-    /// statement is its own transaction, so it must make the acting check, move the data
-    /// revision and append its audit entry itself (data-modifying `WITH` queries), and commit
+    /// statement is its own transaction, so it must make the acting check and append its audit
+    /// entry itself (data-modifying `WITH` queries), and commit
     /// all of it or nothing. One round trip instead of a transaction's several. Like a read,
     /// it runs once more on a new connection when a pooled one turns out to be dead, so the
     /// statement must be idempotent: run twice, it changes nothing the second time and its
@@ -378,15 +379,16 @@ impl PgDb {
         })
     }
 
-    /// Runs `f` in one write transaction, first checking the acting client if any; the
-    /// transaction moves the data revision before it commits (docs/server.md#the-page-cache).
+    /// Runs `f` in one write transaction, first checking the acting client if any. Its commit
+    /// moves the data revision by itself: the revision is the server's transaction snapshot
+    /// ([`revision`], docs/server.md#the-page-cache), so no row is updated for it.
     fn write<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
-        self.transaction(f, true)
+        self.transaction(f)
     }
 
     /// Runs `f` in one transaction, first checking the acting client if any; retries on
-    /// deadlocks and serialization failures. A `write` transaction moves the data revision.
-    fn transaction<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>, write: bool) -> Result<T> {
+    /// deadlocks and serialization failures.
+    fn transaction<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         self.retrying(|| {
             let mut stale_retried = false;
             loop {
@@ -406,16 +408,6 @@ impl PgDb {
                         }
                     }
                     let value = f(&mut tx)?;
-                    if write {
-                        // Every write moves the data revision, so cached read results know
-                        // they are stale. The row is locked last, just before commit; a
-                        // database without the row (created before it existed) gains it.
-                        tx.exec(
-                            "INSERT INTO meta (key, value) VALUES ('data_revision', 1)
-                             ON CONFLICT (key) DO UPDATE SET value = meta.value + 1",
-                            &[],
-                        )?;
-                    }
                     match tx.inner {
                         TxInner::Tx(tx) => tx.commit().pg()?,
                         TxInner::Plain(_) => {}

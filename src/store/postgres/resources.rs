@@ -174,8 +174,9 @@ fn fetch_reference(
 /// reference id, $2 its project, $3 title, $4 description, $5 date, $6 now, $7 the
 /// organization, $8 the audit entry's id, $9 the acting client (NULL: none), $10 the audit
 /// action, $11 its resource type, $12 its changes (JSON). Returns whether the acting client is
-/// active, whether the project is live in the organization, and whether the reference is
-/// stored (inserted now, or by an earlier run of the same statement).
+/// active, whether the project is live in the organization (only looked up, and share-locked,
+/// for an active caller: a refused call locks and writes nothing), and whether the reference
+/// is stored (inserted now, or by an earlier run of the same statement).
 pub(super) const CREATE_REFERENCE: &str = "WITH actor AS (
         SELECT $9::text IS NULL OR EXISTS (
             SELECT 1 FROM clients c WHERE c.id = $9::text AND (
@@ -187,6 +188,7 @@ pub(super) const CREATE_REFERENCE: &str = "WITH actor AS (
         SELECT id FROM projects
         WHERE id = $2::text AND organization_id = $7::text
           AND (delete_at IS NULL OR delete_at > $6::bigint)
+          AND (SELECT active FROM actor)
         FOR SHARE
     ), inserted AS (
         INSERT INTO project_references (id, project_id, title, description, date,
@@ -202,9 +204,6 @@ pub(super) const CREATE_REFERENCE: &str = "WITH actor AS (
         SELECT $8::text, $7::text, $6::bigint, $9::text, $10::text, $11::text,
                $1::text, $2::text, $12::text
         FROM inserted
-    ), revised AS (
-        INSERT INTO meta (key, value) SELECT 'data_revision', 1 FROM inserted
-        ON CONFLICT (key) DO UPDATE SET value = meta.value + 1
     )
     SELECT (SELECT active FROM actor),
            EXISTS (SELECT 1 FROM live),
@@ -514,9 +513,9 @@ impl PgDb {
         let changes = json_text(&set);
         let actor = self.actor();
         // One statement in autocommit, so one round trip: the acting check, the project
-        // share-locked as live in the organization, the row, its audit entry and the data
-        // revision's move commit together or not at all (each `WITH` part runs once, on one
-        // snapshot). Idempotent on the reference id: run again after a lost connection, it
+        // share-locked as live in the organization, the row and its audit entry commit
+        // together or not at all (each `WITH` part runs once, on one snapshot); the commit
+        // moves the data revision by itself (the revision is the transaction snapshot). Idempotent on the reference id: run again after a lost connection, it
         // inserts nothing and reports the row the first run committed.
         let row = self.write_autocommit(|tx| {
             tx.one(

@@ -85,9 +85,9 @@ CREATE TABLE project_references (
 CREATE INDEX references_list ON project_references (organization_id, created_at, id);
 CREATE INDEX references_list_by_project ON project_references (project_id, created_at, id);
 -- auth_revision: bumped by every change that can revoke access; each bump also notifies
--- channel opcore_access so other nodes drop cached credentials. data_revision: bumped by every
--- write transaction, so a cached read result is known current while it has not moved
--- (docs/server.md#the-page-cache).
+-- channel opcore_access so other nodes drop cached credentials. data_revision: kept as SQLite
+-- has it (opcore migrate copies it); the PostgreSQL backend reads its data revision from the
+-- transaction snapshot instead (docs/scale-out.md).
 CREATE TABLE meta (
     key     TEXT COLLATE "C" PRIMARY KEY,
     value   BIGINT NOT NULL
