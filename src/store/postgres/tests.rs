@@ -862,3 +862,32 @@ fn a_reference_is_created_on_a_new_connection_when_the_pooled_one_was_dropped() 
     let (entries, _) = audit_and_revision(&b, &org, &created.id);
     assert_eq!(entries.len(), 1);
 }
+
+#[test]
+fn an_older_transaction_committing_after_a_newer_one_moves_the_data_revision() {
+    // The case a revision made of the snapshot's xmax alone would miss: a transaction that
+    // took its id first commits last, so xmax does not move, but what a read sees does.
+    let (b, db) = open(&cheap_options());
+    let org = b.create_organization("Acme").unwrap().organization.id;
+    let (mut older, mut newer) = (db.client(), db.client());
+    let mut first = older.transaction().unwrap();
+    first
+        .execute(
+            "UPDATE organizations SET name = 'Renamed' WHERE id = $1",
+            &[&org],
+        )
+        .unwrap();
+    let mut second = newer.transaction().unwrap();
+    second
+        .execute(
+            "INSERT INTO meta (key, value) VALUES ('test-newer', 1)",
+            &[],
+        )
+        .unwrap();
+    second.commit().unwrap();
+    let before = b.data_revision().unwrap();
+    assert_eq!(b.get_organization(&org).unwrap().name, "Acme");
+    first.commit().unwrap();
+    assert_eq!(b.get_organization(&org).unwrap().name, "Renamed");
+    assert_ne!(b.data_revision().unwrap(), before);
+}
