@@ -14,6 +14,8 @@
 //!   `postgres::Client` on the same database. The bar: ≥ 0.8× the plain insert's throughput.
 //!   `plain_insert_with_audit_entry` adds only the reference's audit entry to that insert (one
 //!   statement): what the audit log of docs/lifecycle.md costs by itself.
+//! - `postgres_reference_4_writers/{create_reference,plain_insert}`: the same two with four
+//!   threads writing at once (time per operation of the whole set, i.e. inverse throughput).
 //!
 //! Every run creates a fresh database on the server at `OPCORE_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and drops it at the end.
@@ -281,6 +283,74 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(pg.create_reference(&pg_seed.organization, &input).unwrap()))
     });
     g.finish();
+
+    // (d) The same two with four writers at once (each plain writer on its own connection,
+    // the store with its pool): what concurrent writes of several nodes' requests share.
+    const WRITERS: u64 = 4;
+    let plain_writers: Vec<std::sync::Mutex<postgres::Client>> = (0..WRITERS)
+        .map(|_| std::sync::Mutex::new(db.client()))
+        .collect();
+    let mut g = c.benchmark_group("postgres_reference_4_writers");
+    g.sample_size(20);
+    g.bench_function("plain_insert", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(WRITERS);
+            let started = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for writer in &plain_writers {
+                    s.spawn(|| {
+                        let mut client = writer.lock().unwrap();
+                        let insert = client
+                            .prepare(
+                                "INSERT INTO project_references (id, project_id, title,
+                                     description, date, created_at, updated_at, organization_id)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+                            )
+                            .unwrap();
+                        for _ in 0..per {
+                            let id = uuid::Uuid::new_v4().hyphenated().to_string();
+                            client
+                                .execute(
+                                    &insert,
+                                    &[
+                                        &id,
+                                        &pg_seed.project,
+                                        &"Release",
+                                        &Some("v1.2.3 shipped"),
+                                        &1_705_314_600_000i64,
+                                        &now_millis(),
+                                        &pg_seed.organization,
+                                    ],
+                                )
+                                .unwrap();
+                        }
+                    });
+                }
+            });
+            // Time per operation of the whole set, so the ratio is one of throughput.
+            started.elapsed() * u32::try_from(iters).unwrap()
+                / u32::try_from(per * WRITERS).unwrap()
+        })
+    });
+    g.bench_function("create_reference", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(WRITERS);
+            let started = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..WRITERS {
+                    s.spawn(|| {
+                        for _ in 0..per {
+                            pg.create_reference(&pg_seed.organization, &input).unwrap();
+                        }
+                    });
+                }
+            });
+            started.elapsed() * u32::try_from(iters).unwrap()
+                / u32::try_from(per * WRITERS).unwrap()
+        })
+    });
+    g.finish();
+    drop(plain_writers);
 
     // The store's connections close before the database is dropped.
     drop(pg);
