@@ -161,6 +161,31 @@ fn now_millis() -> i64 {
     .unwrap()
 }
 
+/// The floor of `postgres_reference`: a reference's row and nothing else.
+const PLAIN_INSERT: &str = "INSERT INTO project_references (id, project_id, title, description,
+                                                date, created_at, updated_at, organization_id)
+                            VALUES ($1, $2, $3, $4, $5, $6, $6, $7)";
+
+/// One plain insert of a reference's row (a new id, now) with `insert`, a prepared
+/// [`PLAIN_INSERT`].
+fn plain_insert(client: &mut postgres::Client, insert: &postgres::Statement, seed: &Seeded) -> u64 {
+    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    client
+        .execute(
+            insert,
+            &[
+                &id,
+                &seed.project,
+                &"Release",
+                &Some("v1.2.3 shipped"),
+                &1_705_314_600_000i64,
+                &now_millis(),
+                &seed.organization,
+            ],
+        )
+        .unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     let db = FreshDb::create();
     let pg = Store::open(&db.url, options()).expect("open the PostgreSQL store");
@@ -207,36 +232,11 @@ fn bench(c: &mut Criterion) {
         description: Some("v1.2.3 shipped".into()),
         datetime: Some("2024-01-15T10:30:00Z".into()),
     };
-    let insert = plain
-        .prepare(
-            "INSERT INTO project_references (id, project_id, title, description, date,
-                                             created_at, updated_at, organization_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-        )
-        .unwrap();
+    let insert = plain.prepare(PLAIN_INSERT).unwrap();
     let mut g = c.benchmark_group("postgres_reference");
     g.sample_size(30);
     g.bench_function("plain_insert", |b| {
-        b.iter(|| {
-            let id = uuid::Uuid::new_v4().hyphenated().to_string();
-            let now = now_millis();
-            black_box(
-                plain
-                    .execute(
-                        &insert,
-                        &[
-                            &id,
-                            &pg_seed.project,
-                            &"Release",
-                            &Some("v1.2.3 shipped"),
-                            &1_705_314_600_000i64,
-                            &now,
-                            &pg_seed.organization,
-                        ],
-                    )
-                    .unwrap(),
-            )
-        })
+        b.iter(|| black_box(plain_insert(&mut plain, &insert, &pg_seed)))
     });
     // What the audit log alone costs: the same row and its audit entry (the columns the store
     // writes for `reference.create`) in one autocommit statement, and nothing else (no acting
@@ -300,29 +300,9 @@ fn bench(c: &mut Criterion) {
                 for writer in &plain_writers {
                     s.spawn(|| {
                         let mut client = writer.lock().unwrap();
-                        let insert = client
-                            .prepare(
-                                "INSERT INTO project_references (id, project_id, title,
-                                     description, date, created_at, updated_at, organization_id)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-                            )
-                            .unwrap();
+                        let insert = client.prepare(PLAIN_INSERT).unwrap();
                         for _ in 0..per {
-                            let id = uuid::Uuid::new_v4().hyphenated().to_string();
-                            client
-                                .execute(
-                                    &insert,
-                                    &[
-                                        &id,
-                                        &pg_seed.project,
-                                        &"Release",
-                                        &Some("v1.2.3 shipped"),
-                                        &1_705_314_600_000i64,
-                                        &now_millis(),
-                                        &pg_seed.organization,
-                                    ],
-                                )
-                                .unwrap();
+                            plain_insert(&mut client, &insert, &pg_seed);
                         }
                     });
                 }
