@@ -278,8 +278,48 @@ struct Throwaway {
 }
 
 impl Throwaway {
+    /// On a free port. A port another process takes between [`free_port`] and redis-server's
+    /// bind (redis-server then exits) is given up for another.
+    fn start_on_a_free_port(dir: tempfile::TempDir) -> Throwaway {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match Self::spawn(port, dir.path()) {
+                Ok(child) => {
+                    return Throwaway {
+                        child,
+                        port,
+                        _dir: dir,
+                    }
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        panic!("no throwaway redis-server started: {failures:?}");
+    }
+
+    /// On `port` again (a restart): tried a few times, as the port may still be held.
     fn start(port: u16, dir: tempfile::TempDir) -> Throwaway {
-        let child = std::process::Command::new("redis-server")
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match Self::spawn(port, dir.path()) {
+                Ok(child) => {
+                    return Throwaway {
+                        child,
+                        port,
+                        _dir: dir,
+                    }
+                }
+                Err(e) => failures.push(e),
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("redis-server on {port} did not start: {failures:?}");
+    }
+
+    /// A redis-server on `port` that answers `PING`, or why not.
+    fn spawn(port: u16, dir: &std::path::Path) -> Result<std::process::Child, String> {
+        let mut child = std::process::Command::new("redis-server")
             .args([
                 "--port",
                 &port.to_string(),
@@ -288,26 +328,28 @@ impl Throwaway {
                 "--appendonly",
                 "no",
             ])
-            .current_dir(dir.path())
+            .current_dir(dir)
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server on PATH (.ci/run installs it)");
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         let url = format!("redis://127.0.0.1:{port}");
-        while redis::Client::open(url.as_str())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on {port} did not start"
-            );
+        loop {
+            let pong = redis::Client::open(url.as_str())
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            if pong.is_ok() {
+                return Ok(child);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("redis-server on {port} exited ({status})"));
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("redis-server on {port} did not answer within 10 s"));
+            }
             std::thread::sleep(Duration::from_millis(20));
-        }
-        Throwaway {
-            child,
-            port,
-            _dir: dir,
         }
     }
 
@@ -323,7 +365,7 @@ fn decisions_resume_when_redis_returns() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("opcore.db");
     let (root, _) = bootstrap(&path, None);
-    let server = Throwaway::start(free_port(), tempfile::tempdir().unwrap());
+    let server = Throwaway::start_on_a_free_port(tempfile::tempdir().unwrap());
     let port = server.port;
     let url = format!("redis://127.0.0.1:{port}");
     let store = Store::open(
