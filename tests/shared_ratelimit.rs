@@ -281,27 +281,19 @@ impl Throwaway {
     /// On a free port. A port another process takes between [`free_port`] and redis-server's
     /// bind (redis-server then exits) is given up for another.
     fn start_on_a_free_port(dir: tempfile::TempDir) -> Throwaway {
-        let mut failures = Vec::new();
-        for _ in 0..5 {
-            let port = free_port();
-            match Self::spawn(port, dir.path()) {
-                Ok(child) => {
-                    return Throwaway {
-                        child,
-                        port,
-                        _dir: dir,
-                    }
-                }
-                Err(e) => failures.push(e),
-            }
-        }
-        panic!("no throwaway redis-server started: {failures:?}");
+        Self::start_trying(free_port, dir)
     }
 
     /// On `port` again (a restart): tried a few times, as the port may still be held.
     fn start(port: u16, dir: tempfile::TempDir) -> Throwaway {
+        Self::start_trying(|| port, dir)
+    }
+
+    /// Up to five attempts, each on the port `port` gives, 200 ms apart.
+    fn start_trying(mut port: impl FnMut() -> u16, dir: tempfile::TempDir) -> Throwaway {
         let mut failures = Vec::new();
         for _ in 0..5 {
+            let port = port();
             match Self::spawn(port, dir.path()) {
                 Ok(child) => {
                     return Throwaway {
@@ -314,7 +306,7 @@ impl Throwaway {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("redis-server on {port} did not start: {failures:?}");
+        panic!("no throwaway redis-server started: {failures:?}");
     }
 
     /// A redis-server on `port` that answers `PING`, or why not.
