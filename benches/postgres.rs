@@ -284,6 +284,70 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // The bar's figure: the store's call interleaved with the plain insert, in alternating
+    // batches (which goes first rotates too), so that a change of the machine's speed during
+    // the run (a commit's flush on this virtual machine varies by tens of percent from one
+    // minute to the next) falls on all alike: the ratio of the medians. Beside them, the call
+    // as the Manage API makes it: acting for the authenticated client, whose existence the
+    // statement checks too.
+    let acting = pg.acting_as(&pg.authenticate(&pg_manage).unwrap());
+    /// A measured operation: its name, one call, and its batches' times per call (ns).
+    type Op<'a> = (&'static str, Box<dyn FnMut() + 'a>, Vec<f64>);
+    let mut ops: [Op<'_>; 3] = [
+        (
+            "plain_insert",
+            Box::new(|| {
+                black_box(plain_insert(&mut plain, &insert, &pg_seed));
+            }),
+            Vec::new(),
+        ),
+        (
+            "create_reference",
+            Box::new(|| {
+                black_box(pg.create_reference(&pg_seed.organization, &input).unwrap());
+            }),
+            Vec::new(),
+        ),
+        (
+            "create_reference_acting",
+            Box::new(|| {
+                black_box(
+                    acting
+                        .create_reference(&pg_seed.organization, &input)
+                        .unwrap(),
+                );
+            }),
+            Vec::new(),
+        ),
+    ];
+    const BATCH: u32 = 300;
+    for round in 0..15 {
+        for k in 0..ops.len() {
+            let (_, op, times) = &mut ops[(round + k) % 3];
+            let t = std::time::Instant::now();
+            for _ in 0..BATCH {
+                op();
+            }
+            times.push(t.elapsed().as_nanos() as f64 / f64::from(BATCH));
+        }
+    }
+    let medians: Vec<(&str, f64)> = ops
+        .iter_mut()
+        .map(|(name, _, times)| {
+            times.sort_by(f64::total_cmp);
+            (*name, times[times.len() / 2] / 1000.0)
+        })
+        .collect();
+    let floor = medians[0].1;
+    for (name, median) in &medians {
+        println!(
+            "postgres_reference/interleaved/{name}: {median:.1} µs, rate {:.2}x of plain_insert \
+             (medians of 15 rotating batches of {BATCH})",
+            floor / median
+        );
+    }
+    drop(ops);
+
     // (d) The same two with four writers at once (each plain writer on its own connection,
     // the store with its pool): what concurrent writes of several nodes' requests share.
     const WRITERS: u64 = 4;
@@ -321,6 +385,25 @@ fn bench(c: &mut Criterion) {
                     s.spawn(|| {
                         for _ in 0..per {
                             pg.create_reference(&pg_seed.organization, &input).unwrap();
+                        }
+                    });
+                }
+            });
+            started.elapsed() * u32::try_from(iters).unwrap()
+                / u32::try_from(per * WRITERS).unwrap()
+        })
+    });
+    g.bench_function("create_reference_acting", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(WRITERS);
+            let started = std::time::Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..WRITERS {
+                    s.spawn(|| {
+                        for _ in 0..per {
+                            acting
+                                .create_reference(&pg_seed.organization, &input)
+                                .unwrap();
                         }
                     });
                 }

@@ -7,7 +7,7 @@ use postgres::Row;
 
 use super::ids::{ORGANIZATION_NS, PROJECT_NS};
 use super::revision::bump;
-use super::{json_column, json_text, ts, PgDb, Tx};
+use super::{clients, json_column, json_text, ts, PgDb, Tx};
 use crate::domain::deletion;
 use crate::domain::model::{
     AuditAction, ClientType, Organization, Project, ProjectType, Reference,
@@ -170,45 +170,57 @@ fn fetch_reference(
     .ok_or(Error::NotFound(Resource::Reference))
 }
 
-/// Creates a reference in one statement (see `PgDb::create_reference`). Parameters: $1 the
-/// reference id, $2 its project, $3 title, $4 description, $5 date, $6 now, $7 the
-/// organization, $8 the audit entry's id, $9 the acting client (NULL: none), $10 the audit
-/// action, $11 its resource type, $12 its changes (JSON). Returns whether the acting client is
-/// active, whether the project is live in the organization (only looked up, and share-locked,
-/// for an active caller: a refused call locks and writes nothing), and whether the reference
-/// is stored (inserted now, or by an earlier run of the same statement).
-pub(super) const CREATE_REFERENCE: &str = "WITH actor AS (
-        SELECT $9::text IS NULL OR EXISTS (
-            SELECT 1 FROM clients c WHERE c.id = $9::text AND (
-                c.project_id IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM projects p WHERE p.id = c.project_id
-                        AND p.delete_at IS NOT NULL AND p.delete_at <= $6::bigint)))
-            AS active
-    ), live AS (
-        SELECT id FROM projects
-        WHERE id = $2::text AND organization_id = $7::text
-          AND (delete_at IS NULL OR delete_at > $6::bigint)
-          AND (SELECT active FROM actor)
-        FOR SHARE
-    ), inserted AS (
-        INSERT INTO project_references (id, project_id, title, description, date,
-                                        created_at, updated_at, organization_id)
-        SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint,
-               $6::bigint, $7::text
-        FROM live WHERE (SELECT active FROM actor)
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id
-    ), audited AS (
-        INSERT INTO audit_log (id, organization_id, at, actor_client_id, action,
-                               resource_type, resource_id, project_id, changes)
-        SELECT $8::text, $7::text, $6::bigint, $9::text, $10::text, $11::text,
-               $1::text, $2::text, $12::text
-        FROM inserted
-    )
-    SELECT (SELECT active FROM actor),
-           EXISTS (SELECT 1 FROM live),
-           EXISTS (SELECT 1 FROM inserted)
-             OR EXISTS (SELECT 1 FROM project_references WHERE id = $1::text)";
+/// The create-reference statement (see `PgDb::create_reference`), with `$acting` (a condition,
+/// or nothing) added to the project's check and `$actor` as the audit entry's actor.
+/// Parameters: $1 the reference id, $2 its project, $3 title, $4 description, $5 date, $6 now,
+/// $7 the organization, $8 the audit entry's id, $9 the audit action, $10 its resource type,
+/// $11 its changes (JSON), and in the acting form $12 the acting client. The project is read
+/// live in the organization and share-locked (a concurrent deletion waits for the commit, or
+/// this insert sees it and writes nothing); the row and its audit entry are inserted from that
+/// read, so a refused call writes nothing. Its row count is 1 when the reference was inserted
+/// (with its audit entry), 0 when nothing was.
+macro_rules! create_reference_statement {
+    ($acting:literal, $actor:literal) => {
+        concat!(
+            "WITH inserted AS (
+                INSERT INTO project_references (id, project_id, title, description, date,
+                                                created_at, updated_at, organization_id)
+                SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint,
+                       $6::bigint, $7::text
+                FROM projects
+                WHERE id = $2::text AND organization_id = $7::text
+                  AND (delete_at IS NULL OR delete_at > $6::bigint)",
+            $acting,
+            "
+                FOR SHARE
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+            )
+            INSERT INTO audit_log (id, organization_id, at, actor_client_id, action,
+                                   resource_type, resource_id, project_id, changes)
+            SELECT $8::text, $7::text, $6::bigint, ",
+            $actor,
+            ", $9::text, $10::text, id, $2::text, $11::text
+            FROM inserted"
+        )
+    };
+}
+
+/// Creates a reference for no acting client (see [`create_reference_statement`]).
+pub(super) const CREATE_REFERENCE: &str = create_reference_statement!("", "NULL");
+
+/// Creates a reference acting for client $12: the acting check (the client exists and its
+/// project, if any, is not past its deletion time; the same condition as
+/// `clients::client_active`) is a condition of the project's read, evaluated once before it,
+/// so a refused caller locks nothing.
+pub(super) const CREATE_REFERENCE_ACTING: &str = create_reference_statement!(
+    "
+                  AND EXISTS (SELECT 1 FROM clients c WHERE c.id = $12::text AND (
+                      c.project_id IS NULL OR NOT EXISTS (
+                          SELECT 1 FROM projects p WHERE p.id = c.project_id
+                              AND p.delete_at IS NOT NULL AND p.delete_at <= $6::bigint)))",
+    "$12::text"
+);
 
 impl PgDb {
     // Organizations.
@@ -512,42 +524,62 @@ impl PgDb {
         let audit_id = uuid::Uuid::new_v4().hyphenated().to_string();
         let changes = json_text(&set);
         let actor = self.actor();
+        let params: [&(dyn ToSql + Sync); 12] = [
+            &reference.id,
+            &reference.project_id,
+            &reference.title,
+            &reference.description,
+            &reference.date.millis(),
+            &now.millis(),
+            &organization_id,
+            &audit_id,
+            &action.as_str(),
+            &action.resource_type(),
+            &changes,
+            &actor,
+        ];
+        let (statement, params) = match actor {
+            Some(_) => (CREATE_REFERENCE_ACTING, &params[..]),
+            None => (CREATE_REFERENCE, &params[..11]),
+        };
         // One statement in autocommit, so one round trip: the acting check, the project
         // share-locked as live in the organization, the row and its audit entry commit
-        // together or not at all (each `WITH` part runs once, on one snapshot); the commit
-        // moves the data revision by itself (the revision is the transaction snapshot). Idempotent on the reference id: run again after a lost connection, it
-        // inserts nothing and reports the row the first run committed.
-        let row = self.write_autocommit(|tx| {
-            tx.one(
-                CREATE_REFERENCE,
-                &[
-                    &reference.id,
-                    &reference.project_id,
-                    &reference.title,
-                    &reference.description,
-                    &reference.date.millis(),
-                    &now.millis(),
-                    &organization_id,
-                    &audit_id,
-                    &actor,
-                    &action.as_str(),
-                    &action.resource_type(),
-                    &changes,
-                ],
-            )
-        })?;
-        let (active, live, stored): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
-        if stored {
-            return Ok(reference);
-        }
-        if !active {
-            return Err(Error::Unauthenticated);
-        }
-        if !live {
-            return Err(unknown_project());
+        // together or not at all; the commit moves the data revision by itself (the revision
+        // is the transaction snapshot). Idempotent on the reference id: run again after a lost
+        // connection, it inserts nothing, and the row the first run committed is found below.
+        // Why nothing was inserted is looked up only then, off the common path.
+        for _ in 0..3 {
+            if self.write_autocommit(|tx| tx.exec(statement, params))? == 1 {
+                return Ok(reference);
+            }
+            let (stored, active, live) = self.read_autocommit(|tx| {
+                let stored = tx
+                    .opt(
+                        "SELECT 1 FROM project_references WHERE id = $1",
+                        &[&reference.id],
+                    )?
+                    .is_some();
+                let active = match actor {
+                    Some(actor) => clients::client_active(tx, actor, now)?,
+                    None => true,
+                };
+                let live = is_live_project(tx, organization_id, &reference.project_id, now, false)?;
+                Ok((stored, active, live))
+            })?;
+            if stored {
+                return Ok(reference);
+            }
+            if !active {
+                return Err(Error::Unauthenticated);
+            }
+            if !live {
+                return Err(unknown_project());
+            }
+            // Refused, yet caller and project are as required now: they changed in between
+            // (a deletion cancelled); try again.
         }
         Err(Error::Storage(format!(
-            "reference {} was neither inserted nor found",
+            "reference {} was refused three times while its caller and project were valid",
             reference.id
         )))
     }

@@ -790,42 +790,62 @@ fn a_reference_commits_with_its_audit_entry_and_revision_and_checks_its_caller_f
 }
 
 #[test]
-fn the_create_reference_statement_run_twice_writes_once_and_reports_the_row() {
+fn the_create_reference_statements_run_twice_write_once() {
     let (b, db) = open(&cheap_options());
     let org = b.create_organization("Acme").unwrap().organization.id;
     let project = b.create_project(&org, &named("Site")).unwrap().project.id;
-    let before = b.data_revision().unwrap();
-    let id = uuid::Uuid::new_v4().hyphenated().to_string();
+    let caller = b
+        .create_client(
+            &org,
+            &NewClient {
+                name: "Caller".into(),
+                client_type: ClientType::Root,
+                ..NewClient::default()
+            },
+        )
+        .unwrap()
+        .client
+        .id;
     let mut client = db.client();
-    let statement = client.prepare(super::resources::CREATE_REFERENCE).unwrap();
-    for run in 0..2 {
-        // As a retry after a lost connection sends it: the same parameters.
-        let row = client
-            .query_one(
-                &statement,
-                &[
-                    &id,
-                    &project,
-                    &"Release",
-                    &None::<&str>,
-                    &1_705_314_600_000i64,
-                    &1_705_314_600_000i64,
-                    &org,
-                    &format!("audit-{run}"),
-                    &None::<&str>,
-                    &"reference.create",
-                    &"reference",
-                    &r#"["projectId","title"]"#,
-                ],
-            )
-            .unwrap();
-        let got: (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
-        assert_eq!(got, (true, true, true), "run {run}");
+    for (sql, actor) in [
+        (super::resources::CREATE_REFERENCE, None),
+        (
+            super::resources::CREATE_REFERENCE_ACTING,
+            Some(caller.as_str()),
+        ),
+    ] {
+        let before = b.data_revision().unwrap();
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let statement = client.prepare(sql).unwrap();
+        for run in 0..2 {
+            // As a retry after a lost connection sends it: the same parameters. The second
+            // run inserts nothing (the store then finds the first run's row).
+            let audit_id = format!("audit-{run}-{id}");
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![
+                &id,
+                &project,
+                &"Release",
+                &None::<&str>,
+                &1_705_314_600_000i64,
+                &1_705_314_600_000i64,
+                &org,
+                &audit_id,
+                &"reference.create",
+                &"reference",
+                &r#"["projectId","title"]"#,
+            ];
+            if let Some(actor) = &actor {
+                params.push(actor);
+            }
+            let inserted = client.execute(&statement, &params).unwrap();
+            assert_eq!(inserted, u64::from(run == 0), "{actor:?}, run {run}");
+        }
+        let (entries, revision) = audit_and_revision(&b, &org, &id);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].actor_client_id.as_deref(), actor);
+        assert!(revision > before, "{revision} > {before}");
+        assert_eq!(b.get_reference(&org, &id).unwrap().title, "Release");
     }
-    let (entries, revision) = audit_and_revision(&b, &org, &id);
-    assert_eq!(entries.len(), 1);
-    assert!(revision > before, "{revision} > {before}");
-    assert_eq!(b.get_reference(&org, &id).unwrap().title, "Release");
 }
 
 #[test]
