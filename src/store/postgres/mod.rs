@@ -173,12 +173,39 @@ impl Tx<'_> {
 
     /// Runs `sql`; how many rows it changed.
     pub(super) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        self.exec_raw(sql, params)?.pg()
+    }
+
+    /// Runs `sql`; how many rows it changed, or `None` when it was refused because a row with
+    /// the same key is in the unique index `constraint` (SQLSTATE 23505).
+    pub(super) fn exec_unless_duplicate(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+        constraint: &str,
+    ) -> Result<Option<u64>> {
+        match self.exec_raw(sql, params)? {
+            Err(e)
+                if e.as_db_error().is_some_and(|db| {
+                    *db.code() == SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint)
+                }) =>
+            {
+                Ok(None)
+            }
+            other => other.map(Some).pg(),
+        }
+    }
+
+    fn exec_raw(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<std::result::Result<u64, postgres::Error>> {
         let s = self.statement(sql)?;
-        match &mut self.inner {
+        Ok(match &mut self.inner {
             TxInner::Tx(tx) => tx.execute(&s, params),
             TxInner::Plain(c) => c.execute(&s, params),
-        }
-        .pg()
+        })
     }
 }
 

@@ -178,7 +178,9 @@ fn fetch_reference(
 /// live in the organization and share-locked (a concurrent deletion waits for the commit, or
 /// this insert sees it and writes nothing); the row and its audit entry are inserted from that
 /// read, so a refused call writes nothing. Its row count is 1 when the reference was inserted
-/// (with its audit entry), 0 when nothing was.
+/// (with its audit entry), 0 when nothing was; run again with the same reference id it fails on
+/// `project_references_pkey` and writes nothing (a unique violation costs nothing on the common
+/// path, where `ON CONFLICT` would make every insert speculative).
 macro_rules! create_reference_statement {
     ($acting:literal, $actor:literal) => {
         concat!(
@@ -193,7 +195,6 @@ macro_rules! create_reference_statement {
             $acting,
             "
                 FOR SHARE
-                ON CONFLICT (id) DO NOTHING
                 RETURNING id
             )
             INSERT INTO audit_log (id, organization_id, at, actor_client_id, action,
@@ -546,10 +547,14 @@ impl PgDb {
         // share-locked as live in the organization, the row and its audit entry commit
         // together or not at all; the commit moves the data revision by itself (the revision
         // is the transaction snapshot). Idempotent on the reference id: run again after a lost
-        // connection, it inserts nothing, and the row the first run committed is found below.
-        // Why nothing was inserted is looked up only then, off the common path.
+        // connection, it is refused by the row's key (a fresh random id, so only the first
+        // run's row can hold it) and writes nothing; that row is found below. Why nothing was
+        // inserted is looked up only then, off the common path.
         for _ in 0..3 {
-            if self.write_autocommit(|tx| tx.exec(statement, params))? == 1 {
+            let inserted = self.write_autocommit(|tx| {
+                tx.exec_unless_duplicate(statement, params, "project_references_pkey")
+            })?;
+            if inserted == Some(1) {
                 return Ok(reference);
             }
             let (stored, active, live) = self.read_autocommit(|tx| {

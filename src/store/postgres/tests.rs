@@ -355,12 +355,15 @@ fn the_store_path_is_the_url_without_its_password() {
 }
 
 /// A TCP proxy in front of the test server that can play an outage: `down` cuts every
-/// connection and refuses new ones, `up` lets them through again.
+/// connection and refuses new ones, `up` lets them through again; `cut_after` cuts the one
+/// connection that next sends a given byte string: its client side at once, its server side
+/// 300 ms later (a reply lost while the server does the work).
 struct Proxy {
     port: u16,
     up: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     streams: Arc<Mutex<Vec<TcpStream>>>,
+    cut: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl Proxy {
@@ -371,7 +374,8 @@ impl Proxy {
         let up = Arc::new(AtomicBool::new(true));
         let stop = Arc::new(AtomicBool::new(false));
         let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (up2, stop2, streams2) = (up.clone(), stop.clone(), streams.clone());
+        let cut: Arc<Mutex<Option<Vec<u8>>>> = Arc::default();
+        let (up2, stop2, streams2, cut2) = (up.clone(), stop.clone(), streams.clone(), cut.clone());
         std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {
                 let Ok((client, _)) = listener.accept() else {
@@ -389,18 +393,40 @@ impl Proxy {
                 let Ok(server) = TcpStream::connect(&upstream) else {
                     continue;
                 };
-                let pairs = [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
-                ];
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(Shutdown::Both);
+                });
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let cut = cut2.clone();
+                std::thread::spawn(move || {
+                    use std::io::{Read, Write};
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = from_client.read(&mut buf) {
+                        if to_server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        let mut armed = cut.lock().unwrap();
+                        let hit = armed
+                            .as_deref()
+                            .is_some_and(|m| buf[..n].windows(m.len()).any(|w| w == m));
+                        if hit {
+                            // The client is cut at once, before the reply can reach it; the
+                            // server's side stays open until it has done the work.
+                            *armed = None;
+                            drop(armed);
+                            let _ = from_client.shutdown(Shutdown::Both);
+                            std::thread::sleep(Duration::from_millis(300));
+                            break;
+                        }
+                    }
+                    let _ = to_server.shutdown(Shutdown::Both);
+                });
                 streams.extend([client, server]);
                 drop(streams);
-                for (mut from, mut to) in pairs {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(Shutdown::Both);
-                    });
-                }
             }
         });
         Proxy {
@@ -408,7 +434,14 @@ impl Proxy {
             up,
             stop,
             streams,
+            cut,
         }
+    }
+
+    /// Arms the cut: the next connection to send `marker` is closed (its server side 300 ms
+    /// after).
+    fn cut_after(&self, marker: &[u8]) {
+        *self.cut.lock().unwrap() = Some(marker.to_vec());
     }
 
     fn down(&self) {
@@ -819,7 +852,8 @@ fn the_create_reference_statements_run_twice_write_once() {
         let statement = client.prepare(sql).unwrap();
         for run in 0..2 {
             // As a retry after a lost connection sends it: the same parameters. The second
-            // run inserts nothing (the store then finds the first run's row).
+            // run is refused by the row's key and writes nothing (the store then finds the
+            // first run's row).
             let audit_id = format!("audit-{run}-{id}");
             let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![
                 &id,
@@ -837,8 +871,15 @@ fn the_create_reference_statements_run_twice_write_once() {
             if let Some(actor) = &actor {
                 params.push(actor);
             }
-            let inserted = client.execute(&statement, &params).unwrap();
-            assert_eq!(inserted, u64::from(run == 0), "{actor:?}, run {run}");
+            match client.execute(&statement, &params) {
+                Ok(inserted) => assert_eq!((run, inserted), (0, 1), "{actor:?}"),
+                Err(e) => {
+                    let db = e.as_db_error().expect("a database error");
+                    assert_eq!(run, 1, "{actor:?}: {db:?}");
+                    assert_eq!(db.code().code(), "23505");
+                    assert_eq!(db.constraint(), Some("project_references_pkey"));
+                }
+            }
         }
         let (entries, revision) = audit_and_revision(&b, &org, &id);
         assert_eq!(entries.len(), 1);
@@ -880,6 +921,48 @@ fn a_reference_is_created_on_a_new_connection_when_the_pooled_one_was_dropped() 
         std::slice::from_ref(&created)
     );
     let (entries, _) = audit_and_revision(&b, &org, &created.id);
+    assert_eq!(entries.len(), 1);
+}
+
+#[test]
+fn a_reference_whose_reply_was_lost_after_its_commit_is_reported_once_and_stored_once() {
+    let db = TestDb::create();
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let proxy = Proxy::start(upstream);
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let store = PgDb::open(url.as_str(), &cheap_options()).unwrap();
+    let org = store.create_organization("Acme").unwrap().organization.id;
+    let project = store
+        .create_project(&org, &named("Site"))
+        .unwrap()
+        .project
+        .id;
+    // The statement reaches the server and commits; its connection is then cut before the
+    // reply is read, so the store sends it again on a new connection.
+    proxy.cut_after(b"cut-after-this-write");
+    let created = store
+        .create_reference(
+            &org,
+            &crate::store::NewReference {
+                project_id: project.clone(),
+                title: "cut-after-this-write".into(),
+                description: None,
+                datetime: None,
+            },
+        )
+        .unwrap();
+    assert!(proxy.cut.lock().unwrap().is_none(), "the cut happened");
+    assert_eq!(
+        store.list_references(&org, None).unwrap(),
+        std::slice::from_ref(&created)
+    );
+    let (entries, _) = audit_and_revision(&store, &org, &created.id);
     assert_eq!(entries.len(), 1);
 }
 
