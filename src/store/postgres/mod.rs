@@ -371,11 +371,11 @@ impl PgDb {
 
     /// Runs `f`, a write made of ONE statement, outside any explicit transaction: the
     /// statement is its own transaction, so it must make the acting check and append its audit
-    /// entry itself (data-modifying `WITH` queries), and commit
-    /// all of it or nothing. One round trip instead of a transaction's several. Like a read,
-    /// it runs once more on a new connection when a pooled one turns out to be dead, so the
-    /// statement must be idempotent: run twice, it changes nothing the second time and its
-    /// result says the change is there.
+    /// entry itself (data-modifying `WITH` queries), and commit all of it or nothing. One round
+    /// trip instead of a transaction's several. Like a read, it runs once more on a new
+    /// connection when a pooled one turns out to be dead, so the statement must be idempotent:
+    /// run twice, it changes nothing the second time, and the caller can tell that the first
+    /// run's change is there (creating a reference looks its row up).
     fn write_autocommit<T>(&self, f: impl Fn(&mut Tx<'_>) -> Result<T>) -> Result<T> {
         self.autocommit(f)
     }
