@@ -186,6 +186,24 @@ fn plain_insert(client: &mut postgres::Client, insert: &postgres::Statement, see
         .unwrap()
 }
 
+/// Writers running at once in the four-writer groups.
+const WRITERS: u64 = 4;
+
+/// Runs `writer(k, per)` on [`WRITERS`] threads at once (k the thread's index, per its share
+/// of `iters` operations) and returns the time per operation of the whole set scaled to
+/// `iters`, so that ratios of the results are ratios of throughput.
+fn with_writers(iters: u64, writer: impl Fn(usize, u64) + Sync) -> Duration {
+    let per = iters.div_ceil(WRITERS);
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for k in 0..WRITERS {
+            let writer = &writer;
+            s.spawn(move || writer(usize::try_from(k).unwrap(), per));
+        }
+    });
+    started.elapsed() * u32::try_from(iters).unwrap() / u32::try_from(per * WRITERS).unwrap()
+}
+
 fn bench(c: &mut Criterion) {
     let db = FreshDb::create();
     let pg = Store::open(&db.url, options()).expect("open the PostgreSQL store");
@@ -350,7 +368,6 @@ fn bench(c: &mut Criterion) {
 
     // (d) The same two with four writers at once (each plain writer on its own connection,
     // the store with its pool): what concurrent writes of several nodes' requests share.
-    const WRITERS: u64 = 4;
     let plain_writers: Vec<std::sync::Mutex<postgres::Client>> = (0..WRITERS)
         .map(|_| std::sync::Mutex::new(db.client()))
         .collect();
@@ -358,60 +375,31 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("plain_insert", |b| {
         b.iter_custom(|iters| {
-            let per = iters.div_ceil(WRITERS);
-            let started = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for writer in &plain_writers {
-                    s.spawn(|| {
-                        let mut client = writer.lock().unwrap();
-                        let insert = client.prepare(PLAIN_INSERT).unwrap();
-                        for _ in 0..per {
-                            plain_insert(&mut client, &insert, &pg_seed);
-                        }
-                    });
+            with_writers(iters, |k, per| {
+                let mut client = plain_writers[k].lock().unwrap();
+                let insert = client.prepare(PLAIN_INSERT).unwrap();
+                for _ in 0..per {
+                    plain_insert(&mut client, &insert, &pg_seed);
                 }
-            });
-            // Time per operation of the whole set, so the ratio is one of throughput.
-            started.elapsed() * u32::try_from(iters).unwrap()
-                / u32::try_from(per * WRITERS).unwrap()
+            })
         })
     });
-    g.bench_function("create_reference", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(WRITERS);
-            let started = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..WRITERS {
-                    s.spawn(|| {
-                        for _ in 0..per {
-                            pg.create_reference(&pg_seed.organization, &input).unwrap();
-                        }
-                    });
-                }
-            });
-            started.elapsed() * u32::try_from(iters).unwrap()
-                / u32::try_from(per * WRITERS).unwrap()
-        })
-    });
-    g.bench_function("create_reference_acting", |b| {
-        b.iter_custom(|iters| {
-            let per = iters.div_ceil(WRITERS);
-            let started = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..WRITERS {
-                    s.spawn(|| {
-                        for _ in 0..per {
-                            acting
-                                .create_reference(&pg_seed.organization, &input)
-                                .unwrap();
-                        }
-                    });
-                }
-            });
-            started.elapsed() * u32::try_from(iters).unwrap()
-                / u32::try_from(per * WRITERS).unwrap()
-        })
-    });
+    for (name, store) in [
+        ("create_reference", &pg),
+        ("create_reference_acting", &acting),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                with_writers(iters, |_, per| {
+                    for _ in 0..per {
+                        store
+                            .create_reference(&pg_seed.organization, &input)
+                            .unwrap();
+                    }
+                })
+            })
+        });
+    }
     g.finish();
     drop(plain_writers);
 

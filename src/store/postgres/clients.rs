@@ -484,11 +484,9 @@ impl PgDb {
 /// every transaction made for a Manage caller.
 pub(super) fn client_active(tx: &mut Tx<'_>, id: &str, now: Timestamp) -> Result<bool> {
     Ok(tx
-        .opt(
-            "SELECT 1 FROM clients c WHERE c.id = $1 AND (c.project_id IS NULL OR NOT EXISTS (
-                 SELECT 1 FROM projects p
-                 WHERE p.id = c.project_id AND p.delete_at IS NOT NULL AND p.delete_at <= $2))",
+        .one(
+            concat!("SELECT ", client_active_condition!("$1", "$2")),
             &[&id, &now.millis()],
         )?
-        .is_some())
+        .get(0))
 }

@@ -13,6 +13,24 @@
 //!
 //! Nothing outside this module names PostgreSQL.
 
+/// The acting check as an SQL condition, given the placeholders of the client's id and of
+/// now: the client exists and its project, if any, is not past its deletion time. One
+/// definition for `clients::client_active` and the create-reference statement that makes the
+/// check itself (`resources::CREATE_REFERENCE_ACTING`).
+macro_rules! client_active_condition {
+    ($id:literal, $now:literal) => {
+        concat!(
+            "EXISTS (SELECT 1 FROM clients c WHERE c.id = ",
+            $id,
+            " AND (c.project_id IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM projects p WHERE p.id = c.project_id
+                     AND p.delete_at IS NOT NULL AND p.delete_at <= ",
+            $now,
+            ")))"
+        )
+    };
+}
+
 mod audit;
 mod clients;
 mod ids;

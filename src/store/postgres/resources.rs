@@ -182,7 +182,7 @@ fn fetch_reference(
 /// `project_references_pkey` and writes nothing (a unique violation costs nothing on the common
 /// path, where `ON CONFLICT` would make every insert speculative).
 macro_rules! create_reference_statement {
-    ($acting:literal, $actor:literal) => {
+    ($acting:expr, $actor:literal) => {
         concat!(
             "WITH inserted AS (
                 INSERT INTO project_references (id, project_id, title, description, date,
@@ -210,16 +210,11 @@ macro_rules! create_reference_statement {
 /// Creates a reference for no acting client (see [`create_reference_statement`]).
 pub(super) const CREATE_REFERENCE: &str = create_reference_statement!("", "NULL");
 
-/// Creates a reference acting for client $12: the acting check (the client exists and its
-/// project, if any, is not past its deletion time; the same condition as
-/// `clients::client_active`) is a condition of the project's read, evaluated once before it,
-/// so a refused caller locks nothing.
+/// Creates a reference acting for client $12: the acting check (`client_active_condition!`,
+/// as `clients::client_active` makes it) is a condition of the project's read, evaluated once
+/// before it, so a refused caller locks nothing.
 pub(super) const CREATE_REFERENCE_ACTING: &str = create_reference_statement!(
-    "
-                  AND EXISTS (SELECT 1 FROM clients c WHERE c.id = $12::text AND (
-                      c.project_id IS NULL OR NOT EXISTS (
-                          SELECT 1 FROM projects p WHERE p.id = c.project_id
-                              AND p.delete_at IS NOT NULL AND p.delete_at <= $6::bigint)))",
+    concat!(" AND ", client_active_condition!("$12::text", "$6::bigint")),
     "$12::text"
 );
 

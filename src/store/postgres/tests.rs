@@ -367,6 +367,20 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// A proxy in front of the test database's server, and the database's URL through it.
+    fn in_front_of(db: &TestDb) -> (Proxy, String) {
+        let mut url = url::Url::parse(&db.url).unwrap();
+        let upstream = format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port().unwrap_or(5432)
+        );
+        let proxy = Proxy::start(upstream);
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(proxy.port)).unwrap();
+        (proxy, url.to_string())
+    }
+
     fn start(upstream: String) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -467,16 +481,8 @@ impl Drop for Proxy {
 #[test]
 fn while_the_database_is_unreachable_requests_get_503_and_the_node_recovers() {
     let db = TestDb::create();
-    let mut url = url::Url::parse(&db.url).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432)
-    );
-    let proxy = Proxy::start(upstream);
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.port)).unwrap();
-    let store = store_on(url.as_str());
+    let (proxy, url) = Proxy::in_front_of(&db);
+    let store = store_on(&url);
     let boot = store.create_organization("Acme").unwrap();
     let id = boot.client.client.id.clone();
     let secret = boot.client.secret.expose().to_owned();
@@ -736,9 +742,9 @@ fn audit_and_revision(
     (entries, b.data_revision().unwrap())
 }
 
-#[test]
-fn a_reference_commits_with_its_audit_entry_and_revision_and_checks_its_caller_first() {
-    let (b, _db) = open(&cheap_options());
+/// Organization `Acme` with a project `Site` and a second root client `Caller`, made through
+/// `b`: their ids.
+fn site_and_caller(b: &PgDb) -> (String, String, String) {
     let org = b.create_organization("Acme").unwrap().organization.id;
     let project = b.create_project(&org, &named("Site")).unwrap().project.id;
     let caller = b
@@ -753,6 +759,13 @@ fn a_reference_commits_with_its_audit_entry_and_revision_and_checks_its_caller_f
         .unwrap()
         .client
         .id;
+    (org, project, caller)
+}
+
+#[test]
+fn a_reference_commits_with_its_audit_entry_and_revision_and_checks_its_caller_first() {
+    let (b, _db) = open(&cheap_options());
+    let (org, project, caller) = site_and_caller(&b);
     let acting = b.acting_as(&caller);
     let reference = |project_id: &str| crate::store::NewReference {
         project_id: project_id.into(),
@@ -825,20 +838,7 @@ fn a_reference_commits_with_its_audit_entry_and_revision_and_checks_its_caller_f
 #[test]
 fn the_create_reference_statements_run_twice_write_once() {
     let (b, db) = open(&cheap_options());
-    let org = b.create_organization("Acme").unwrap().organization.id;
-    let project = b.create_project(&org, &named("Site")).unwrap().project.id;
-    let caller = b
-        .create_client(
-            &org,
-            &NewClient {
-                name: "Caller".into(),
-                client_type: ClientType::Root,
-                ..NewClient::default()
-            },
-        )
-        .unwrap()
-        .client
-        .id;
+    let (org, project, caller) = site_and_caller(&b);
     let mut client = db.client();
     for (sql, actor) in [
         (super::resources::CREATE_REFERENCE, None),
@@ -927,16 +927,8 @@ fn a_reference_is_created_on_a_new_connection_when_the_pooled_one_was_dropped() 
 #[test]
 fn a_reference_whose_reply_was_lost_after_its_commit_is_reported_once_and_stored_once() {
     let db = TestDb::create();
-    let mut url = url::Url::parse(&db.url).unwrap();
-    let upstream = format!(
-        "{}:{}",
-        url.host_str().unwrap_or("127.0.0.1"),
-        url.port().unwrap_or(5432)
-    );
-    let proxy = Proxy::start(upstream);
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.port)).unwrap();
-    let store = PgDb::open(url.as_str(), &cheap_options()).unwrap();
+    let (proxy, url) = Proxy::in_front_of(&db);
+    let store = PgDb::open(&url, &cheap_options()).unwrap();
     let org = store.create_organization("Acme").unwrap().organization.id;
     let project = store
         .create_project(&org, &named("Site"))
