@@ -11,7 +11,8 @@
 //! the whole decision runs inside Redis, no window of the node set admits more than the limit.
 //!
 //! Time is Redis's own (`TIME` inside the script), so the nodes' clocks may disagree without
-//! widening any window. Each key expires once it has been idle for a whole window.
+//! widening any window. Each key expires once it has been idle for a whole window (and at most
+//! two buckets more; docs/scale-out.md).
 //!
 //! No request waits on Redis for long: connecting (with the handshake) and each response are
 //! bounded by [`CONNECT_TIMEOUT`] and [`RESPONSE_TIMEOUT`]. After a connection failure no new
@@ -44,8 +45,8 @@ const MAX_IDLE: usize = 64;
 /// KEYS[2] the tier's burst key. ARGV: now in ms ("" = Redis `TIME`), mode (`w`: one window,
 /// `b`: one window reported as the burst too, `t`: hourly and burst), then limit and window
 /// in ms of each key, then the number of buckets. Returns
-/// `{allowed, limit, remaining, reset_s, retry_after_s or -1, has_burst, b_limit, b_remaining,
-/// b_reset_s}`.
+/// `{allowed, limit, remaining, reset_s, retry_after_s or -1}` in mode `w`, and those followed
+/// by `has_burst, b_limit, b_remaining, b_reset_s` in the others.
 const CORE: &str = r#"
 local BUCKETS = tonumber(ARGV[#ARGV])
 local SLOTS = BUCKETS + 1
@@ -54,7 +55,11 @@ local floor = math.floor
 local now
 local ttl_extra = 0
 if ARGV[1] == '' then
-  if redis.replicate_commands then pcall(redis.replicate_commands) end
+  -- Before Redis 5 a script reading TIME must ask for its effects to be replicated; from 7.0
+  -- (which sets REDIS_VERSION_NUM) that is always so and the call a no-op.
+  if not redis.REDIS_VERSION_NUM and redis.replicate_commands then
+    pcall(redis.replicate_commands)
+  end
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
 else
@@ -82,17 +87,30 @@ local function load(key)
   return v, true
 end
 
-local function save(key, v, window_ms)
+-- A window's counters matter until its last admission plus a window. On Redis's clock the
+-- first save in each bucket (`fresh`) sets the expiry to that bucket's end plus a window and a
+-- bucket, and later saves in the same bucket keep it (KEEPTTL, Redis 6.0+; every Redis that
+-- sets REDIS_VERSION_NUM has it): setting an expiry costs Redis more than the rest of a SET.
+local keep_ttl = ttl_extra == 0 and redis.REDIS_VERSION_NUM ~= nil
+local function save(key, v, window_ms, fresh)
+  if keep_ttl and not fresh then
+    redis.call('SET', key, cmsgpack.pack(v), 'KEEPTTL')
+    return
+  end
   local bucket_ms = floor((window_ms + BUCKETS - 1) / BUCKETS)
-  redis.call('SET', key, cmsgpack.pack(v), 'PX', window_ms + bucket_ms + ttl_extra)
+  local ttl = window_ms + bucket_ms + ttl_extra
+  if keep_ttl then ttl = (v[1] + 2) * bucket_ms + window_ms - now end
+  redis.call('SET', key, cmsgpack.pack(v), 'PX', ttl)
 end
 
 -- docs/rate-limiting.md; the same steps as RateLimiter::decide. Returns allowed, remaining,
--- reset (s) and retry-after (s, or -1 when allowed).
+-- reset (s), retry-after (s, or -1 when allowed) and whether the window entered a new bucket
+-- (or is new), i.e. whether its next save must set the expiry.
 local function decide(v, new, limit, window_ms, count)
   local bucket_ms = floor((window_ms + BUCKETS - 1) / BUCKETS)
   local slot = floor(now / bucket_ms)
   local newest = v[1]
+  local fresh = new or slot > newest
   if new then newest = slot end
   if slot > newest then
     local steps = slot - newest
@@ -140,7 +158,7 @@ local function decide(v, new, limit, window_ms, count)
   end
   local remaining = limit - used
   if remaining < 0 then remaining = 0 end
-  return allowed, remaining, ceil_seconds(reset_ms), retry
+  return allowed, remaining, ceil_seconds(reset_ms), retry, fresh
 end
 
 -- The same steps as RateLimiter::refund.
@@ -157,10 +175,10 @@ end
 local mode = ARGV[2]
 local limit1, window1 = tonumber(ARGV[3]), tonumber(ARGV[4])
 local v1, new1 = load(KEYS[1])
-local allowed1, remaining1, reset1, retry1 = decide(v1, new1, limit1, window1, true)
-if allowed1 then save(KEYS[1], v1, window1) end
+local allowed1, remaining1, reset1, retry1, fresh1 = decide(v1, new1, limit1, window1, true)
+if allowed1 then save(KEYS[1], v1, window1, fresh1) end
 local admitted = allowed1 and 1 or 0
-if mode == 'w' then return { admitted, limit1, remaining1, reset1, retry1, 0, 0, 0, 0 } end
+if mode == 'w' then return { admitted, limit1, remaining1, reset1, retry1 } end
 if mode == 'b' then
   return { admitted, limit1, remaining1, reset1, retry1, 1, limit1, remaining1, reset1 }
 end
@@ -172,13 +190,13 @@ if not allowed1 then
   local _, remaining2, reset2 = decide(v2, new2, limit2, window2, false)
   return { 0, limit1, remaining1, reset1, retry1, 1, limit2, remaining2, reset2 }
 end
-local allowed2, remaining2, reset2, retry2 = decide(v2, new2, limit2, window2, true)
+local allowed2, remaining2, reset2, retry2, fresh2 = decide(v2, new2, limit2, window2, true)
 if allowed2 then
-  save(KEYS[2], v2, window2)
+  save(KEYS[2], v2, window2, fresh2)
   return { 1, limit1, remaining1, reset1, retry1, 1, limit2, remaining2, reset2 }
 end
 refund(v1, window1)
-save(KEYS[1], v1, window1)
+save(KEYS[1], v1, window1, fresh1)
 local remaining = remaining1 + 1
 if remaining > limit1 then remaining = limit1 end
 return { 0, limit1, remaining, reset1, retry2, 1, limit2, remaining2, reset2 }
@@ -307,7 +325,8 @@ impl SharedLimiter {
         }
         args.push(BUCKETS.to_string());
         match self.call(&mut conn, &keys, &args) {
-            Ok(v) if v.len() == 9 => {
+            // Mode `w` answers five values, the others nine (see CORE).
+            Ok(v) if v.len() == if args[1] == "w" { 5 } else { 9 } => {
                 let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
                 if idle.len() < MAX_IDLE {
                     idle.push(conn);
@@ -438,7 +457,7 @@ fn decision_of(v: &[i64]) -> Decision {
         remaining: u32_of(v[2]),
         reset_seconds: u64_of(v[3]),
         retry_after_seconds: (v[4] >= 0).then(|| u64_of(v[4])),
-        burst: (v[5] == 1).then(|| Quota {
+        burst: (v.get(5) == Some(&1)).then(|| Quota {
             limit: u32_of(v[6]),
             remaining: u32_of(v[7]),
             reset_seconds: u64_of(v[8]),
@@ -638,18 +657,46 @@ mod tests {
 
     #[test]
     fn keys_are_prefix_family_client_and_expire_after_an_idle_window() {
+        // 20 per 10 s: buckets of 500 ms. The first admission in a bucket sets the expiry to
+        // that bucket's end plus the window and a bucket (more than 10.5 s, at most 11 s from
+        // then); later ones in the same bucket keep it; the first in a later bucket moves it.
         let (shared, prefix) = limiter();
         let id: Arc<str> = "0b6f1f7e-9d3c-4e0a-8a57-2f1c3d4e5f61".into();
-        let d = shared.decide(&id, Rule::Family(Family::Manage, RateLimit::new(20, 10)), 0);
-        assert!(d.allowed);
-        assert_eq!((d.limit, d.remaining, d.reset_seconds), (20, 19, 10));
+        let rule = Rule::Family(Family::Manage, RateLimit::new(20, 10));
         let mut conn = redis::Client::open(redis_url().as_str())
             .unwrap()
             .get_connection()
             .unwrap();
+        // Start early in a bucket of Redis's clock, so the first two calls share one.
+        let (_, micros): (i64, i64) = redis::cmd("TIME").query(&mut conn).unwrap();
+        let into_bucket = (micros / 1000) % 500;
+        if into_bucket > 200 {
+            std::thread::sleep(Duration::from_millis(
+                u64::try_from(510 - into_bucket).unwrap(),
+            ));
+        }
         let key = format!("{prefix}:manage:{id}");
-        let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut conn).unwrap();
-        assert!((10_000..=10_500).contains(&ttl), "{key}: ttl {ttl}");
+        let mut pttl = || -> i64 { redis::cmd("PTTL").arg(&key).query(&mut conn).unwrap() };
+        let d = shared.decide(&id, rule, 0);
+        assert!(d.allowed);
+        assert_eq!((d.limit, d.remaining, d.reset_seconds), (20, 19, 10));
+        // At most about 200 ms into the bucket: more than 10.7 s left.
+        let first = pttl();
+        assert!((10_700..=11_000).contains(&first), "{key}: ttl {first}");
+        assert_eq!(shared.decide(&id, rule, 0).remaining, 18);
+        let same_bucket = pttl();
+        assert!(
+            (10_000..=first).contains(&same_bucket),
+            "{key}: ttl {same_bucket} after {first}"
+        );
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(pttl() < 10_500);
+        assert_eq!(shared.decide(&id, rule, 0).remaining, 17);
+        let next_bucket = pttl();
+        assert!(
+            (10_450..=11_000).contains(&next_bucket),
+            "{key}: ttl {next_bucket}"
+        );
         assert_eq!(remove_keys(&prefix), 1);
     }
 
