@@ -742,11 +742,16 @@ fn audit_and_revision(
     (entries, b.data_revision().unwrap())
 }
 
-/// Organization `Acme` with a project `Site` and a second root client `Caller`, made through
-/// `b`: their ids.
-fn site_and_caller(b: &PgDb) -> (String, String, String) {
+/// Organization `Acme` with a project `Site`, made through `b`: their ids.
+fn site(b: &PgDb) -> (String, String) {
     let org = b.create_organization("Acme").unwrap().organization.id;
     let project = b.create_project(&org, &named("Site")).unwrap().project.id;
+    (org, project)
+}
+
+/// [`site`] and a second root client `Caller`: their ids.
+fn site_and_caller(b: &PgDb) -> (String, String, String) {
+    let (org, project) = site(b);
     let caller = b
         .create_client(
             &org,
@@ -929,12 +934,7 @@ fn a_reference_whose_reply_was_lost_after_its_commit_is_reported_once_and_stored
     let db = TestDb::create();
     let (proxy, url) = Proxy::in_front_of(&db);
     let store = PgDb::open(&url, &cheap_options()).unwrap();
-    let org = store.create_organization("Acme").unwrap().organization.id;
-    let project = store
-        .create_project(&org, &named("Site"))
-        .unwrap()
-        .project
-        .id;
+    let (org, project) = site(&store);
     // The statement reaches the server and commits; its connection is then cut before the
     // reply is read, so the store sends it again on a new connection.
     proxy.cut_after(b"cut-after-this-write");
